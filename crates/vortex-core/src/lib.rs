@@ -1,0 +1,36 @@
+//! The domain of Vortex Config, with no I/O runtime, no HTTP and no settings loading.
+//!
+//! It owns what a configuration query means and what it answers:
+//!
+//! - [`ConfigQuery`], [`Environment`], [`PropertySource`] and [`Value`]: the request and the answer,
+//!   in Spring Cloud Config's shape;
+//! - [`ConfigSource`]: the object-safe async trait every backend implements;
+//! - [`document`]: YAML and `.properties` files parsed into ordered flat maps;
+//! - [`config_data`]: which files make up an environment and in which order;
+//! - [`render`]: the flat `.properties`, `.yml` and `.json` outputs;
+//! - [`placeholder`]: `${key:default}` resolution against an environment;
+//! - [`native`]: the filesystem backend;
+//! - [`CoreError`] and [`ErrorKind`]: failures classified without reference to any transport.
+//!
+//! This crate must never depend on an async runtime, an HTTP stack or the settings crate: the
+//! server maps its errors to HTTP, and backends build on it.
+//!
+//! It has no cargo features.
+
+pub mod config_data;
+pub mod document;
+mod environment;
+mod error;
+pub mod native;
+pub mod placeholder;
+pub mod profiles;
+mod query;
+pub mod render;
+mod source;
+mod value;
+
+pub use environment::{Environment, EnvironmentJson, Origin, Property, PropertySource};
+pub use error::{CoreError, ErrorKind};
+pub use query::{percent_decode, ConfigQuery, DEFAULT_APPLICATION, DEFAULT_PROFILE};
+pub use source::{BoxFuture, ConfigSource, Resource};
+pub use value::{java_double, Value};

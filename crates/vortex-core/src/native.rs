@@ -1,0 +1,276 @@
+//! The native backend: configuration files in local directories (contract §2.4).
+
+use std::io::ErrorKind as IoErrorKind;
+use std::path::{Path, PathBuf};
+
+use crate::config_data::{load_property_sources, SearchLocation};
+use crate::{ConfigQuery, CoreError, Environment, Resource};
+
+/// The label used when a request names none.
+pub const DEFAULT_NATIVE_LABEL: &str = "master";
+
+/// How a [`NativeSource`] finds its files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NativeOptions {
+    /// Directories to search, as plain paths or `file:` URIs, optionally prefixed `optional:`.
+    /// `{application}`, `{profile}` and `{label}` are expanded per request.
+    pub search_locations: Vec<String>,
+    /// The label used when a request names none.
+    pub default_label: String,
+    /// Whether `<location>/<label>/` is searched too (after the plain locations, so it wins).
+    pub add_label_locations: bool,
+    /// The `version` reported in every environment.
+    pub version: Option<String>,
+}
+
+impl Default for NativeOptions {
+    fn default() -> Self {
+        Self {
+            search_locations: vec!["config/sample-repo".to_owned()],
+            default_label: DEFAULT_NATIVE_LABEL.to_owned(),
+            add_label_locations: true,
+            version: None,
+        }
+    }
+}
+
+/// Serves configuration from local directories.
+///
+/// Its methods do blocking file I/O: call them from a blocking thread pool.
+#[derive(Debug, Clone)]
+pub struct NativeSource {
+    locations: Vec<ConfiguredLocation>,
+    options: NativeOptions,
+}
+
+/// A search location as configured: the text used in source names, and the path it points at.
+#[derive(Debug, Clone)]
+struct ConfiguredLocation {
+    /// The location with `optional:` and `file:` removed and a trailing `/`, e.g. `config/repo/`.
+    text: String,
+}
+
+impl NativeSource {
+    /// Builds a native source.
+    ///
+    /// # Errors
+    /// [`CoreError::InvalidInput`] for a location that is empty, a `classpath:` location, or a URI
+    /// scheme other than `file:`.
+    pub fn new(options: NativeOptions) -> Result<Self, CoreError> {
+        let locations = options.search_locations.iter().map(|l| parse_location(l)).collect::<Result<_, _>>()?;
+        Ok(Self { locations, options })
+    }
+
+    /// Loads the environment for `query`.
+    ///
+    /// # Errors
+    /// [`CoreError::Parse`] and [`CoreError::InvalidFile`] for unusable files, [`CoreError::Io`]
+    /// when a directory or file cannot be read.
+    pub fn load_blocking(&self, query: &ConfigQuery) -> Result<Environment, CoreError> {
+        let locations = self.search_dirs(query);
+        let property_sources = load_property_sources(&locations, query)?;
+        Ok(Environment {
+            name: query.application.clone(),
+            profiles: vec![query.profiles_joined()],
+            label: query.label.clone(),
+            version: self.options.version.clone(),
+            state: None,
+            property_sources,
+        })
+    }
+
+    /// Finds the resource `path` for `query`: in each location in order, `<stem>-<profile>.<ext>`
+    /// for each profile, then `path` itself (contract §1.3).
+    ///
+    /// # Errors
+    /// [`CoreError::InvalidInput`] for a path with `..`, [`CoreError::NoSuchResource`] when no file
+    /// matches or the path is not allowed, [`CoreError::Io`] when a file cannot be read.
+    pub fn resource_blocking(&self, query: &ConfigQuery, path: &str) -> Result<Resource, CoreError> {
+        let path = check_resource_path(path)?;
+        let candidates = resource_candidates(path, &query.profiles);
+        for location in self.search_dirs(query) {
+            for candidate in &candidates {
+                if let Some(bytes) = location.read_contained(candidate)? {
+                    return Ok(Resource { bytes, version: self.options.version.clone() });
+                }
+            }
+        }
+        Err(CoreError::NoSuchResource { path: path.to_owned() })
+    }
+
+    /// The directories to search for `query`, in search order (later ones win).
+    fn search_dirs(&self, query: &ConfigQuery) -> Vec<DirLocation> {
+        let default_label = [self.options.default_label.as_str()];
+        let labels = query.labels().unwrap_or_else(|| default_label.to_vec());
+        let apps: Vec<&str> = query.applications().collect();
+        let mut dirs: Vec<DirLocation> = Vec::new();
+        let mut push = |dir: DirLocation| {
+            if !dirs.iter().any(|d| d.name_prefix == dir.name_prefix) && dir.path.is_dir() {
+                dirs.push(dir);
+            }
+        };
+        let mut expanded = Vec::new();
+        for location in &self.locations {
+            for app in &apps {
+                for profile in &query.profiles {
+                    for label in &labels {
+                        let text = location
+                            .text
+                            .replace("{application}", app)
+                            .replace("{profile}", profile)
+                            .replace("{label}", label);
+                        if !expanded.contains(&text) {
+                            expanded.push(text);
+                        }
+                    }
+                }
+            }
+        }
+        for text in &expanded {
+            push(DirLocation::new(text, ""));
+        }
+        if self.options.add_label_locations {
+            // Label directories come after every plain location, so they win; with several labels
+            // the last one wins, as for git (contract §2.7).
+            for text in &expanded {
+                for label in &labels {
+                    push(DirLocation::new(text, label));
+                }
+            }
+        }
+        dirs
+    }
+}
+
+fn parse_location(raw: &str) -> Result<ConfiguredLocation, CoreError> {
+    let trimmed = raw.trim();
+    let without_optional = trimmed.strip_prefix("optional:").unwrap_or(trimmed);
+    let path = if let Some(rest) = without_optional.strip_prefix("file:") {
+        // `file:///abs` and `file:/abs` both mean `/abs`.
+        match rest.strip_prefix("//") {
+            Some(absolute) => format!("/{}", absolute.trim_start_matches('/')),
+            None => rest.to_owned(),
+        }
+    } else if without_optional.contains("://") || without_optional.starts_with("classpath:") {
+        return Err(CoreError::invalid("search location", format!("{raw:?}: only directories and file: URIs are supported")));
+    } else {
+        without_optional.to_owned()
+    };
+    if path.is_empty() {
+        return Err(CoreError::invalid("search location", "must not be empty"));
+    }
+    let text = if path.ends_with('/') { path } else { format!("{path}/") };
+    Ok(ConfiguredLocation { text })
+}
+
+/// One directory to search: a location, or a label directory inside it.
+#[derive(Debug, Clone)]
+struct DirLocation {
+    path: PathBuf,
+    /// `file:<location>[<label>/]`, the prefix of every source name.
+    name_prefix: String,
+    /// `<label>/` or empty: what error messages put in front of a file name.
+    display_prefix: String,
+}
+
+impl DirLocation {
+    fn new(location: &str, label: &str) -> Self {
+        let sub = if label.is_empty() { String::new() } else { format!("{label}/") };
+        Self {
+            path: PathBuf::from(format!("{location}{sub}")),
+            name_prefix: format!("file:{location}{sub}"),
+            display_prefix: sub,
+        }
+    }
+
+    /// Reads `file` only if it resolves to a regular file inside this directory.
+    fn read_contained(&self, file: &str) -> Result<Option<Vec<u8>>, CoreError> {
+        let candidate = self.path.join(file);
+        let (Ok(root), Ok(resolved)) = (self.path.canonicalize(), candidate.canonicalize()) else {
+            return Ok(None);
+        };
+        if !resolved.starts_with(&root) {
+            return Ok(None);
+        }
+        read_optional(&resolved)
+    }
+}
+
+impl SearchLocation for DirLocation {
+    fn read(&self, file: &str) -> Result<Option<Vec<u8>>, CoreError> {
+        read_optional(&self.path.join(file))
+    }
+
+    fn source_name(&self, file: &str) -> String {
+        format!("{}{file}", self.name_prefix)
+    }
+
+    fn display_path(&self, file: &str) -> String {
+        format!("{}{file}", self.display_prefix)
+    }
+}
+
+fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, CoreError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if matches!(e.kind(), IoErrorKind::NotFound | IoErrorKind::IsADirectory | IoErrorKind::NotADirectory) => {
+            Ok(None)
+        }
+        Err(source) => Err(CoreError::Io { path: path.to_owned(), source }),
+    }
+}
+
+/// Validates a resource path (contract §1.3): `..` is a bad request; URLs, absolute paths and
+/// `WEB-INF`/`META-INF` are simply not found.
+pub(crate) fn check_resource_path(path: &str) -> Result<&str, CoreError> {
+    let decoded = crate::query::percent_decode(path).unwrap_or_else(|| path.to_owned());
+    for p in [path, decoded.as_str()] {
+        let normalised = p.replace('\\', "/");
+        if normalised.split('/').any(|s| s == "..") || normalised.contains("../") {
+            return Err(CoreError::invalid("path", "must not contain '..'"));
+        }
+    }
+    let not_found = || CoreError::NoSuchResource { path: path.to_owned() };
+    for p in [path, decoded.as_str()] {
+        let upper = p.to_ascii_uppercase();
+        let is_url = p.contains(":/") || p.starts_with("url:");
+        if upper.contains("WEB-INF") || upper.contains("META-INF") || is_url || p.starts_with('/') || p.contains('\\') {
+            return Err(not_found());
+        }
+        if p.is_empty() || p.chars().any(char::is_control) || p.split('/').any(str::is_empty) {
+            return Err(not_found());
+        }
+    }
+    Ok(path)
+}
+
+/// The file names tried for a resource, in order: one per profile, then the path itself.
+pub(crate) fn resource_candidates(path: &str, profiles: &[String]) -> Vec<String> {
+    let (dir, file) = path.rsplit_once('/').map_or(("", path), |(d, f)| (d, f));
+    let (stem, ext) = match file.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => (stem, Some(ext)),
+        _ => (file, None),
+    };
+    let mut candidates = Vec::new();
+    for profile in profiles {
+        let candidate = if profile == crate::DEFAULT_PROFILE {
+            path.to_owned()
+        } else {
+            let name = match ext {
+                Some(ext) => format!("{stem}-{profile}.{ext}"),
+                None => format!("{stem}-{profile}"),
+            };
+            if dir.is_empty() { name } else { format!("{dir}/{name}") }
+        };
+        if !candidates.contains(&candidate) {
+            candidates.push(candidate);
+        }
+    }
+    if !candidates.iter().any(|c| c == path) {
+        candidates.push(path.to_owned());
+    }
+    candidates
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,295 @@
+//! The native backend against real directories: precedence (contract §2.1–2.2), label directories
+//! (§2.4), documents, imports and resources (§1.3).
+
+use std::fs;
+use std::path::Path;
+
+use super::*;
+use crate::{ErrorKind, Value};
+
+struct Repo {
+    dir: tempfile::TempDir,
+}
+
+impl Repo {
+    fn new(files: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let full = dir.path().join(path);
+            fs::create_dir_all(full.parent().unwrap()).unwrap();
+            fs::write(full, text).unwrap();
+        }
+        Self { dir }
+    }
+
+    fn root(&self) -> String {
+        self.dir.path().display().to_string()
+    }
+
+    fn source(&self, locations: &[&str]) -> NativeSource {
+        let search_locations = locations.iter().map(|l| l.replace("ROOT", &self.root())).collect();
+        NativeSource::new(NativeOptions { search_locations, ..NativeOptions::default() }).unwrap()
+    }
+
+    fn names(&self, locations: &[&str], app: &str, profiles: &str, label: Option<&str>) -> Vec<String> {
+        let env = self.load(locations, app, profiles, label);
+        let prefix = format!("file:{}/", self.root());
+        env.property_sources.iter().map(|ps| ps.name.replace(&prefix, "")).collect()
+    }
+
+    fn load(&self, locations: &[&str], app: &str, profiles: &str, label: Option<&str>) -> Environment {
+        let query = ConfigQuery::parse(app, profiles, label).unwrap();
+        self.source(locations).load_blocking(&query).unwrap()
+    }
+}
+
+#[test]
+fn profile_specific_files_come_first_last_profile_first() {
+    // Spring issue #714: /service1/dev1,dev2.
+    let repo = Repo::new(&[
+        ("application.properties", "a=app"),
+        ("application-dev1.properties", "a=app-dev1"),
+        ("service1.properties", "a=svc"),
+        ("service1-dev1.properties", "a=svc-dev1"),
+        ("service1-dev2.properties", "a=svc-dev2"),
+    ]);
+    assert_eq!(
+        repo.names(&["ROOT"], "service1", "dev1,dev2", None),
+        [
+            "service1-dev2.properties",
+            "service1-dev1.properties",
+            "application-dev1.properties",
+            "service1.properties",
+            "application.properties",
+        ]
+    );
+    let env = repo.load(&["ROOT"], "service1", "dev1,dev2", None);
+    assert_eq!(env.get("a"), Some(&Value::from("svc-dev2")));
+    assert_eq!(env.profiles, ["dev1,dev2"]);
+    assert_eq!(env.label, None);
+    assert_eq!(env.version, None);
+    assert_eq!(env.state, None);
+}
+
+#[test]
+fn properties_beat_yml_beat_yaml() {
+    let repo = Repo::new(&[("foo.yaml", "a: 1"), ("foo.yml", "a: 2"), ("foo.properties", "a=3")]);
+    assert_eq!(repo.names(&["ROOT"], "foo", "default", None), ["foo.properties", "foo.yml", "foo.yaml"]);
+}
+
+#[test]
+fn documents_are_grouped_per_file_in_reverse_order() {
+    let repo = Repo::new(&[
+        ("application.yml", "a: base\n---\nspring.config.activate.on-profile: test\na: app-test\n"),
+        ("service.yml", "a: svc\n---\nspring:\n  config:\n    activate:\n      on-profile: test\na: svc-test\n---\nspring.config.activate.on-profile: other\na: no\n"),
+    ]);
+    assert_eq!(
+        repo.names(&["ROOT"], "service", "test", None),
+        [
+            "service.yml (document #1)",
+            "service.yml (document #0)",
+            "application.yml (document #1)",
+            "application.yml (document #0)",
+        ]
+    );
+}
+
+#[test]
+fn profile_expressions_and_legacy_key_activate_documents() {
+    let repo = Repo::new(&[(
+        "app.yml",
+        "x: 0\n---\nspring.config.activate.on-profile: '!prod'\nx: 1\n---\nspring.config.activate.on-profile: dev & cloud\nx: 2\n---\nspring.profiles: dev | qa\nx: 3\n",
+    )]);
+    let value = |profiles| repo.load(&["ROOT"], "app", profiles, None).get("x").cloned();
+    assert_eq!(value("prod"), Some(Value::Int(0)));
+    assert_eq!(value("dev"), Some(Value::Int(3)));
+    assert_eq!(value("cloud,dev"), Some(Value::Int(3)));
+    assert_eq!(value("cloud"), Some(Value::Int(1)));
+    assert_eq!(repo.names(&["ROOT"], "app", "cloud,dev", None).len(), 4);
+}
+
+#[test]
+fn later_locations_and_label_directories_win() {
+    let repo = Repo::new(&[
+        ("base/foo.yml", "a: base"),
+        ("over/foo.yml", "a: over"),
+        ("over/master/foo.yml", "a: master"),
+        ("over/v1/foo.yml", "a: v1"),
+        ("over/v2/foo.yml", "a: v2"),
+    ]);
+    let locations = ["ROOT/base", "ROOT/over/"];
+    assert_eq!(repo.names(&locations, "foo", "default", None), ["over/master/foo.yml", "over/foo.yml", "base/foo.yml"]);
+    assert_eq!(repo.load(&locations, "foo", "default", Some("v1")).get("a"), Some(&Value::from("v1")));
+    // Several labels: the last one wins.
+    assert_eq!(
+        repo.names(&locations, "foo", "default", Some("v1,v2")),
+        ["over/v2/foo.yml", "over/v1/foo.yml", "over/foo.yml", "base/foo.yml"]
+    );
+    // An unknown label directory is not an error for the native backend.
+    assert_eq!(repo.names(&locations, "foo", "default", Some("nope")), ["over/foo.yml", "base/foo.yml"]);
+}
+
+#[test]
+fn placeholders_in_search_locations() {
+    // Spring issue #1158: search paths `service/, service/{application}` with profiles `st1,default`.
+    let repo = Repo::new(&[
+        ("service/application-default.yml", "a: 1"),
+        ("service/application-st1.yml", "a: 2"),
+        ("service/service1/service1-default.yml", "a: 3"),
+        ("service/service1/service1-st1.yml", "a: 4"),
+        ("by-profile/st1/foo.yml", "a: 5"),
+    ]);
+    assert_eq!(
+        repo.names(&["ROOT/service/", "ROOT/service/{application}"], "service1", "st1,default", None),
+        [
+            "service/service1/service1-default.yml",
+            "service/application-default.yml",
+            "service/service1/service1-st1.yml",
+            "service/application-st1.yml",
+        ]
+    );
+    assert_eq!(repo.names(&["ROOT/by-profile/{profile}"], "foo", "st1", None), ["by-profile/st1/foo.yml"]);
+}
+
+#[test]
+fn several_applications_each_add_their_files() {
+    let repo = Repo::new(&[("application.yml", "a: 0"), ("foo.yml", "a: 1"), ("bar.yml", "a: 2")]);
+    assert_eq!(repo.names(&["ROOT"], "foo,bar", "default", None), ["bar.yml", "foo.yml", "application.yml"]);
+}
+
+#[test]
+fn application_itself_is_loaded_once() {
+    let repo = Repo::new(&[("application.yml", "a: 0")]);
+    assert_eq!(repo.names(&["ROOT"], "application", "default", None), ["application.yml"]);
+}
+
+#[test]
+fn unknown_application_gets_the_shared_sources() {
+    let repo = Repo::new(&[("application.yml", "a: 0"), ("foo.yml", "a: 1")]);
+    assert_eq!(repo.names(&["ROOT"], "nobody", "dev", None), ["application.yml"]);
+}
+
+#[test]
+fn default_profile_files_load_only_for_default() {
+    let repo = Repo::new(&[("foo-default.yml", "a: 1"), ("foo.yml", "a: 0")]);
+    assert_eq!(repo.names(&["ROOT"], "foo", "dev", None), ["foo.yml"]);
+    assert_eq!(repo.names(&["ROOT"], "foo", "default", None), ["foo-default.yml", "foo.yml"]);
+}
+
+#[test]
+fn imports_come_before_the_importing_document_last_first() {
+    let repo = Repo::new(&[
+        ("import.yml", "spring.config.import: import/foo.yml, bar.yml, optional:missing.yml\nfoo: importing\n"),
+        ("import/foo.yml", "foo: imported\n"),
+        ("bar.yml", "bar: 1\n"),
+    ]);
+    assert_eq!(repo.names(&["ROOT"], "import", "default", None), ["bar.yml", "import/foo.yml", "import.yml"]);
+    assert_eq!(repo.load(&["ROOT"], "import", "default", None).get("foo"), Some(&Value::from("imported")));
+}
+
+#[test]
+fn bad_imports_are_errors() {
+    for import in ["missing.yml", "../escape.yml", "/etc/passwd.yml", "file:/x.yml"] {
+        let repo = Repo::new(&[("foo.yml", &format!("spring.config.import: {import}\n"))]);
+        let query = ConfigQuery::parse("foo", "default", None).unwrap();
+        let err = repo.source(&["ROOT"]).load_blocking(&query).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidDocument, "{import}: {err}");
+    }
+}
+
+#[test]
+fn profile_activation_keys_are_refused_in_profile_files() {
+    let repo = Repo::new(&[("foo-dev.yml", "spring.profiles.include: db\n")]);
+    let query = ConfigQuery::parse("foo", "dev", None).unwrap();
+    let err = repo.source(&["ROOT"]).load_blocking(&query).unwrap_err();
+    assert!(err.to_string().contains("foo-dev.yml"), "{err}");
+}
+
+#[test]
+fn broken_yaml_names_the_file_relative_to_the_repository() {
+    let repo = Repo::new(&[("master/foo.yml", "a: [\n"), ("bar.yml", "b: 1")]);
+    let source = repo.source(&["ROOT"]);
+    let err = source.load_blocking(&ConfigQuery::parse("foo", "default", None).unwrap()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidDocument);
+    let message = err.to_string();
+    assert!(message.contains("master/foo.yml"), "{message}");
+    assert!(!message.contains(&repo.root()), "{message}");
+    // Other applications are still served.
+    assert!(source.load_blocking(&ConfigQuery::parse("bar", "default", None).unwrap()).is_ok());
+}
+
+#[test]
+fn version_is_reported_as_configured() {
+    let repo = Repo::new(&[("foo.yml", "a: 1")]);
+    let options = NativeOptions {
+        search_locations: vec![format!("file:{}", repo.root())],
+        version: Some("v42".to_owned()),
+        ..NativeOptions::default()
+    };
+    let env = NativeSource::new(options).unwrap().load_blocking(&ConfigQuery::parse("foo", "default", None).unwrap()).unwrap();
+    assert_eq!(env.version.as_deref(), Some("v42"));
+    assert_eq!(env.property_sources[0].name, format!("file:{}/foo.yml", repo.root()));
+}
+
+#[test]
+fn unsupported_locations_are_rejected() {
+    for location in ["classpath:/config", "http://example.com/x", "", "optional:"] {
+        let options = NativeOptions { search_locations: vec![location.to_owned()], ..NativeOptions::default() };
+        assert!(NativeSource::new(options).is_err(), "{location}");
+    }
+    let options = NativeOptions { search_locations: vec!["file:///srv/config".to_owned()], ..NativeOptions::default() };
+    assert_eq!(NativeSource::new(options).unwrap().locations[0].text, "/srv/config/");
+}
+
+fn resource(repo: &Repo, profiles: &str, label: Option<&str>, path: &str) -> Result<String, CoreError> {
+    let query = ConfigQuery::parse("foo", profiles, label)?;
+    let found = repo.source(&["ROOT"]).resource_blocking(&query, path)?;
+    Ok(String::from_utf8(found.bytes).unwrap())
+}
+
+#[test]
+fn resources_prefer_profile_variants() {
+    let repo = Repo::new(&[
+        ("logback.xml", "plain"),
+        ("logback-development.xml", "dev"),
+        ("nested/dir/nginx.conf", "nginx"),
+        ("v1/only-in-label.txt", "label"),
+    ]);
+    assert_eq!(resource(&repo, "development", None, "logback.xml").unwrap(), "dev");
+    assert_eq!(resource(&repo, "prod", None, "logback.xml").unwrap(), "plain");
+    assert_eq!(resource(&repo, "default", None, "logback.xml").unwrap(), "plain");
+    assert_eq!(resource(&repo, "dev", None, "nested/dir/nginx.conf").unwrap(), "nginx");
+    assert_eq!(resource(&repo, "dev", Some("v1"), "only-in-label.txt").unwrap(), "label");
+}
+
+#[test]
+fn resource_paths_are_checked() {
+    let repo = Repo::new(&[("a.txt", "a")]);
+    let kind = |path: &str| resource(&repo, "dev", None, path).unwrap_err().kind();
+    assert_eq!(kind("../a.txt"), ErrorKind::InvalidInput);
+    assert_eq!(kind("x/../../a.txt"), ErrorKind::InvalidInput);
+    assert_eq!(kind("%2e%2e/a.txt"), ErrorKind::InvalidInput);
+    assert_eq!(kind("..\\a.txt"), ErrorKind::InvalidInput);
+    assert_eq!(kind("WEB-INF/web.xml"), ErrorKind::NotFound);
+    assert_eq!(kind("file:/etc/passwd"), ErrorKind::NotFound);
+    assert_eq!(kind("missing.txt"), ErrorKind::NotFound);
+}
+
+#[cfg(unix)]
+#[test]
+fn resources_do_not_follow_links_out_of_the_repository() {
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("secret.txt"), "secret").unwrap();
+    let repo = Repo::new(&[("a.txt", "a")]);
+    std::os::unix::fs::symlink(outside.path().join("secret.txt"), repo.dir.path().join("link.txt")).unwrap();
+    assert_eq!(resource(&repo, "dev", None, "link.txt").unwrap_err().kind(), ErrorKind::NotFound);
+    assert!(Path::new(&repo.root()).join("a.txt").exists());
+}
+
+#[test]
+fn resource_candidates_follow_the_contract() {
+    let profiles = |p: &[&str]| p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    assert_eq!(resource_candidates("a/b.txt", &profiles(&["dev", "db"])), ["a/b-dev.txt", "a/b-db.txt", "a/b.txt"]);
+    assert_eq!(resource_candidates("README", &profiles(&["default"])), ["README"]);
+    assert_eq!(resource_candidates(".env", &profiles(&["dev"])), [".env-dev", ".env"]);
+}

@@ -1,0 +1,175 @@
+//! Spring Boot profile expressions: `dev`, `!dev`, `dev & cloud`, `dev | prod`, `(a | b) & !c`, and
+//! comma lists meaning "any of".
+
+/// A parsed profile expression, evaluated against the active profiles of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileExpr {
+    /// Active when the named profile is active.
+    Profile(String),
+    /// Active when the inner expression is not.
+    Not(Box<ProfileExpr>),
+    /// Active when every inner expression is.
+    All(Vec<ProfileExpr>),
+    /// Active when any inner expression is.
+    Any(Vec<ProfileExpr>),
+}
+
+impl ProfileExpr {
+    /// Parses an expression; a comma-separated list means "any of".
+    ///
+    /// # Errors
+    /// A message describing the problem: empty expression, unbalanced parentheses, or `&` and `|`
+    /// mixed without parentheses (which Spring Boot rejects too).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut alternatives = Vec::new();
+        for part in text.split(',') {
+            let tokens = tokenize(part)?;
+            if tokens.is_empty() {
+                return Err("empty profile expression".to_owned());
+            }
+            let mut parser = ExprParser { tokens, pos: 0 };
+            let expr = parser.expression()?;
+            if parser.pos != parser.tokens.len() {
+                return Err(format!("unexpected token in {part:?}"));
+            }
+            alternatives.push(expr);
+        }
+        Ok(if alternatives.len() == 1 { alternatives.remove(0) } else { Self::Any(alternatives) })
+    }
+
+    /// Returns whether the expression holds for the `active` profiles.
+    pub fn matches(&self, active: &[String]) -> bool {
+        match self {
+            Self::Profile(name) => active.iter().any(|p| p == name),
+            Self::Not(inner) => !inner.matches(active),
+            Self::All(items) => items.iter().all(|e| e.matches(active)),
+            Self::Any(items) => items.iter().any(|e| e.matches(active)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    Name(String),
+    Not,
+    And,
+    Or,
+    Open,
+    Close,
+}
+
+fn tokenize(text: &str) -> Result<Vec<Token>, String> {
+    let mut tokens = Vec::new();
+    let mut name = String::new();
+    let flush = |name: &mut String, tokens: &mut Vec<Token>| {
+        if !name.is_empty() {
+            tokens.push(Token::Name(std::mem::take(name)));
+        }
+    };
+    for c in text.chars() {
+        let token = match c {
+            '!' => Some(Token::Not),
+            '&' => Some(Token::And),
+            '|' => Some(Token::Or),
+            '(' => Some(Token::Open),
+            ')' => Some(Token::Close),
+            c if c.is_whitespace() => None,
+            c => {
+                name.push(c);
+                continue;
+            }
+        };
+        flush(&mut name, &mut tokens);
+        tokens.extend(token);
+    }
+    flush(&mut name, &mut tokens);
+    Ok(tokens)
+}
+
+struct ExprParser {
+    tokens: Vec<Token>,
+    pos: usize,
+}
+
+impl ExprParser {
+    fn expression(&mut self) -> Result<ProfileExpr, String> {
+        let first = self.unary()?;
+        let mut operands = vec![first];
+        let mut operator: Option<Token> = None;
+        while let Some(token @ (Token::And | Token::Or)) = self.tokens.get(self.pos).cloned() {
+            if operator.as_ref().is_some_and(|op| *op != token) {
+                return Err("malformed profile expression: mixed '&' and '|' without parentheses".to_owned());
+            }
+            operator = Some(token);
+            self.pos += 1;
+            operands.push(self.unary()?);
+        }
+        Ok(match operator {
+            None => operands.remove(0),
+            Some(Token::And) => ProfileExpr::All(operands),
+            Some(_) => ProfileExpr::Any(operands),
+        })
+    }
+
+    fn unary(&mut self) -> Result<ProfileExpr, String> {
+        let token = self.tokens.get(self.pos).cloned();
+        self.pos += 1;
+        match token {
+            Some(Token::Not) => Ok(ProfileExpr::Not(Box::new(self.unary()?))),
+            Some(Token::Open) => {
+                let inner = self.expression()?;
+                if self.tokens.get(self.pos) != Some(&Token::Close) {
+                    return Err("malformed profile expression: missing ')'".to_owned());
+                }
+                self.pos += 1;
+                Ok(inner)
+            }
+            Some(Token::Name(name)) => Ok(ProfileExpr::Profile(name)),
+            _ => Err("malformed profile expression".to_owned()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn active(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn holds(expr: &str, profiles: &[&str]) -> bool {
+        ProfileExpr::parse(expr).unwrap().matches(&active(profiles))
+    }
+
+    #[test]
+    fn single_names_and_negation() {
+        assert!(holds("dev", &["dev"]));
+        assert!(!holds("dev", &["prod"]));
+        assert!(holds("!dev", &["prod"]));
+        assert!(!holds("!dev", &["dev", "prod"]));
+    }
+
+    #[test]
+    fn and_or_and_parentheses() {
+        assert!(holds("dev & cloud", &["cloud", "dev"]));
+        assert!(!holds("dev & cloud", &["dev"]));
+        assert!(holds("dev | prod", &["prod"]));
+        assert!(holds("(dev | prod) & !local", &["dev"]));
+        assert!(!holds("(dev | prod) & !local", &["dev", "local"]));
+    }
+
+    #[test]
+    fn comma_lists_mean_any() {
+        assert!(holds("dev,prod", &["prod"]));
+        assert!(holds("dev, !prod", &["other"]));
+        assert!(!holds("dev,prod", &["test"]));
+    }
+
+    #[test]
+    fn malformed_expressions_are_rejected() {
+        for bad in ["", "dev & prod | test", "(dev", "dev &", "dev,,prod", "!"] {
+            assert!(ProfileExpr::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! The normalised request: application, profiles and label, validated before any backend sees them.
+
+use crate::CoreError;
+
+/// Application used when a request names none (Spring's `default-application-name`).
+pub const DEFAULT_APPLICATION: &str = "application";
+/// Profile used when a request names none (Spring's `default-profile`).
+pub const DEFAULT_PROFILE: &str = "default";
+
+/// A validated configuration query.
+///
+/// Build it with [`ConfigQuery::parse`], which applies Spring's input checks (contract §1.1) and
+/// turns `(_)` into `/`. Profile order is significant: the last profile wins.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ConfigQuery {
+    /// The application name; several applications are comma-separated (`foo,bar`).
+    pub application: String,
+    /// The active profiles, in request order.
+    pub profiles: Vec<String>,
+    /// The label (branch, tag, commit or label directory), `None` for the backend's default.
+    pub label: Option<String>,
+}
+
+impl ConfigQuery {
+    /// Validates raw, already percent-decoded path parameters and builds a query.
+    ///
+    /// # Errors
+    /// [`CoreError::InvalidInput`] when a parameter contains `..` or `#`, starts with `(_)`, or a
+    /// profile is empty or uses characters outside letters, digits and `-_.+@`.
+    pub fn parse(application: &str, profiles: &str, label: Option<&str>) -> Result<Self, CoreError> {
+        let application = normalise_name("application", application)?;
+        let profiles = parse_profiles(profiles)?;
+        let label = label.map(|l| normalise_name("label", l)).transpose()?;
+        Ok(Self { application, profiles, label })
+    }
+
+    /// Returns the profiles joined by commas, as the client sent them.
+    pub fn profiles_joined(&self) -> String {
+        self.profiles.join(",")
+    }
+
+    /// Returns the applications of a comma-separated application name.
+    pub fn applications(&self) -> impl Iterator<Item = &str> {
+        self.application.split(',').map(str::trim).filter(|a| !a.is_empty())
+    }
+
+    /// Returns the labels of a comma-separated label, if any.
+    pub fn labels(&self) -> Option<Vec<&str>> {
+        self.label
+            .as_deref()
+            .map(|l| l.split(',').map(str::trim).filter(|l| !l.is_empty()).collect())
+    }
+}
+
+/// Validates an application name or a label and replaces `(_)` by `/`.
+fn normalise_name(what: &'static str, raw: &str) -> Result<String, CoreError> {
+    if raw.is_empty() {
+        return Err(CoreError::invalid(what, "must not be empty"));
+    }
+    // Spring decodes once more when a `%` survives the first decoding; we keep decoding, so no
+    // depth of encoding can smuggle a `..` past the checks.
+    let mut candidate = raw.to_owned();
+    for _ in 0..4 {
+        check_name(what, &candidate)?;
+        // The checks are repeated on a normalised form: backslashes as slashes.
+        check_name(what, &candidate.replace('\\', "/"))?;
+        if !candidate.contains('%') {
+            break;
+        }
+        candidate = percent_decode(&candidate).ok_or_else(|| CoreError::invalid(what, "malformed percent-encoding"))?;
+    }
+    let name = raw.replace("(_)", "/");
+    if name.starts_with('/') || name.ends_with('/') || name.contains("//") {
+        return Err(CoreError::invalid(what, "must not start or end with a path separator"));
+    }
+    Ok(name)
+}
+
+fn check_name(what: &'static str, value: &str) -> Result<(), CoreError> {
+    if value.contains("..") {
+        return Err(CoreError::invalid(what, "must not contain '..'"));
+    }
+    if value.contains('#') {
+        return Err(CoreError::invalid(what, "must not contain '#'"));
+    }
+    if value.starts_with("(_)") {
+        return Err(CoreError::invalid(what, "must not start with '(_)'"));
+    }
+    if value.starts_with('/') || value.contains('\\') || value.contains("//") {
+        return Err(CoreError::invalid(what, "must not contain a path separator"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(CoreError::invalid(what, "must not contain control characters"));
+    }
+    Ok(())
+}
+
+/// Splits and validates a comma-separated profile list.
+fn parse_profiles(raw: &str) -> Result<Vec<String>, CoreError> {
+    let mut profiles = Vec::new();
+    for profile in raw.split(',') {
+        let valid_char = |c: char| c.is_ascii_alphanumeric() || "-_.+@".contains(c);
+        let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+        if profile.is_empty() {
+            return Err(CoreError::invalid("profiles", "a profile must not be empty"));
+        }
+        if !profile.chars().all(valid_char) {
+            return Err(CoreError::invalid(
+                "profiles",
+                format!("{profile:?} may only use letters, digits and -_.+@"),
+            ));
+        }
+        if !edge_ok(profile.chars().next()) || !edge_ok(profile.chars().last()) {
+            return Err(CoreError::invalid(
+                "profiles",
+                format!("{profile:?} must start and end with a letter or digit"),
+            ));
+        }
+        if profile.contains("..") {
+            return Err(CoreError::invalid("profiles", "must not contain '..'"));
+        }
+        profiles.push(profile.to_owned());
+    }
+    Ok(profiles)
+}
+
+/// Decodes `%XX` sequences; `None` when a sequence is malformed or the result is not UTF-8.
+pub fn percent_decode(raw: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3)?;
+            let hex = std::str::from_utf8(hex).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(app: &str, profiles: &str, label: Option<&str>) -> Result<ConfigQuery, CoreError> {
+        ConfigQuery::parse(app, profiles, label)
+    }
+
+    #[test]
+    fn underscore_parens_become_slashes() {
+        let q = parse("foo(_)app", "dev", Some("feature(_)puff")).unwrap();
+        assert_eq!(q.application, "foo/app");
+        assert_eq!(q.label.as_deref(), Some("feature/puff"));
+    }
+
+    #[test]
+    fn profiles_keep_their_order() {
+        let q = parse("foo", "dev,mysql,cloud", None).unwrap();
+        assert_eq!(q.profiles, ["dev", "mysql", "cloud"]);
+        assert_eq!(q.profiles_joined(), "dev,mysql,cloud");
+    }
+
+    #[test]
+    fn traversal_is_rejected_everywhere() {
+        for (app, profiles, label) in [
+            ("..", "dev", None),
+            ("foo..bar", "dev", None),
+            ("%2e%2e", "dev", None),
+            ("%252e%252e", "dev", None),
+            ("(_)foo", "dev", None),
+            ("foo#bar", "dev", None),
+            ("foo", "..", None),
+            ("foo", "bar,..,foo", None),
+            ("foo", "%2e%2e", None),
+            ("foo", "bar%2Ffoo", None),
+            ("foo", "bar/foo", None),
+            ("foo", "dev", Some("..")),
+            ("foo", "dev", Some("(_)main")),
+            ("foo", "dev", Some("a(_)..(_)b")),
+            ("foo", "dev", Some("%2e%2e")),
+            ("foo", "dev", Some("a\\..\\b")),
+            ("/etc", "dev", None),
+            ("foo(_)", "dev", None),
+        ] {
+            let err = parse(app, profiles, label).unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::InvalidInput, "{app} {profiles} {label:?}");
+        }
+    }
+
+    #[test]
+    fn profile_syntax_is_checked() {
+        assert!(parse("foo", "dev-yml", None).is_ok());
+        assert!(parse("foo", "a.b+c@d_e", None).is_ok());
+        assert!(parse("foo", "", None).is_err());
+        assert!(parse("foo", "dev,", None).is_err());
+        assert!(parse("foo", "-dev", None).is_err());
+        assert!(parse("foo", "dev_", None).is_err());
+        assert!(parse("foo", "dev prod", None).is_err());
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%2Cb").as_deref(), Some("a,b"));
+        assert_eq!(percent_decode("%zz"), None);
+        assert_eq!(percent_decode("%2"), None);
+    }
+}

@@ -1,0 +1,94 @@
+//! The flat renderers behind `/{app}-{profiles}.{properties,yml,yaml,json}` (contract §2.5):
+//! merge the property sources, rebuild a tree, write it, resolve placeholders.
+
+mod tree;
+mod yaml;
+
+use indexmap::IndexMap;
+
+use crate::placeholder::{resolve_placeholders, resolve_with};
+use crate::{CoreError, Environment, Value};
+
+pub use tree::Node;
+
+/// The output formats of the flat endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FlatFormat {
+    /// `.properties`: `key: value` lines.
+    Properties,
+    /// `.yml` and `.yaml`: a YAML tree as SnakeYAML's `dumpAsMap` writes it.
+    Yaml,
+    /// `.json`: a compact JSON tree.
+    Json,
+}
+
+impl FlatFormat {
+    /// Returns the format for a file extension (`yml`, `yaml`, `properties`, `json`).
+    pub fn from_extension(ext: &str) -> Option<Self> {
+        match ext {
+            "properties" => Some(Self::Properties),
+            "yml" | "yaml" => Some(Self::Yaml),
+            "json" => Some(Self::Json),
+            _ => None,
+        }
+    }
+}
+
+/// Merges the property sources into one ordered flat map (step A of contract §2.5).
+///
+/// Sources are walked from the lowest precedence up: a key keeps the position where it first
+/// appeared and takes the value of the highest source. Keys with `[` form groups by their prefix; a
+/// source that defines any key of a group replaces the whole group, and all groups come after the
+/// plain keys. The key `spring.profiles` is dropped.
+pub fn merge(env: &Environment) -> IndexMap<String, Value> {
+    let mut plain: IndexMap<String, Value> = IndexMap::new();
+    let mut groups: IndexMap<String, IndexMap<String, Value>> = IndexMap::new();
+    for ps in env.property_sources.iter().rev() {
+        let mut here: IndexMap<&str, IndexMap<String, Value>> = IndexMap::new();
+        for (key, property) in &ps.source {
+            match key.find('[') {
+                None => {
+                    plain.insert(key.clone(), property.value.clone());
+                }
+                Some(i) => {
+                    here.entry(&key[..i]).or_default().insert(key.clone(), property.value.clone());
+                }
+            }
+        }
+        for (prefix, group) in here {
+            groups.insert(prefix.to_owned(), group);
+        }
+    }
+    plain.shift_remove("spring.profiles");
+    plain.extend(groups.into_values().flatten());
+    plain
+}
+
+/// Renders `env` in a flat format, resolving placeholders against it when `resolve` is set.
+///
+/// # Errors
+/// [`CoreError::InvalidKey`] when a key cannot be placed in a YAML or JSON tree, and
+/// [`CoreError::CircularPlaceholder`] from placeholder resolution.
+pub fn render(env: &Environment, format: FlatFormat, resolve: bool) -> Result<String, CoreError> {
+    let merged = merge(env);
+    match format {
+        FlatFormat::Properties => {
+            let text = merged.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("\n");
+            if resolve { resolve_placeholders(&text, env) } else { Ok(text) }
+        }
+        FlatFormat::Yaml | FlatFormat::Json => {
+            let mut tree = tree::build(merged)?;
+            if resolve {
+                let lookup = |key: &str| env.get(key).map(ToString::to_string);
+                tree.try_map_strings(&mut |s| resolve_with(s, &lookup))?;
+            }
+            Ok(match format {
+                FlatFormat::Json => tree.to_json(),
+                _ => yaml::emit_document(&tree),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
