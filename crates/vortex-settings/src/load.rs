@@ -1,0 +1,179 @@
+//! Loading: built-in defaults < YAML file < `VORTEX__…` environment variables.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use config::{Config, Environment, File, FileFormat, Map, Source, Value, ValueKind};
+
+use crate::{Problem, Settings, SettingsError, ValueOrigin};
+
+/// Prefix of the environment variables that override settings: `VORTEX__SERVER__PORT=9000`.
+pub const ENV_PREFIX: &str = "VORTEX";
+/// The settings file read when none is named and it exists.
+const DEFAULT_FILE: &str = "config/default.yaml";
+/// Settings whose environment value is a comma-separated list.
+const LIST_KEYS: [&str; 2] = ["backends.git.search_paths", "backends.native.search_locations"];
+
+/// Settings that were loaded and validated, with what is needed to say where each value came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The effective settings.
+    pub settings: Settings,
+    /// The settings file that was read, if any.
+    pub file: Option<PathBuf>,
+    file_keys: HashSet<String>,
+    env_vars: HashMap<String, String>,
+}
+
+impl Loaded {
+    /// Returns where the value of the dotted `key` came from.
+    pub fn origin(&self, key: &str) -> ValueOrigin {
+        origin(key, self.file.as_deref(), &self.file_keys, &self.env_vars)
+    }
+}
+
+/// Loads and validates settings.
+///
+/// `path` is the file named on the command line (it must exist); without it `config/default.yaml`
+/// is read when present. `env` is the process environment, passed in so that tests need not
+/// change it; only variables starting with `VORTEX_` are looked at.
+///
+/// # Errors
+/// [`SettingsError::MissingFile`] when `path` does not exist, [`SettingsError::Load`] when the file
+/// cannot be parsed, and [`SettingsError::Invalid`] listing every invalid or unknown setting.
+pub fn load(path: Option<&Path>, env: &HashMap<String, String>) -> Result<Loaded, SettingsError> {
+    let file = match path {
+        Some(path) if !path.is_file() => return Err(SettingsError::MissingFile { path: path.to_owned() }),
+        Some(path) => Some(path.to_owned()),
+        None => Some(PathBuf::from(DEFAULT_FILE)).filter(|p| p.is_file()),
+    };
+    let mut problems = Vec::new();
+    let mut env_vars = HashMap::new();
+    let double = format!("{ENV_PREFIX}__");
+    for name in env.keys() {
+        if let Some(rest) = name.strip_prefix(&double) {
+            env_vars.insert(rest.to_ascii_lowercase().replace("__", "."), name.clone());
+        } else if name.starts_with(&format!("{ENV_PREFIX}_")) {
+            problems.push(Problem {
+                key: name.clone(),
+                message: format!("unknown environment variable; settings use the prefix {double}"),
+                origin: ValueOrigin::Environment(name.clone()),
+            });
+        }
+    }
+    let overrides: Map<String, String> =
+        env.iter().filter(|(name, _)| name.starts_with(&double)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut environment = Environment::with_prefix(ENV_PREFIX)
+        .separator("__")
+        .try_parsing(true)
+        .list_separator(",")
+        .source(Some(overrides));
+    for key in LIST_KEYS {
+        environment = environment.with_list_parse_key(key);
+    }
+
+    let mut builder = Config::builder();
+    let mut file_keys = HashSet::new();
+    if let Some(file) = &file {
+        let source = File::from(file.as_path()).format(FileFormat::Yaml).required(true);
+        let collected = source.collect().map_err(SettingsError::Load)?;
+        collect_keys("", &collected, &mut file_keys);
+        builder = builder.add_source(source);
+    }
+    let config = builder.add_source(environment).build().map_err(SettingsError::Load)?;
+
+    let origin_of = |key: &str| origin(key, file.as_deref(), &file_keys, &env_vars);
+    let known = schema().map_err(SettingsError::Load)?;
+    let given = config.collect().map_err(SettingsError::Load)?;
+    unknown_keys("", &given, &known, &mut |key| {
+        problems.push(Problem { key: key.to_owned(), message: "unknown setting".to_owned(), origin: origin_of(key) });
+    });
+
+    let settings = match config.try_deserialize::<Settings>() {
+        Ok(mut settings) => {
+            trim_lists(&mut settings);
+            settings
+        }
+        Err(error) => {
+            if problems.is_empty() {
+                let key = error_key(&error.to_string()).unwrap_or_else(|| "settings".to_owned());
+                let origin = origin_of(&key);
+                problems.push(Problem { key, message: error.to_string(), origin });
+            }
+            return Err(SettingsError::Invalid(problems));
+        }
+    };
+    for (key, message) in settings.check() {
+        let origin = origin_of(&key);
+        problems.push(Problem { key, message, origin });
+    }
+    if !problems.is_empty() {
+        return Err(SettingsError::Invalid(problems));
+    }
+    Ok(Loaded { settings, file, file_keys, env_vars })
+}
+
+/// Every key of the settings tree, as a nested map.
+fn schema() -> Result<Map<String, Value>, config::ConfigError> {
+    let mut shape = Settings::default();
+    // Empty lists serialise to nothing; give them an item so that their keys exist.
+    shape.backends.git.search_paths = vec![String::new()];
+    Config::try_from(&shape)?.collect()
+}
+
+fn origin(key: &str, file: Option<&Path>, file_keys: &HashSet<String>, env_vars: &HashMap<String, String>) -> ValueOrigin {
+    if let Some(name) = env_vars.get(key) {
+        return ValueOrigin::Environment(name.clone());
+    }
+    match file {
+        Some(path) if file_keys.contains(key) => ValueOrigin::File(path.to_owned()),
+        _ => ValueOrigin::Default,
+    }
+}
+
+/// Records every dotted key (tables included) present in a collected source.
+fn collect_keys(prefix: &str, map: &Map<String, Value>, out: &mut HashSet<String>) {
+    for (key, value) in map {
+        let dotted = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        if let ValueKind::Table(inner) = &value.kind {
+            collect_keys(&dotted, inner, out);
+        }
+        out.insert(dotted);
+    }
+}
+
+/// Calls `report` for every key of `given` that the settings tree does not have.
+fn unknown_keys(prefix: &str, given: &Map<String, Value>, known: &Map<String, Value>, report: &mut dyn FnMut(&str)) {
+    let mut keys: Vec<&String> = given.keys().collect();
+    keys.sort();
+    for key in keys {
+        let dotted = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        match (known.get(key).map(|v| &v.kind), &given[key].kind) {
+            (None, _) => report(&dotted),
+            (Some(ValueKind::Table(known_inner)), ValueKind::Table(given_inner)) => {
+                unknown_keys(&dotted, given_inner, known_inner, report);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Extracts the dotted key from a `config` error message ("... for key `server.port` ...").
+fn error_key(message: &str) -> Option<String> {
+    let start = message.find("for key `")? + "for key `".len();
+    let end = message[start..].find('`')? + start;
+    Some(message[start..end].to_owned())
+}
+
+/// Environment lists are split on commas without trimming; trim them here.
+fn trim_lists(settings: &mut Settings) {
+    for list in [&mut settings.backends.git.search_paths, &mut settings.backends.native.search_locations] {
+        for item in list.iter_mut() {
+            *item = item.trim().to_owned();
+        }
+        list.retain(|item| !item.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod tests;

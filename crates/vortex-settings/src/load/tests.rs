@@ -1,0 +1,148 @@
+use std::fs;
+
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+fn write(text: &str) -> tempfile::NamedTempFile {
+    let file = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
+    fs::write(file.path(), text).unwrap();
+    file
+}
+
+/// The sample repository's path, so that the native backend's directory check passes.
+fn sample_repo() -> String {
+    format!("{}/../../config/sample-repo", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn problems(result: Result<Loaded, SettingsError>) -> Vec<String> {
+    match result {
+        Err(err) => err.lines(),
+        Ok(_) => panic!("expected problems"),
+    }
+}
+
+#[test]
+fn default_yaml_documents_exactly_the_defaults() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/default.yaml");
+    let locations = format!("VORTEX__BACKENDS__NATIVE__SEARCH_LOCATIONS={}", sample_repo());
+    let (name, value) = locations.split_once('=').unwrap();
+    let loaded = load(Some(&path), &env(&[(name, value)])).unwrap();
+    let mut expected = Settings::default();
+    expected.backends.native.search_locations = vec![sample_repo()];
+    assert_eq!(loaded.settings, expected);
+    // Every key of the tree appears in the file.
+    let known = schema().unwrap();
+    let mut all = HashSet::new();
+    collect_keys("", &known, &mut all);
+    for key in all {
+        assert!(loaded.file_keys.contains(&key), "config/default.yaml does not document {key}");
+    }
+}
+
+#[test]
+fn environment_overrides_file_overrides_defaults() {
+    let file = write(&format!("server:\n  port: 9000\ncache:\n  ttl_seconds: 10\nbackends:\n  native:\n    search_locations: [{}]\n", sample_repo()));
+    let loaded = load(
+        Some(file.path()),
+        &env(&[("VORTEX__SERVER__PORT", "9100"), ("VORTEX__LOGGING__FORMAT", "pretty"), ("OTHER", "x")]),
+    )
+    .unwrap();
+    assert_eq!(loaded.settings.server.port, 9100);
+    assert_eq!(loaded.settings.cache.ttl_seconds, 10);
+    assert_eq!(loaded.settings.cache.max_capacity, 10_000);
+    assert_eq!(loaded.settings.logging.format, crate::LogFormat::Pretty);
+    assert_eq!(loaded.origin("server.port"), ValueOrigin::Environment("VORTEX__SERVER__PORT".to_owned()));
+    assert_eq!(loaded.origin("cache.ttl_seconds"), ValueOrigin::File(file.path().to_owned()));
+    assert_eq!(loaded.origin("cache.max_capacity"), ValueOrigin::Default);
+}
+
+#[test]
+fn lists_come_comma_separated_from_the_environment() {
+    let other = tempfile::tempdir().unwrap();
+    let value = format!("{}, {}", sample_repo(), other.path().display());
+    let loaded = load(Some(write("{}").path()), &env(&[("VORTEX__BACKENDS__NATIVE__SEARCH_LOCATIONS", &value)])).unwrap();
+    assert_eq!(loaded.settings.backends.native.search_locations, vec![sample_repo(), other.path().display().to_string()]);
+}
+
+#[test]
+fn secrets_come_from_the_environment_and_are_redacted() {
+    let file = write(&format!("backends:\n  native:\n    search_locations: [{}]\n", sample_repo()));
+    let loaded = load(
+        Some(file.path()),
+        &env(&[("VORTEX__SECURITY__ADMIN_TOKEN", "0123456789abcdef-token"), ("VORTEX__BACKENDS__NATIVE__VERSION", "42")]),
+    )
+    .unwrap();
+    let token = loaded.settings.security.admin_token.as_ref().unwrap();
+    assert_eq!(token.expose(), "0123456789abcdef-token");
+    assert_eq!(format!("{:?}", loaded.settings.security), "SecuritySettings { admin_token: Some(<redacted>), basic_auth: BasicAuthSettings { username: None, password: None } }");
+    assert_eq!(loaded.settings.backends.native.version.as_deref(), Some("42"));
+}
+
+#[test]
+fn every_problem_is_reported_with_key_and_origin() {
+    let file = write("server:\n  port: 0\ncache:\n  ttl_seconds: 0\n  max_capacity: 0\nlogging:\n  level: loud\n");
+    let lines = problems(load(
+        Some(file.path()),
+        &env(&[
+            ("VORTEX__BACKENDS__NATIVE__SEARCH_LOCATIONS", "/does/not/exist"),
+            ("VORTEX__SECURITY__ADMIN_TOKEN", "short"),
+        ]),
+    ));
+    let path = file.path().display().to_string();
+    let expected = [
+        format!("server.port: must be between 1 and 65535 (got 0) (from file {path})"),
+        format!("cache.ttl_seconds: must be greater than 0 (an infinite cache would never see changes) (from file {path})"),
+        format!("cache.max_capacity: must be greater than 0 (from file {path})"),
+        "backends.native.search_locations: \"/does/not/exist\" is not a directory (prefix it with optional: if it may be missing) (from environment variable VORTEX__BACKENDS__NATIVE__SEARCH_LOCATIONS)".to_owned(),
+        format!("logging.level: \"loud\" is not one of trace, debug, info, warn, error (from file {path})"),
+        "security.admin_token: must be at least 16 characters long (from environment variable VORTEX__SECURITY__ADMIN_TOKEN)".to_owned(),
+    ];
+    assert_eq!(lines, expected);
+}
+
+#[test]
+fn unknown_keys_are_errors_wherever_they_come_from() {
+    let file = write(&format!("cache:\n  ttl: 5\nbackends:\n  native:\n    search_locations: [{}]\nextra: 1\n", sample_repo()));
+    let lines = problems(load(Some(file.path()), &env(&[("VORTEX__SERVER__PROT", "1"), ("VORTEX_CACHE__TTL_SECONDS", "5")])));
+    let path = file.path().display().to_string();
+    assert!(lines.contains(&format!("cache.ttl: unknown setting (from file {path})")), "{lines:#?}");
+    assert!(lines.contains(&format!("extra: unknown setting (from file {path})")), "{lines:#?}");
+    assert!(lines.contains(&"server.prot: unknown setting (from environment variable VORTEX__SERVER__PROT)".to_owned()), "{lines:#?}");
+    assert!(lines.iter().any(|l| l.starts_with("VORTEX_CACHE__TTL_SECONDS: unknown environment variable")), "{lines:#?}");
+}
+
+#[test]
+fn type_errors_name_the_key() {
+    let file = write(&format!("backends:\n  native:\n    search_locations: [{}]\n", sample_repo()));
+    let lines = problems(load(Some(file.path()), &env(&[("VORTEX__SERVER__PORT", "eighty")])));
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("server.port: "), "{lines:?}");
+    assert!(lines[0].ends_with("(from environment variable VORTEX__SERVER__PORT)"), "{lines:?}");
+}
+
+#[test]
+fn backends_must_be_exactly_one_and_complete() {
+    let file = write("backends:\n  git:\n    enabled: true\n    uri: ftp://example.com/repo\n");
+    let lines = problems(load(Some(file.path()), &env(&[])));
+    assert!(lines.iter().any(|l| l.starts_with("backends: enable only one")), "{lines:#?}");
+    assert!(lines.iter().any(|l| l.starts_with("backends.git.uri: \"ftp://example.com/repo\" has an unsupported scheme")), "{lines:#?}");
+    let file = write("backends:\n  native:\n    enabled: false\n");
+    let lines = problems(load(Some(file.path()), &env(&[])));
+    assert!(lines.iter().any(|l| l.starts_with("backends: no backend is enabled")), "{lines:#?}");
+}
+
+#[test]
+fn a_named_file_must_exist() {
+    let err = load(Some(Path::new("/no/such/settings.yaml")), &env(&[])).unwrap_err();
+    assert_eq!(err.to_string(), "settings file /no/such/settings.yaml does not exist");
+}
+
+#[test]
+fn broken_yaml_in_the_settings_file_is_reported() {
+    let file = write("server: [\n");
+    let err = load(Some(file.path()), &env(&[])).unwrap_err();
+    assert!(matches!(err, SettingsError::Load(_)), "{err:?}");
+}

@@ -1,0 +1,239 @@
+//! The settings tree: one struct per section, every field documented with its meaning, unit,
+//! default and environment variable. `config/default.yaml` mirrors it key for key.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Secret;
+
+/// All settings of a Vortex server.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// The HTTP listener.
+    pub server: ServerSettings,
+    /// The response cache.
+    pub cache: CacheSettings,
+    /// Where configuration comes from.
+    pub backends: BackendsSettings,
+    /// Log output.
+    pub logging: LoggingSettings,
+    /// Prometheus metrics.
+    pub metrics: MetricsSettings,
+    /// Authentication.
+    pub security: SecuritySettings,
+}
+
+/// The HTTP listener.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address to bind. Default `0.0.0.0`. Env `VORTEX__SERVER__HOST`.
+    pub host: String,
+    /// TCP port, 1 to 65535. Default `8080`. Env `VORTEX__SERVER__PORT`.
+    pub port: u16,
+    /// Longest time a request may take before it is answered 408, in seconds. Default `30`.
+    /// Env `VORTEX__SERVER__REQUEST_TIMEOUT_SECONDS`.
+    pub request_timeout_seconds: u64,
+    /// Largest request body accepted, in bytes; larger ones get 413. Default `1048576` (1 MiB).
+    /// Env `VORTEX__SERVER__BODY_LIMIT_BYTES`.
+    pub body_limit_bytes: usize,
+    /// On SIGTERM or SIGINT, how long in-flight requests may take to finish, in seconds. Default `30`.
+    /// Env `VORTEX__SERVER__SHUTDOWN_GRACE_SECONDS`.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            host: "0.0.0.0".to_owned(),
+            port: 8080,
+            request_timeout_seconds: 30,
+            body_limit_bytes: 1024 * 1024,
+            shutdown_grace_seconds: 30,
+        }
+    }
+}
+
+/// The response cache.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheSettings {
+    /// Whether responses are cached. Default `true`. Env `VORTEX__CACHE__ENABLED`.
+    pub enabled: bool,
+    /// How long an entry lives, in seconds; must be > 0 (no infinite cache). Default `300`.
+    /// Env `VORTEX__CACHE__TTL_SECONDS`.
+    pub ttl_seconds: u64,
+    /// Most entries kept; must be > 0. Default `10000`. Env `VORTEX__CACHE__MAX_CAPACITY`.
+    pub max_capacity: u64,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self { enabled: true, ttl_seconds: 300, max_capacity: 10_000 }
+    }
+}
+
+/// Where configuration comes from. Exactly one backend must be enabled.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackendsSettings {
+    /// A git repository, served from a local clone.
+    pub git: GitSettings,
+    /// Local directories.
+    pub native: NativeSettings,
+}
+
+/// The git backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GitSettings {
+    /// Whether this backend serves requests. Default `false`. Env `VORTEX__BACKENDS__GIT__ENABLED`.
+    pub enabled: bool,
+    /// Remote to clone: `file:///abs/path`, a plain path, `git://`, `http(s)://` or `ssh://`.
+    /// Required when enabled. Env `VORTEX__BACKENDS__GIT__URI`.
+    pub uri: Option<String>,
+    /// Label served when a request names none. Default `main`. Env `VORTEX__BACKENDS__GIT__DEFAULT_LABEL`.
+    pub default_label: String,
+    /// Fall back to `master` when the default label `main` does not exist. Default `true`.
+    /// Env `VORTEX__BACKENDS__GIT__TRY_MASTER_BRANCH`.
+    pub try_master_branch: bool,
+    /// Directories searched after the repository root; `{application}`, `{profile}`, `{label}` and
+    /// wildcards allowed. Default empty. Env `VORTEX__BACKENDS__GIT__SEARCH_PATHS` (comma-separated).
+    pub search_paths: Vec<String>,
+    /// Directory that holds the local clone; persistent, not the system temp directory.
+    /// Default `data/git`. Env `VORTEX__BACKENDS__GIT__BASEDIR`.
+    pub basedir: PathBuf,
+    /// Seconds between background fetches; must be > 0. Default `30`.
+    /// Env `VORTEX__BACKENDS__GIT__REFRESH_INTERVAL_SECONDS`.
+    pub refresh_interval_seconds: u64,
+    /// Clone at start-up rather than on the first request. Default `true`.
+    /// Env `VORTEX__BACKENDS__GIT__CLONE_ON_START`.
+    pub clone_on_start: bool,
+    /// Longest a clone or fetch may take, in seconds; must be > 0. Default `5`.
+    /// Env `VORTEX__BACKENDS__GIT__TIMEOUT_SECONDS`.
+    pub timeout_seconds: u64,
+    /// Stop serving branches deleted on the remote. Default `false`.
+    /// Env `VORTEX__BACKENDS__GIT__DELETE_UNTRACKED_BRANCHES`.
+    pub delete_untracked_branches: bool,
+    /// User name for HTTP(S) remotes. Default none. Env `VORTEX__BACKENDS__GIT__USERNAME`.
+    pub username: Option<String>,
+    /// Password or token for HTTP(S) remotes; never logged. Default none.
+    /// Env `VORTEX__BACKENDS__GIT__PASSWORD`.
+    pub password: Option<Secret>,
+}
+
+impl Default for GitSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            uri: None,
+            default_label: "main".to_owned(),
+            try_master_branch: true,
+            search_paths: Vec::new(),
+            basedir: PathBuf::from("data/git"),
+            refresh_interval_seconds: 30,
+            clone_on_start: true,
+            timeout_seconds: 5,
+            delete_untracked_branches: false,
+            username: None,
+            password: None,
+        }
+    }
+}
+
+/// The native (filesystem) backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NativeSettings {
+    /// Whether this backend serves requests. Default `true`. Env `VORTEX__BACKENDS__NATIVE__ENABLED`.
+    pub enabled: bool,
+    /// Directories to search, later ones winning: plain paths or `file:` URIs, optionally prefixed
+    /// `optional:`; `{application}`, `{profile}` and `{label}` are expanded per request.
+    /// Default `[config/sample-repo]`. Env `VORTEX__BACKENDS__NATIVE__SEARCH_LOCATIONS` (comma-separated).
+    pub search_locations: Vec<String>,
+    /// Label used when a request names none. Default `master`.
+    /// Env `VORTEX__BACKENDS__NATIVE__DEFAULT_LABEL`.
+    pub default_label: String,
+    /// Also search `<location>/<label>/`, which wins over the location itself. Default `true`.
+    /// Env `VORTEX__BACKENDS__NATIVE__ADD_LABEL_LOCATIONS`.
+    pub add_label_locations: bool,
+    /// The `version` reported in every response. Default none (`null`).
+    /// Env `VORTEX__BACKENDS__NATIVE__VERSION`.
+    pub version: Option<String>,
+}
+
+impl Default for NativeSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            search_locations: vec!["config/sample-repo".to_owned()],
+            default_label: "master".to_owned(),
+            add_label_locations: true,
+            version: None,
+        }
+    }
+}
+
+/// Log output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoggingSettings {
+    /// Least severe level written: `trace`, `debug`, `info`, `warn` or `error`. Default `info`.
+    /// Env `VORTEX__LOGGING__LEVEL`.
+    pub level: String,
+    /// `json` (one object per line) or `pretty` (for people). Default `json`. Env `VORTEX__LOGGING__FORMAT`.
+    pub format: LogFormat,
+}
+
+impl Default for LoggingSettings {
+    fn default() -> Self {
+        Self { level: "info".to_owned(), format: LogFormat::Json }
+    }
+}
+
+/// The log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable lines.
+    Pretty,
+}
+
+/// Prometheus metrics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Whether `/metrics` is served. Default `true`. Env `VORTEX__METRICS__ENABLED`.
+    pub enabled: bool,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
+/// Authentication.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecuritySettings {
+    /// Bearer token for the admin API; without one the admin API is off. Default none.
+    /// Env `VORTEX__SECURITY__ADMIN_TOKEN`.
+    pub admin_token: Option<Secret>,
+    /// HTTP basic authentication for the read API; off unless both fields are set.
+    pub basic_auth: BasicAuthSettings,
+}
+
+/// HTTP basic authentication for the read API.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BasicAuthSettings {
+    /// User name. Default none. Env `VORTEX__SECURITY__BASIC_AUTH__USERNAME`.
+    pub username: Option<String>,
+    /// Password; never logged. Default none. Env `VORTEX__SECURITY__BASIC_AUTH__PASSWORD`.
+    pub password: Option<Secret>,
+}

@@ -1,0 +1,150 @@
+//! Validation of loaded settings: every problem at once, each naming its dotted key.
+
+use crate::{Settings, SettingsError, ValueOrigin};
+
+const LOG_LEVELS: [&str; 5] = ["trace", "debug", "info", "warn", "error"];
+const GIT_SCHEMES: [&str; 6] = ["file://", "git://", "http://", "https://", "ssh://", "git+ssh://"];
+
+impl Settings {
+    /// Checks every setting and returns all problems, or `Ok` when there are none.
+    ///
+    /// Problems found this way report their origin as the built-in default; [`crate::load`] reports
+    /// the real origin of each value.
+    ///
+    /// # Errors
+    /// [`SettingsError::Invalid`] listing every problem.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let problems: Vec<_> = self
+            .check()
+            .into_iter()
+            .map(|(key, message)| crate::Problem { key, message, origin: ValueOrigin::Default })
+            .collect();
+        if problems.is_empty() { Ok(()) } else { Err(SettingsError::Invalid(problems)) }
+    }
+
+    /// Returns `(dotted key, message)` for every invalid setting.
+    pub(crate) fn check(&self) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        let mut problem = |key: &str, message: String| problems.push((key.to_owned(), message));
+
+        let server = &self.server;
+        if server.host.trim().is_empty() || server.host.contains(char::is_whitespace) {
+            problem("server.host", format!("{:?} is not a host name or IP address", server.host));
+        }
+        if server.port == 0 {
+            problem("server.port", "must be between 1 and 65535 (got 0)".to_owned());
+        }
+        if server.request_timeout_seconds == 0 {
+            problem("server.request_timeout_seconds", "must be greater than 0".to_owned());
+        }
+        if server.body_limit_bytes == 0 {
+            problem("server.body_limit_bytes", "must be greater than 0".to_owned());
+        }
+
+        if self.cache.ttl_seconds == 0 {
+            problem("cache.ttl_seconds", "must be greater than 0 (an infinite cache would never see changes)".to_owned());
+        }
+        if self.cache.max_capacity == 0 {
+            problem("cache.max_capacity", "must be greater than 0".to_owned());
+        }
+
+        let git = &self.backends.git;
+        let native = &self.backends.native;
+        match (git.enabled, native.enabled) {
+            (false, false) => problem("backends", "no backend is enabled: enable backends.git or backends.native".to_owned()),
+            (true, true) => problem("backends", "enable only one of backends.git and backends.native".to_owned()),
+            _ => {}
+        }
+        if git.enabled {
+            match git.uri.as_deref().map(str::trim) {
+                None | Some("") => problem("backends.git.uri", "is required when backends.git.enabled is true".to_owned()),
+                Some(uri) => {
+                    if let Some(reason) = git_uri_problem(uri) {
+                        problem("backends.git.uri", format!("{uri:?} {reason}"));
+                    }
+                }
+            }
+        }
+        if git.default_label.trim().is_empty() {
+            problem("backends.git.default_label", "must not be empty".to_owned());
+        }
+        if git.refresh_interval_seconds == 0 {
+            problem("backends.git.refresh_interval_seconds", "must be greater than 0".to_owned());
+        }
+        if git.timeout_seconds == 0 {
+            problem("backends.git.timeout_seconds", "must be greater than 0".to_owned());
+        }
+        if git.basedir.as_os_str().is_empty() {
+            problem("backends.git.basedir", "must not be empty".to_owned());
+        }
+        if git.password.is_some() && git.username.is_none() {
+            problem("backends.git.username", "is required when backends.git.password is set".to_owned());
+        }
+
+        if native.enabled && native.search_locations.is_empty() {
+            problem("backends.native.search_locations", "needs at least one directory".to_owned());
+        }
+        for location in &native.search_locations {
+            if let Some(reason) = native_location_problem(location, native.enabled) {
+                problem("backends.native.search_locations", format!("{location:?} {reason}"));
+            }
+        }
+        if native.default_label.trim().is_empty() {
+            problem("backends.native.default_label", "must not be empty".to_owned());
+        }
+
+        if !LOG_LEVELS.contains(&self.logging.level.to_ascii_lowercase().as_str()) {
+            problem("logging.level", format!("{:?} is not one of {}", self.logging.level, LOG_LEVELS.join(", ")));
+        }
+
+        if self.security.admin_token.as_ref().is_some_and(|t| t.expose().len() < 16) {
+            problem("security.admin_token", "must be at least 16 characters long".to_owned());
+        }
+        let auth = &self.security.basic_auth;
+        if auth.username.is_some() != auth.password.is_some() {
+            problem("security.basic_auth", "set both username and password, or neither".to_owned());
+        }
+        problems
+    }
+}
+
+fn git_uri_problem(uri: &str) -> Option<&'static str> {
+    if uri.contains(char::is_whitespace) {
+        return Some("must not contain whitespace");
+    }
+    if let Some((scheme, _)) = uri.split_once("://") {
+        let with_sep = format!("{scheme}://");
+        if !GIT_SCHEMES.contains(&with_sep.as_str()) {
+            return Some("has an unsupported scheme (use file, git, http, https or ssh)");
+        }
+        let rest = &uri[with_sep.len()..];
+        if rest.is_empty() || (scheme != "file" && rest.starts_with('/')) {
+            return Some("has no host");
+        }
+        if rest.contains("{application}") && rest.split('/').next().is_some_and(|h| h.contains('{')) {
+            return Some("must not use placeholders in the host");
+        }
+    }
+    None
+}
+
+fn native_location_problem(location: &str, enabled: bool) -> Option<&'static str> {
+    let optional = location.starts_with("optional:");
+    let bare = location.strip_prefix("optional:").unwrap_or(location);
+    if bare.starts_with("classpath:") {
+        return Some("uses classpath:, which a native binary does not have; use a directory");
+    }
+    if bare.contains("://") && !bare.starts_with("file:") {
+        return Some("is not a directory or file: URI");
+    }
+    let path = bare.strip_prefix("file:").unwrap_or(bare);
+    let path = path.strip_prefix("//").unwrap_or(path);
+    if path.is_empty() {
+        return Some("is empty");
+    }
+    // A location with placeholders is checked per request; otherwise it must exist unless optional.
+    if enabled && !optional && !path.contains('{') && !std::path::Path::new(path).is_dir() {
+        return Some("is not a directory (prefix it with optional: if it may be missing)");
+    }
+    None
+}
