@@ -32,5 +32,5 @@ mod value;
 pub use environment::{Environment, EnvironmentJson, Origin, Property, PropertySource};
 pub use error::{CoreError, ErrorKind};
 pub use query::{percent_decode, ConfigQuery, DEFAULT_APPLICATION, DEFAULT_PROFILE};
-pub use source::{BoxFuture, ConfigSource, Resource};
+pub use source::{BoxFuture, ConfigSource, HealthStatus, Resource, SourceHealth};
 pub use value::{java_double, Value};

@@ -4,7 +4,7 @@ use std::io::ErrorKind as IoErrorKind;
 use std::path::{Path, PathBuf};
 
 use crate::config_data::{load_property_sources, SearchLocation};
-use crate::{ConfigQuery, CoreError, Environment, Resource};
+use crate::{ConfigQuery, CoreError, Environment, HealthStatus, Resource, SourceHealth};
 
 /// The label used when a request names none.
 pub const DEFAULT_NATIVE_LABEL: &str = "master";
@@ -96,6 +96,30 @@ impl NativeSource {
             }
         }
         Err(CoreError::NoSuchResource { path: path.to_owned() })
+    }
+
+    /// Reports health: up when every fixed, non-optional search location is a directory.
+    pub fn health(&self) -> SourceHealth {
+        let missing: Vec<&str> = self
+            .options
+            .search_locations
+            .iter()
+            .zip(&self.locations)
+            .filter(|(raw, parsed)| {
+                !raw.trim().starts_with("optional:") && !parsed.text.contains('{') && !Path::new(&parsed.text).is_dir()
+            })
+            .map(|(raw, _)| raw.as_str())
+            .collect();
+        let status = if missing.is_empty() { HealthStatus::Up } else { HealthStatus::Down };
+        SourceHealth {
+            status,
+            ready: true,
+            details: serde_json::json!({
+                "searchLocations": self.options.search_locations,
+                "missingLocations": missing,
+                "version": self.options.version,
+            }),
+        }
     }
 
     /// The directories to search for `query`, in search order (later ones win).

@@ -90,5 +90,10 @@ pub fn render(env: &Environment, format: FlatFormat, resolve: bool) -> Result<St
     }
 }
 
+/// Writes a tree as block YAML in the layout of the flat `.yml` endpoint.
+pub fn to_yaml(tree: &Node) -> String {
+    yaml::emit_document(tree)
+}
+
 #[cfg(test)]
 mod tests;

@@ -17,6 +17,29 @@ pub struct Resource {
     pub version: Option<String>,
 }
 
+/// How well a backend is doing, as reported by the health endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HealthStatus {
+    /// Serving fresh configuration.
+    Up,
+    /// Serving, but something is wrong (for example, fetches fail and content may be stale).
+    Degraded,
+    /// Not able to serve.
+    Down,
+}
+
+/// A backend's health: its status, whether it is ready to serve, and backend-specific details.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SourceHealth {
+    /// The overall status.
+    pub status: HealthStatus,
+    /// Whether the backend has loaded what it needs to answer requests.
+    pub ready: bool,
+    /// Backend-specific details (locations, commits, last fetch, errors).
+    pub details: serde_json::Value,
+}
+
 /// A backend that answers configuration queries.
 ///
 /// Implementations must be cheap to call concurrently: the server calls them from many tasks, and a
@@ -32,4 +55,8 @@ pub trait ConfigSource: Send + Sync + 'static {
         query: &'a ConfigQuery,
         path: &'a str,
     ) -> BoxFuture<'a, Result<Resource, CoreError>>;
+
+    /// Reports the backend's health. Must be cheap: no I/O beyond reading in-memory state or
+    /// checking that a directory exists.
+    fn health(&self) -> SourceHealth;
 }

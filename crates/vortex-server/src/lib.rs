@@ -1,1 +1,203 @@
+//! The Vortex Config server: Spring Cloud Config's HTTP read API over a configuration backend.
+//!
+//! It owns the HTTP edge: routes and their parsing, the single mapping from domain errors to HTTP
+//! statuses and JSON bodies, authentication, health, request limits, logging set-up and graceful
+//! shutdown. Domain rules live in `vortex-core`; settings in `vortex-settings`.
+//!
+//! This crate is the only one that installs a tracing subscriber; it must never hold domain logic
+//! that a backend would need.
+//!
+//! | feature | adds | default |
+//! |---|---|---|
+//! | (none yet) | the git backend, the cache and metrics arrive as `git`, `cache` and `metrics` | |
 
+mod auth;
+mod backend;
+pub mod cli;
+mod error;
+mod routes;
+pub mod telemetry;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use vortex_core::native::{NativeOptions, NativeSource};
+use vortex_core::{ConfigSource, CoreError};
+use vortex_settings::Settings;
+
+pub use backend::NativeBackend;
+pub use error::{error_chain, ApiError};
+pub use routes::V2_MEDIA_TYPE;
+
+/// Shared state of every handler: `Arc`-wrapped subsystem handles, built once in [`AppState::from_settings`].
+#[derive(Clone)]
+pub struct AppState {
+    source: Arc<dyn ConfigSource>,
+    backend_name: &'static str,
+    auth: Option<Arc<auth::BasicAuth>>,
+    request_timeout: Duration,
+    body_limit: usize,
+}
+
+impl AppState {
+    /// Builds the state for a backend with default limits and no authentication.
+    pub fn new(source: Arc<dyn ConfigSource>, backend_name: &'static str) -> Self {
+        Self {
+            source,
+            backend_name,
+            auth: None,
+            request_timeout: Duration::from_secs(30),
+            body_limit: 1024 * 1024,
+        }
+    }
+
+    /// Builds the state from validated settings: the enabled backend, limits and authentication.
+    ///
+    /// # Errors
+    /// When the enabled backend cannot be built, or is not compiled into this binary.
+    pub fn from_settings(settings: &Settings) -> Result<Self, CoreError> {
+        let backends = &settings.backends;
+        let mut state = if backends.native.enabled {
+            let native = &backends.native;
+            let source = NativeSource::new(NativeOptions {
+                search_locations: native.search_locations.clone(),
+                default_label: native.default_label.clone(),
+                add_label_locations: native.add_label_locations,
+                version: native.version.clone(),
+            })?;
+            Self::new(Arc::new(NativeBackend::new(source)), "native")
+        } else {
+            return Err(CoreError::Backend {
+                kind: vortex_core::ErrorKind::Internal,
+                message: "backends.git: this build has no git backend; enable backends.native".to_owned(),
+                source: None,
+            });
+        };
+        state.request_timeout = Duration::from_secs(settings.server.request_timeout_seconds);
+        state.body_limit = settings.server.body_limit_bytes;
+        state.auth = auth::BasicAuth::from_settings(&settings.security.basic_auth).map(Arc::new);
+        Ok(state)
+    }
+}
+
+/// Builds the HTTP application for `state`.
+pub fn router(state: AppState) -> Router {
+    let read_api = Router::new()
+        .route("/{a}", get(routes::one_segment))
+        .route("/{a}/{b}", get(routes::two_segments))
+        .route("/{a}/{b}/{c}", get(routes::three_segments))
+        .route("/{a}/{b}/{c}/{*path}", get(routes::resource_path))
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require));
+    Router::new()
+        .route("/health", get(routes::health))
+        .route("/actuator/health", get(routes::health))
+        .merge(read_api)
+        .fallback(|uri: axum::http::Uri| async move { ApiError::no_route(uri.path()) })
+        .layer(middleware::from_fn(json_errors))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.request_timeout))
+        .layer(RequestBodyLimitLayer::new(state.body_limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Gives error responses produced outside the handlers (405, 408, 413) the JSON error shape.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if (status.is_client_error() || status.is_server_error()) && !response.headers().contains_key("content-type") {
+        let mut replaced = ApiError::from_status(status).into_response();
+        for (name, value) in response.headers() {
+            replaced.headers_mut().entry(name).or_insert_with(|| value.clone());
+        }
+        return replaced;
+    }
+    response
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish for
+/// at most `grace`.
+///
+/// # Errors
+/// When accepting connections fails.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = stop_rx.await;
+    });
+    let mut server = tokio::spawn(server.into_future());
+    tokio::select! {
+        result = &mut server => return flatten(result),
+        () = shutdown => {}
+    }
+    tracing::info!(grace_seconds = grace.as_secs(), "shutting down: finishing in-flight requests");
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(grace, &mut server).await {
+        Ok(result) => flatten(result),
+        Err(_) => {
+            tracing::warn!("grace period elapsed: closing the remaining connections");
+            server.abort();
+            Ok(())
+        }
+    }
+}
+
+fn flatten(result: Result<std::io::Result<()>, tokio::task::JoinError>) -> std::io::Result<()> {
+    result.map_err(std::io::Error::other)?
+}
+
+/// Renders the output of `--check-config`: where the settings came from, then the effective
+/// settings as YAML with every secret redacted.
+pub fn cli_report(loaded: &vortex_settings::Loaded) -> String {
+    let source = match &loaded.file {
+        Some(path) => format!("# settings file: {}\n", path.display()),
+        None => "# settings file: none (built-in defaults)\n".to_owned(),
+    };
+    let tree = serde_json::to_value(&loaded.settings)
+        .map(|json| vortex_core::render::to_yaml(&vortex_core::render::Node::from(&json)))
+        .unwrap_or_default();
+    format!("# settings are valid\n{source}{tree}")
+}
+
+/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("received SIGINT"),
+        () = terminate => tracing::info!("received SIGTERM"),
+    }
+}

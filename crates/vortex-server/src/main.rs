@@ -1,1 +1,78 @@
-fn main(){}
+//! The `vortex-server` binary: parse the command line, load settings, serve.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use vortex_server::cli::{self, Command};
+use vortex_server::{router, serve, shutdown_signal, telemetry, AppState};
+use vortex_settings::Loaded;
+
+fn main() -> ExitCode {
+    let command = match cli::parse(std::env::args().skip(1)) {
+        Ok(command) => command,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let env: HashMap<String, String> = std::env::vars().collect();
+    match command {
+        Command::Help => print(cli::USAGE),
+        Command::Version => print(&format!("vortex-server {}\n", env!("CARGO_PKG_VERSION"))),
+        Command::CheckConfig { config } => match vortex_settings::load(config.as_deref(), &env) {
+            Ok(loaded) => print(&vortex_server::cli_report(&loaded)),
+            Err(err) => settings_failed(&err),
+        },
+        Command::Serve { config } => match vortex_settings::load(config.as_deref(), &env) {
+            Ok(loaded) => match run(&loaded) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    tracing::error!(error = format!("{err:#}"), "server failed");
+                    eprintln!("error: {err:#}");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(err) => settings_failed(&err),
+        },
+    }
+}
+
+fn print(text: &str) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::FAILURE,
+    }
+}
+
+fn settings_failed(err: &vortex_settings::SettingsError) -> ExitCode {
+    for line in err.lines() {
+        eprintln!("error: {line}");
+    }
+    ExitCode::FAILURE
+}
+
+fn run(loaded: &Loaded) -> anyhow::Result<()> {
+    let settings = &loaded.settings;
+    telemetry::init(&settings.logging);
+    let state = AppState::from_settings(settings).context("failed to build the backend")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("failed to start the runtime")?;
+    runtime.block_on(async {
+        let addr: SocketAddr = tokio::net::lookup_host((settings.server.host.as_str(), settings.server.port))
+            .await
+            .with_context(|| format!("cannot resolve server.host {:?}", settings.server.host))?
+            .next()
+            .with_context(|| format!("server.host {:?} resolves to no address", settings.server.host))?;
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        let local = listener.local_addr().context("cannot read the bound address")?;
+        tracing::info!(address = %local, backend = settings.backends.native.enabled.then_some("native").unwrap_or("git"), "vortex-server listening");
+        let grace = Duration::from_secs(settings.server.shutdown_grace_seconds);
+        serve(listener, router(state), shutdown_signal(), grace).await.context("server error")?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}

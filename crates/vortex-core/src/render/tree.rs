@@ -44,6 +44,24 @@ impl Node {
     }
 }
 
+impl From<&serde_json::Value> for Node {
+    /// Converts JSON data (for example, serialised settings) into a tree; objects keep their order.
+    fn from(value: &serde_json::Value) -> Self {
+        use serde_json::Value as Json;
+        match value {
+            Json::Null => Self::Null,
+            Json::Bool(b) => Self::Scalar(Value::Bool(*b)),
+            Json::Number(n) => match n.as_i64() {
+                Some(i) => Self::Scalar(Value::Int(i)),
+                None => Self::Scalar(n.as_f64().map_or_else(|| Value::String(n.to_string()), Value::Float)),
+            },
+            Json::String(s) => Self::Scalar(Value::String(s.clone())),
+            Json::Array(items) => Self::List(items.iter().map(Self::from).collect()),
+            Json::Object(map) => Self::Map(map.iter().map(|(k, v)| (k.clone(), Self::from(v))).collect()),
+        }
+    }
+}
+
 impl Serialize for Node {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {

@@ -1,0 +1,241 @@
+//! The read API of Spring Cloud Config (contract §1.1–1.3, §1.7) and the health endpoint.
+//!
+//! Spring's URL shapes do not fit a router's one-parameter-per-segment rule
+//! (`/{name}-{profiles}.yml`), so routes match on the number of segments and the handlers tell the
+//! shapes apart from the raw, percent-encoded path, exactly as the precedence table of the contract
+//! says.
+
+use axum::extract::{OriginalUri, State};
+use axum::http::header::{ACCEPT, ACCEPT_CHARSET, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use vortex_core::render::{self, FlatFormat};
+use vortex_core::{percent_decode, placeholder, ConfigQuery, CoreError, HealthStatus};
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The media type of the v2 Environment JSON, with `{value, origin}` pairs.
+pub const V2_MEDIA_TYPE: &str = "application/vnd.spring-cloud.config-server.v2+json";
+const JSON: &str = "application/json";
+const TEXT_PLAIN: &str = "text/plain";
+const TEXT_UTF8: &str = "text/plain;charset=UTF-8";
+const OCTET_STREAM: &str = "application/octet-stream";
+
+/// Query parameters shared by the read endpoints.
+#[derive(Debug, Clone, Copy)]
+struct Options {
+    resolve_placeholders: bool,
+    use_default_label: bool,
+}
+
+/// `GET /{a}`: `/{name}-{profiles}.{ext}` with the default label.
+pub(crate) async fn one_segment(state: State<AppState>, uri: OriginalUri) -> Result<Response, ApiError> {
+    let (segments, options) = parse_uri(&uri)?;
+    match flat_parts(&segments[0]) {
+        Some((name, profiles, format)) => flat(&state, name, profiles, None, format, options).await,
+        None => Err(ApiError::no_route(uri.path())),
+    }
+}
+
+/// `GET /{a}/{b}`: the Environment of `/{name}/{profiles}`, or `/{label}/{name}-{profiles}.{ext}`.
+pub(crate) async fn two_segments(
+    state: State<AppState>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (segments, options) = parse_uri(&uri)?;
+    let (first, second) = (&segments[0], &segments[1]);
+    if flat_extension(second).is_some() {
+        // `/foo/dev.yml` has no hyphen to split: no route matches, as in Spring.
+        return match flat_parts(second) {
+            Some((name, profiles, format)) => flat(&state, name, profiles, Some(first), format, options).await,
+            None => Err(ApiError::no_route(uri.path())),
+        };
+    }
+    environment(&state, first, second, None, &headers).await
+}
+
+/// `GET /{a}/{b}/{c}`: the Environment of `/{name}/{profiles}/{label}`, or with `?useDefaultLabel`
+/// the resource `/{name}/{profile}/{path}`.
+pub(crate) async fn three_segments(
+    state: State<AppState>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (segments, options) = parse_uri(&uri)?;
+    if options.use_default_label {
+        return resource(&state, &segments[0], &segments[1], None, &segments[2], options, &headers).await;
+    }
+    environment(&state, &segments[0], &segments[1], Some(&segments[2]), &headers).await
+}
+
+/// `GET /{name}/{profile}/{label}/{*path}`: a plain-text or binary resource.
+pub(crate) async fn resource_path(
+    state: State<AppState>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (segments, options) = parse_uri(&uri)?;
+    let path = segments[3..].join("/");
+    resource(&state, &segments[0], &segments[1], Some(&segments[2]), &path, options, &headers).await
+}
+
+/// `GET /health` and `/actuator/health`: 200 while the backend serves, 503 when it cannot.
+pub(crate) async fn health(State(state): State<AppState>) -> Response {
+    let backend = state.source.health();
+    let status = if backend.ready { backend.status } else { HealthStatus::Down };
+    let code = if status == HealthStatus::Down { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+    let body = serde_json::json!({
+        "status": status,
+        "backends": { state.backend_name: backend },
+    });
+    (code, [(CONTENT_TYPE, HeaderValue::from_static(JSON))], body.to_string()).into_response()
+}
+
+async fn environment(
+    state: &AppState,
+    app: &str,
+    profiles: &str,
+    label: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let query = ConfigQuery::parse(app, profiles, label)?;
+    let env = state.source.load(&query).await?;
+    let v2 = accepts(headers, V2_MEDIA_TYPE);
+    let body = serde_json::to_vec(&env.json(v2)).map_err(|e| internal("failed to serialise environment", e))?;
+    let content_type = if v2 { V2_MEDIA_TYPE } else { JSON };
+    Ok(([(CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response())
+}
+
+async fn flat(
+    state: &AppState,
+    name: &str,
+    profiles: &str,
+    label: Option<&str>,
+    format: FlatFormat,
+    options: Options,
+) -> Result<Response, ApiError> {
+    let query = ConfigQuery::parse(name, profiles, label)?;
+    let env = state.source.load(&query).await?;
+    let body = render::render(&env, format, options.resolve_placeholders)?;
+    let content_type = if format == FlatFormat::Json { JSON } else { TEXT_PLAIN };
+    Ok(([(CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response())
+}
+
+async fn resource(
+    state: &AppState,
+    app: &str,
+    profile: &str,
+    label: Option<&str>,
+    path: &str,
+    options: Options,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let query = ConfigQuery::parse(app, profile, label)?;
+    let found = state.source.resource(&query, path).await?;
+    if accepts(headers, OCTET_STREAM) {
+        return Ok(([(CONTENT_TYPE, HeaderValue::from_static(OCTET_STREAM))], found.bytes).into_response());
+    }
+    let text = decode(&found.bytes, headers);
+    let text = if options.resolve_placeholders && text.contains("${") {
+        let env = state.source.load(&query).await?;
+        placeholder::resolve_placeholders(&text, &env)?
+    } else {
+        text
+    };
+    Ok(([(CONTENT_TYPE, HeaderValue::from_static(TEXT_UTF8))], text).into_response())
+}
+
+/// Splits the raw path into percent-decoded segments and reads the query parameters.
+fn parse_uri(uri: &OriginalUri) -> Result<(Vec<String>, Options), ApiError> {
+    let segments = uri
+        .path()
+        .trim_start_matches('/')
+        .split('/')
+        .map(|s| {
+            percent_decode(s)
+                .ok_or_else(|| CoreError::InvalidInput { what: "path", reason: "malformed percent-encoding".to_owned() })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut options = Options { resolve_placeholders: true, use_default_label: false };
+    for pair in uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match key {
+            "resolvePlaceholders" => options.resolve_placeholders = parse_bool("resolvePlaceholders", value)?,
+            "useDefaultLabel" => options.use_default_label = true,
+            _ => {}
+        }
+    }
+    Ok((segments, options))
+}
+
+/// Parses a boolean query parameter as Spring converts one; an empty value means true.
+fn parse_bool(key: &'static str, value: &str) -> Result<bool, ApiError> {
+    match value.to_ascii_lowercase().as_str() {
+        "" | "true" | "on" | "yes" | "1" => Ok(true),
+        "false" | "off" | "no" | "0" => Ok(false),
+        _ => Err(CoreError::InvalidInput { what: key, reason: format!("{value:?} is not a boolean") }.into()),
+    }
+}
+
+fn flat_extension(segment: &str) -> Option<(&str, FlatFormat)> {
+    let (stem, ext) = segment.rsplit_once('.')?;
+    FlatFormat::from_extension(ext).map(|format| (stem, format))
+}
+
+/// Splits `name-profiles.ext` at the last hyphen, as Spring's greedy `{name}` does.
+fn flat_parts(segment: &str) -> Option<(&str, &str, FlatFormat)> {
+    let (stem, format) = flat_extension(segment)?;
+    let (name, profiles) = stem.rsplit_once('-')?;
+    (!name.is_empty() && !profiles.is_empty()).then_some((name, profiles, format))
+}
+
+fn accepts(headers: &HeaderMap, media_type: &str) -> bool {
+    headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case(media_type)))
+}
+
+/// Decodes resource bytes with the charset the client asked for: ISO-8859-1, or UTF-8 otherwise.
+fn decode(bytes: &[u8], headers: &HeaderMap) -> String {
+    let charset = headers
+        .get(ACCEPT_CHARSET)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    match charset.as_deref() {
+        Some("iso-8859-1" | "latin1" | "us-ascii") => bytes.iter().map(|&b| char::from(b)).collect(),
+        _ => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
+fn internal(message: &str, source: impl std::error::Error + Send + Sync + 'static) -> ApiError {
+    CoreError::Backend { kind: vortex_core::ErrorKind::Internal, message: message.to_owned(), source: Some(Box::new(source)) }
+        .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flat_names_split_at_the_last_hyphen() {
+        assert_eq!(flat_parts("foo-bar-foo2-bar2-spam.yml").map(|p| (p.0, p.1)), Some(("foo-bar-foo2-bar2", "spam")));
+        assert_eq!(flat_parts("foo-dev,mysql.properties").map(|p| (p.0, p.1)), Some(("foo", "dev,mysql")));
+        assert_eq!(flat_parts("my.app-dev.json").map(|p| (p.0, p.1)), Some(("my.app", "dev")));
+        assert!(flat_parts("dev.yml").is_none());
+        assert!(flat_parts("foo-.yml").is_none());
+        assert!(flat_parts("foo-dev.txt").is_none());
+    }
+
+    #[test]
+    fn booleans_parse_like_spring() {
+        assert!(parse_bool("resolvePlaceholders", "").unwrap());
+        assert!(!parse_bool("resolvePlaceholders", "FALSE").unwrap());
+        assert!(parse_bool("resolvePlaceholders", "maybe").is_err());
+    }
+}
