@@ -5,7 +5,7 @@
 //! sources identically.
 
 use crate::document::{self, Document, Format};
-use crate::{ConfigQuery, CoreError, PropertySource, DEFAULT_APPLICATION};
+use crate::{ConfigQuery, CoreError, DEFAULT_APPLICATION, PropertySource};
 
 /// File extensions in precedence order, highest first (`.properties` beats `.yml` beats `.yaml`).
 const EXTENSIONS: [&str; 3] = ["properties", "yml", "yaml"];
@@ -183,4 +183,3 @@ fn load_imports<L: SearchLocation>(
     }
     Ok(())
 }
-

@@ -9,8 +9,8 @@ use crate::profiles::ProfileExpr;
 use crate::{CoreError, Property};
 
 pub use properties::parse_properties;
-pub(crate) use yaml::resolve_plain as yaml_resolve_plain;
 pub use yaml::parse_yaml;
+pub(crate) use yaml::resolve_plain as yaml_resolve_plain;
 
 /// The key that activates a document for some profiles (Spring Boot 2.4 and later).
 pub const ON_PROFILE_KEY: &str = "spring.config.activate.on-profile";

@@ -89,11 +89,8 @@ impl Serialize for EnvironmentJson<'_> {
         s.serialize_field("label", &env.label)?;
         s.serialize_field("version", &env.version)?;
         s.serialize_field("state", &env.state)?;
-        let sources: Vec<_> = env
-            .property_sources
-            .iter()
-            .map(|ps| SourceJson { ps, include_origin: self.include_origin })
-            .collect();
+        let sources: Vec<_> =
+            env.property_sources.iter().map(|ps| SourceJson { ps, include_origin: self.include_origin }).collect();
         s.serialize_field("propertySources", &sources)?;
         s.end()
     }

@@ -31,6 +31,6 @@ mod value;
 
 pub use environment::{Environment, EnvironmentJson, Origin, Property, PropertySource};
 pub use error::{CoreError, ErrorKind};
-pub use query::{percent_decode, ConfigQuery, DEFAULT_APPLICATION, DEFAULT_PROFILE};
+pub use query::{ConfigQuery, DEFAULT_APPLICATION, DEFAULT_PROFILE, percent_decode};
 pub use source::{BoxFuture, ConfigSource, HealthStatus, Resource, SourceHealth};
-pub use value::{java_double, Value};
+pub use value::{Value, java_double};

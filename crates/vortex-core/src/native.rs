@@ -3,7 +3,7 @@
 use std::io::ErrorKind as IoErrorKind;
 use std::path::{Path, PathBuf};
 
-use crate::config_data::{load_property_sources, SearchLocation};
+use crate::config_data::{SearchLocation, load_property_sources};
 use crate::{ConfigQuery, CoreError, Environment, HealthStatus, Resource, SourceHealth};
 
 /// The label used when a request names none.
@@ -176,7 +176,10 @@ fn parse_location(raw: &str) -> Result<ConfiguredLocation, CoreError> {
             None => rest.to_owned(),
         }
     } else if without_optional.contains("://") || without_optional.starts_with("classpath:") {
-        return Err(CoreError::invalid("search location", format!("{raw:?}: only directories and file: URIs are supported")));
+        return Err(CoreError::invalid(
+            "search location",
+            format!("{raw:?}: only directories and file: URIs are supported"),
+        ));
     } else {
         without_optional.to_owned()
     };
@@ -237,7 +240,9 @@ impl SearchLocation for DirLocation {
 fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, CoreError> {
     match std::fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if matches!(e.kind(), IoErrorKind::NotFound | IoErrorKind::IsADirectory | IoErrorKind::NotADirectory) => {
+        Err(e)
+            if matches!(e.kind(), IoErrorKind::NotFound | IoErrorKind::IsADirectory | IoErrorKind::NotADirectory) =>
+        {
             Ok(None)
         }
         Err(source) => Err(CoreError::Io { path: path.to_owned(), source }),

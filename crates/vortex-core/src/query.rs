@@ -46,9 +46,7 @@ impl ConfigQuery {
 
     /// Returns the labels of a comma-separated label, if any.
     pub fn labels(&self) -> Option<Vec<&str>> {
-        self.label
-            .as_deref()
-            .map(|l| l.split(',').map(str::trim).filter(|l| !l.is_empty()).collect())
+        self.label.as_deref().map(|l| l.split(',').map(str::trim).filter(|l| !l.is_empty()).collect())
     }
 }
 
@@ -105,10 +103,7 @@ fn parse_profiles(raw: &str) -> Result<Vec<String>, CoreError> {
             return Err(CoreError::invalid("profiles", "a profile must not be empty"));
         }
         if !profile.chars().all(valid_char) {
-            return Err(CoreError::invalid(
-                "profiles",
-                format!("{profile:?} may only use letters, digits and -_.+@"),
-            ));
+            return Err(CoreError::invalid("profiles", format!("{profile:?} may only use letters, digits and -_.+@")));
         }
         if !edge_ok(profile.chars().next()) || !edge_ok(profile.chars().last()) {
             return Err(CoreError::invalid(

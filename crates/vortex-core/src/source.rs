@@ -50,11 +50,7 @@ pub trait ConfigSource: Send + Sync + 'static {
     fn load<'a>(&'a self, query: &'a ConfigQuery) -> BoxFuture<'a, Result<Environment, CoreError>>;
 
     /// Finds the plain-text resource `path` for `query` (contract §1.3) and returns its bytes.
-    fn resource<'a>(
-        &'a self,
-        query: &'a ConfigQuery,
-        path: &'a str,
-    ) -> BoxFuture<'a, Result<Resource, CoreError>>;
+    fn resource<'a>(&'a self, query: &'a ConfigQuery, path: &'a str) -> BoxFuture<'a, Result<Resource, CoreError>>;
 
     /// Reports the backend's health. Must be cheap: no I/O beyond reading in-memory state or
     /// checking that a directory exists.

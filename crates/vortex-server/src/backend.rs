@@ -19,7 +19,9 @@ impl NativeBackend {
 }
 
 /// Runs blocking work on tokio's blocking pool and maps a panic or cancellation to an internal error.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, CoreError> + Send + 'static) -> Result<T, CoreError> {
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, CoreError> + Send + 'static,
+) -> Result<T, CoreError> {
     tokio::task::spawn_blocking(work).await.map_err(|join| CoreError::Backend {
         kind: ErrorKind::Internal,
         message: "backend task failed".to_owned(),

@@ -74,7 +74,10 @@ mod tests {
     fn parses_every_form() {
         assert_eq!(args(&[]), Ok(Command::Serve { config: None }));
         assert_eq!(args(&["--config", "a.yaml"]), Ok(Command::Serve { config: Some("a.yaml".into()) }));
-        assert_eq!(args(&["--config=a.yaml", "--check-config"]), Ok(Command::CheckConfig { config: Some("a.yaml".into()) }));
+        assert_eq!(
+            args(&["--config=a.yaml", "--check-config"]),
+            Ok(Command::CheckConfig { config: Some("a.yaml".into()) })
+        );
         assert_eq!(args(&["--help"]), Ok(Command::Help));
         assert_eq!(args(&["-V"]), Ok(Command::Version));
         assert!(args(&["--config"]).is_err());

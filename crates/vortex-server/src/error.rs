@@ -1,6 +1,6 @@
 //! The one place where errors become HTTP responses: a status and `{"code", "message"}`.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use vortex_core::{CoreError, ErrorKind};
@@ -77,8 +77,8 @@ impl From<CoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&Body { code: self.code, message: &self.message }).unwrap_or_default();
-        let mut response = (self.status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body)
-            .into_response();
+        let mut response =
+            (self.status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
         }

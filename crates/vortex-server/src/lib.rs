@@ -22,12 +22,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::Request;
 use axum::http::StatusCode;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -37,7 +38,7 @@ use vortex_core::{ConfigSource, CoreError};
 use vortex_settings::Settings;
 
 pub use backend::NativeBackend;
-pub use error::{error_chain, ApiError};
+pub use error::{ApiError, error_chain};
 pub use routes::V2_MEDIA_TYPE;
 
 /// Shared state of every handler: `Arc`-wrapped subsystem handles, built once in [`AppState::from_settings`].
@@ -53,13 +54,7 @@ pub struct AppState {
 impl AppState {
     /// Builds the state for a backend with default limits and no authentication.
     pub fn new(source: Arc<dyn ConfigSource>, backend_name: &'static str) -> Self {
-        Self {
-            source,
-            backend_name,
-            auth: None,
-            request_timeout: Duration::from_secs(30),
-            body_limit: 1024 * 1024,
-        }
+        Self { source, backend_name, auth: None, request_timeout: Duration::from_secs(30), body_limit: 1024 * 1024 }
     }
 
     /// Builds the state from validated settings: the enabled backend, limits and authentication.
@@ -104,9 +99,9 @@ pub fn router(state: AppState) -> Router {
         .route("/actuator/health", get(routes::health))
         .merge(read_api)
         .fallback(|uri: axum::http::Uri| async move { ApiError::no_route(uri.path()) })
-        .layer(middleware::from_fn(json_errors))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.request_timeout))
         .layer(RequestBodyLimitLayer::new(state.body_limit))
+        .layer(middleware::from_fn(json_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -115,10 +110,13 @@ pub fn router(state: AppState) -> Router {
 async fn json_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    if (status.is_client_error() || status.is_server_error()) && !response.headers().contains_key("content-type") {
+    let is_json = response.headers().get(CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if (status.is_client_error() || status.is_server_error()) && !is_json {
         let mut replaced = ApiError::from_status(status).into_response();
         for (name, value) in response.headers() {
-            replaced.headers_mut().entry(name).or_insert_with(|| value.clone());
+            if name != CONTENT_TYPE && name != CONTENT_LENGTH {
+                replaced.headers_mut().entry(name).or_insert_with(|| value.clone());
+            }
         }
         return replaced;
     }

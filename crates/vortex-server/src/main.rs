@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use vortex_server::cli::{self, Command};
-use vortex_server::{router, serve, shutdown_signal, telemetry, AppState};
+use vortex_server::{AppState, router, serve, shutdown_signal, telemetry};
 use vortex_settings::Loaded;
 
 fn main() -> ExitCode {
@@ -60,7 +60,8 @@ fn run(loaded: &Loaded) -> anyhow::Result<()> {
     let settings = &loaded.settings;
     telemetry::init(&settings.logging);
     let state = AppState::from_settings(settings).context("failed to build the backend")?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("failed to start the runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("failed to start the runtime")?;
     runtime.block_on(async {
         let addr: SocketAddr = tokio::net::lookup_host((settings.server.host.as_str(), settings.server.port))
             .await
@@ -69,7 +70,7 @@ fn run(loaded: &Loaded) -> anyhow::Result<()> {
             .with_context(|| format!("server.host {:?} resolves to no address", settings.server.host))?;
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr().context("cannot read the bound address")?;
-        tracing::info!(address = %local, backend = settings.backends.native.enabled.then_some("native").unwrap_or("git"), "vortex-server listening");
+        tracing::info!(address = %local, version = env!("CARGO_PKG_VERSION"), "vortex-server listening");
         let grace = Duration::from_secs(settings.server.shutdown_grace_seconds);
         serve(listener, router(state), shutdown_signal(), grace).await.context("server error")?;
         tracing::info!("stopped");

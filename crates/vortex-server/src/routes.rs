@@ -10,10 +10,10 @@ use axum::http::header::{ACCEPT, ACCEPT_CHARSET, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use vortex_core::render::{self, FlatFormat};
-use vortex_core::{percent_decode, placeholder, ConfigQuery, CoreError, HealthStatus};
+use vortex_core::{ConfigQuery, CoreError, HealthStatus, percent_decode, placeholder};
 
-use crate::error::ApiError;
 use crate::AppState;
+use crate::error::ApiError;
 
 /// The media type of the v2 Environment JSON, with `{value, origin}` pairs.
 pub const V2_MEDIA_TYPE: &str = "application/vnd.spring-cloud.config-server.v2+json";
@@ -154,8 +154,10 @@ fn parse_uri(uri: &OriginalUri) -> Result<(Vec<String>, Options), ApiError> {
         .trim_start_matches('/')
         .split('/')
         .map(|s| {
-            percent_decode(s)
-                .ok_or_else(|| CoreError::InvalidInput { what: "path", reason: "malformed percent-encoding".to_owned() })
+            percent_decode(s).ok_or_else(|| CoreError::InvalidInput {
+                what: "path",
+                reason: "malformed percent-encoding".to_owned(),
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut options = Options { resolve_placeholders: true, use_default_label: false };
@@ -214,8 +216,12 @@ fn decode(bytes: &[u8], headers: &HeaderMap) -> String {
 }
 
 fn internal(message: &str, source: impl std::error::Error + Send + Sync + 'static) -> ApiError {
-    CoreError::Backend { kind: vortex_core::ErrorKind::Internal, message: message.to_owned(), source: Some(Box::new(source)) }
-        .into()
+    CoreError::Backend {
+        kind: vortex_core::ErrorKind::Internal,
+        message: message.to_owned(),
+        source: Some(Box::new(source)),
+    }
+    .into()
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ mod secret;
 mod validate;
 
 pub use error::{Problem, SettingsError, ValueOrigin};
-pub use load::{load, Loaded, ENV_PREFIX};
+pub use load::{ENV_PREFIX, Loaded, load};
 pub use model::{
     BackendsSettings, BasicAuthSettings, CacheSettings, GitSettings, LogFormat, LoggingSettings, MetricsSettings,
     NativeSettings, SecuritySettings, ServerSettings, Settings,

@@ -121,7 +121,12 @@ fn schema() -> Result<Map<String, Value>, config::ConfigError> {
     Config::try_from(&shape)?.collect()
 }
 
-fn origin(key: &str, file: Option<&Path>, file_keys: &HashSet<String>, env_vars: &HashMap<String, String>) -> ValueOrigin {
+fn origin(
+    key: &str,
+    file: Option<&Path>,
+    file_keys: &HashSet<String>,
+    env_vars: &HashMap<String, String>,
+) -> ValueOrigin {
     if let Some(name) = env_vars.get(key) {
         return ValueOrigin::Environment(name.clone());
     }

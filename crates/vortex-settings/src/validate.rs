@@ -42,7 +42,10 @@ impl Settings {
         }
 
         if self.cache.ttl_seconds == 0 {
-            problem("cache.ttl_seconds", "must be greater than 0 (an infinite cache would never see changes)".to_owned());
+            problem(
+                "cache.ttl_seconds",
+                "must be greater than 0 (an infinite cache would never see changes)".to_owned(),
+            );
         }
         if self.cache.max_capacity == 0 {
             problem("cache.max_capacity", "must be greater than 0".to_owned());
@@ -51,13 +54,17 @@ impl Settings {
         let git = &self.backends.git;
         let native = &self.backends.native;
         match (git.enabled, native.enabled) {
-            (false, false) => problem("backends", "no backend is enabled: enable backends.git or backends.native".to_owned()),
+            (false, false) => {
+                problem("backends", "no backend is enabled: enable backends.git or backends.native".to_owned())
+            }
             (true, true) => problem("backends", "enable only one of backends.git and backends.native".to_owned()),
             _ => {}
         }
         if git.enabled {
             match git.uri.as_deref().map(str::trim) {
-                None | Some("") => problem("backends.git.uri", "is required when backends.git.enabled is true".to_owned()),
+                None | Some("") => {
+                    problem("backends.git.uri", "is required when backends.git.enabled is true".to_owned())
+                }
                 Some(uri) => {
                     if let Some(reason) = git_uri_problem(uri) {
                         problem("backends.git.uri", format!("{uri:?} {reason}"));

@@ -65,11 +65,8 @@ impl Flattener<'_> {
         }
         match &node.data {
             YamlData::Mapping(mapping) => {
-                let explicit: Vec<String> = mapping
-                    .keys()
-                    .filter(|k| !is_merge_key(k))
-                    .map(|k| self.key(k))
-                    .collect::<Result<_, _>>()?;
+                let explicit: Vec<String> =
+                    mapping.keys().filter(|k| !is_merge_key(k)).map(|k| self.key(k)).collect::<Result<_, _>>()?;
                 for (key, value) in mapping {
                     if is_merge_key(key) {
                         self.merge(value, path, &explicit, depth)?;
@@ -100,7 +97,13 @@ impl Flattener<'_> {
     }
 
     /// Applies a `<<: *anchor` merge key: entries of the merged map(s) the mapping does not set itself.
-    fn merge(&mut self, value: &MarkedYaml<'_>, path: &str, explicit: &[String], depth: usize) -> Result<(), CoreError> {
+    fn merge(
+        &mut self,
+        value: &MarkedYaml<'_>,
+        path: &str,
+        explicit: &[String],
+        depth: usize,
+    ) -> Result<(), CoreError> {
         let sources: Vec<&MarkedYaml<'_>> = match &value.data {
             YamlData::Mapping(_) => vec![value],
             YamlData::Sequence(items) => items.iter().collect(),
@@ -161,13 +164,15 @@ fn is_merge_key(node: &MarkedYaml<'_>) -> bool {
 }
 
 /// Types a scalar as SnakeYAML's YAML 1.1 resolver does; `None` is null.
-fn scalar(text: &Cow<'_, str>, style: ScalarStyle, tag: Option<&Cow<'_, Tag>>) -> Option<Value> {
+fn scalar(text: &str, style: ScalarStyle, tag: Option<&Cow<'_, Tag>>) -> Option<Value> {
     if let Some(tag) = tag {
         let core = tag.is_yaml_core_schema() || tag.handle == "!!";
         return match (core, tag.suffix.as_str()) {
             (true, "str") => Some(Value::String(text.to_string())),
             (true, "null") => None,
-            (true, "bool" | "int" | "float") => Some(resolve_plain(text).unwrap_or_else(|| Value::String(String::new()))),
+            (true, "bool" | "int" | "float") => {
+                Some(resolve_plain(text).unwrap_or_else(|| Value::String(String::new())))
+            }
             _ => Some(Value::String(text.to_string())),
         };
     }
@@ -232,7 +237,11 @@ fn parse_int(text: &str) -> Option<i64> {
         }
         let mut total = digits(head, 10)?;
         for part in parts {
-            if part.is_empty() || part.len() > 2 || !part.bytes().all(|b| b.is_ascii_digit()) || part > "59" && part.len() == 2 {
+            if part.is_empty()
+                || part.len() > 2
+                || !part.bytes().all(|b| b.is_ascii_digit())
+                || part > "59" && part.len() == 2
+            {
                 return None;
             }
             total = total.checked_mul(60)?.checked_add(part.parse::<i64>().ok()?)?;
@@ -266,7 +275,8 @@ fn parse_float(text: &str) -> Option<f64> {
         // `.5` needs digits after the dot; `1.` and `1._5` are fine in YAML 1.1.
         Some(("", frac)) => !frac.is_empty() && frac.bytes().all(|b| b.is_ascii_digit()),
         Some((int, frac)) => {
-            int.bytes().all(|b| b.is_ascii_digit() || b == b'_') && frac.bytes().all(|b| b.is_ascii_digit() || b == b'_')
+            int.bytes().all(|b| b.is_ascii_digit() || b == b'_')
+                && frac.bytes().all(|b| b.is_ascii_digit() || b == b'_')
         }
         None => !mantissa.is_empty() && mantissa.bytes().all(|b| b.is_ascii_digit() || b == b'_'),
     };

@@ -81,7 +81,10 @@ fn properties_beat_yml_beat_yaml() {
 fn documents_are_grouped_per_file_in_reverse_order() {
     let repo = Repo::new(&[
         ("application.yml", "a: base\n---\nspring.config.activate.on-profile: test\na: app-test\n"),
-        ("service.yml", "a: svc\n---\nspring:\n  config:\n    activate:\n      on-profile: test\na: svc-test\n---\nspring.config.activate.on-profile: other\na: no\n"),
+        (
+            "service.yml",
+            "a: svc\n---\nspring:\n  config:\n    activate:\n      on-profile: test\na: svc-test\n---\nspring.config.activate.on-profile: other\na: no\n",
+        ),
     ]);
     assert_eq!(
         repo.names(&["ROOT"], "service", "test", None),
@@ -226,7 +229,10 @@ fn version_is_reported_as_configured() {
         version: Some("v42".to_owned()),
         ..NativeOptions::default()
     };
-    let env = NativeSource::new(options).unwrap().load_blocking(&ConfigQuery::parse("foo", "default", None).unwrap()).unwrap();
+    let env = NativeSource::new(options)
+        .unwrap()
+        .load_blocking(&ConfigQuery::parse("foo", "default", None).unwrap())
+        .unwrap();
     assert_eq!(env.version.as_deref(), Some("v42"));
     assert_eq!(env.property_sources[0].name, format!("file:{}/foo.yml", repo.root()));
 }

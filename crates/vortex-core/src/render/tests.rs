@@ -112,7 +112,10 @@ fn empty_environment() {
 #[test]
 fn compound_keys_when_a_scalar_is_in_the_way() {
     let e = env(vec![source("x", &[("org.springframework", s("WARN")), ("org.springframework.cloud", s("ERROR"))])]);
-    assert_eq!(render(&e, FlatFormat::Yaml, true).unwrap(), "org:\n  springframework: WARN\n  springframework.cloud: ERROR\n");
+    assert_eq!(
+        render(&e, FlatFormat::Yaml, true).unwrap(),
+        "org:\n  springframework: WARN\n  springframework.cloud: ERROR\n"
+    );
 }
 
 #[test]

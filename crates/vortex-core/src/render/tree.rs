@@ -233,7 +233,10 @@ fn insert_node(node: &mut Node, segments: &[Segment], value: Value) {
             if rest.is_empty() {
                 list[*i] = Node::Scalar(value);
             } else {
-                if !matches!((&rest[0], &list[*i]), (Segment::Key(_), Node::Map(_)) | (Segment::Index(_), Node::List(_))) {
+                if !matches!(
+                    (&rest[0], &list[*i]),
+                    (Segment::Key(_), Node::Map(_)) | (Segment::Index(_), Node::List(_))
+                ) {
                     list[*i] = container_for(&rest[0]);
                 }
                 insert_node(&mut list[*i], rest, value);

@@ -4,9 +4,9 @@
 use indexmap::IndexMap;
 
 use super::Node;
+use crate::Value;
 use crate::document::yaml_resolve_plain;
 use crate::value::java_double;
-use crate::Value;
 
 /// Writes the flat-endpoint YAML for a tree, applying Spring's `strip-document-from-yaml`.
 pub(super) fn emit_document(tree: &Node) -> String {

@@ -44,7 +44,10 @@ fn default_yaml_documents_exactly_the_defaults() {
 
 #[test]
 fn environment_overrides_file_overrides_defaults() {
-    let file = write(&format!("server:\n  port: 9000\ncache:\n  ttl_seconds: 10\nbackends:\n  native:\n    search_locations: [{}]\n", sample_repo()));
+    let file = write(&format!(
+        "server:\n  port: 9000\ncache:\n  ttl_seconds: 10\nbackends:\n  native:\n    search_locations: [{}]\n",
+        sample_repo()
+    ));
     let loaded = load(
         Some(file.path()),
         &env(&[("VORTEX__SERVER__PORT", "9100"), ("VORTEX__LOGGING__FORMAT", "pretty"), ("OTHER", "x")]),
@@ -63,8 +66,12 @@ fn environment_overrides_file_overrides_defaults() {
 fn lists_come_comma_separated_from_the_environment() {
     let other = tempfile::tempdir().unwrap();
     let value = format!("{}, {}", sample_repo(), other.path().display());
-    let loaded = load(Some(write("{}").path()), &env(&[("VORTEX__BACKENDS__NATIVE__SEARCH_LOCATIONS", &value)])).unwrap();
-    assert_eq!(loaded.settings.backends.native.search_locations, vec![sample_repo(), other.path().display().to_string()]);
+    let loaded =
+        load(Some(write("{}").path()), &env(&[("VORTEX__BACKENDS__NATIVE__SEARCH_LOCATIONS", &value)])).unwrap();
+    assert_eq!(
+        loaded.settings.backends.native.search_locations,
+        vec![sample_repo(), other.path().display().to_string()]
+    );
 }
 
 #[test]
@@ -72,12 +79,18 @@ fn secrets_come_from_the_environment_and_are_redacted() {
     let file = write(&format!("backends:\n  native:\n    search_locations: [{}]\n", sample_repo()));
     let loaded = load(
         Some(file.path()),
-        &env(&[("VORTEX__SECURITY__ADMIN_TOKEN", "0123456789abcdef-token"), ("VORTEX__BACKENDS__NATIVE__VERSION", "42")]),
+        &env(&[
+            ("VORTEX__SECURITY__ADMIN_TOKEN", "0123456789abcdef-token"),
+            ("VORTEX__BACKENDS__NATIVE__VERSION", "42"),
+        ]),
     )
     .unwrap();
     let token = loaded.settings.security.admin_token.as_ref().unwrap();
     assert_eq!(token.expose(), "0123456789abcdef-token");
-    assert_eq!(format!("{:?}", loaded.settings.security), "SecuritySettings { admin_token: Some(<redacted>), basic_auth: BasicAuthSettings { username: None, password: None } }");
+    assert_eq!(
+        format!("{:?}", loaded.settings.security),
+        "SecuritySettings { admin_token: Some(<redacted>), basic_auth: BasicAuthSettings { username: None, password: None } }"
+    );
     assert_eq!(loaded.settings.backends.native.version.as_deref(), Some("42"));
 }
 
@@ -105,13 +118,23 @@ fn every_problem_is_reported_with_key_and_origin() {
 
 #[test]
 fn unknown_keys_are_errors_wherever_they_come_from() {
-    let file = write(&format!("cache:\n  ttl: 5\nbackends:\n  native:\n    search_locations: [{}]\nextra: 1\n", sample_repo()));
-    let lines = problems(load(Some(file.path()), &env(&[("VORTEX__SERVER__PROT", "1"), ("VORTEX_CACHE__TTL_SECONDS", "5")])));
+    let file = write(&format!(
+        "cache:\n  ttl: 5\nbackends:\n  native:\n    search_locations: [{}]\nextra: 1\n",
+        sample_repo()
+    ));
+    let lines =
+        problems(load(Some(file.path()), &env(&[("VORTEX__SERVER__PROT", "1"), ("VORTEX_CACHE__TTL_SECONDS", "5")])));
     let path = file.path().display().to_string();
     assert!(lines.contains(&format!("cache.ttl: unknown setting (from file {path})")), "{lines:#?}");
     assert!(lines.contains(&format!("extra: unknown setting (from file {path})")), "{lines:#?}");
-    assert!(lines.contains(&"server.prot: unknown setting (from environment variable VORTEX__SERVER__PROT)".to_owned()), "{lines:#?}");
-    assert!(lines.iter().any(|l| l.starts_with("VORTEX_CACHE__TTL_SECONDS: unknown environment variable")), "{lines:#?}");
+    assert!(
+        lines.contains(&"server.prot: unknown setting (from environment variable VORTEX__SERVER__PROT)".to_owned()),
+        "{lines:#?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("VORTEX_CACHE__TTL_SECONDS: unknown environment variable")),
+        "{lines:#?}"
+    );
 }
 
 #[test]
@@ -128,7 +151,10 @@ fn backends_must_be_exactly_one_and_complete() {
     let file = write("backends:\n  git:\n    enabled: true\n    uri: ftp://example.com/repo\n");
     let lines = problems(load(Some(file.path()), &env(&[])));
     assert!(lines.iter().any(|l| l.starts_with("backends: enable only one")), "{lines:#?}");
-    assert!(lines.iter().any(|l| l.starts_with("backends.git.uri: \"ftp://example.com/repo\" has an unsupported scheme")), "{lines:#?}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("backends.git.uri: \"ftp://example.com/repo\" has an unsupported scheme")),
+        "{lines:#?}"
+    );
     let file = write("backends:\n  native:\n    enabled: false\n");
     let lines = problems(load(Some(file.path()), &env(&[])));
     assert!(lines.iter().any(|l| l.starts_with("backends: no backend is enabled")), "{lines:#?}");

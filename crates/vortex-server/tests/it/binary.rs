@@ -1,0 +1,102 @@
+//! The `vortex-server` binary: command line, settings errors, signals.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use crate::support::{raw_get, workspace_root};
+
+fn binary() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_vortex-server"));
+    command.current_dir(workspace_root()).env_clear();
+    command
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn invalid_settings_exit_before_binding_with_one_line_per_problem() {
+    let output = binary()
+        .env("VORTEX__SERVER__PORT", "0")
+        .env("VORTEX__CACHE__TTL_SECONDS", "0")
+        .env("VORTEX__LOGGING__FORMAT", "xml")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("logging.format"), "{stderr}");
+    assert!(stderr.contains("VORTEX__LOGGING__FORMAT"), "{stderr}");
+    let output = binary().env("VORTEX__SERVER__PORT", "0").env("VORTEX__CACHE__MAX_CAPACITY", "0").output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "error: server.port: must be between 1 and 65535 (got 0) (from environment variable VORTEX__SERVER__PORT)",
+            "error: cache.max_capacity: must be greater than 0 (from environment variable VORTEX__CACHE__MAX_CAPACITY)",
+        ]
+    );
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn a_missing_settings_file_is_an_error() {
+    let output = binary().args(["--config", "no/such/file.yaml"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(String::from_utf8(output.stderr).unwrap(), "error: settings file no/such/file.yaml does not exist\n");
+}
+
+#[test]
+fn check_config_prints_effective_settings_with_secrets_redacted() {
+    let output = binary()
+        .arg("--check-config")
+        .env("VORTEX__SECURITY__ADMIN_TOKEN", "a-very-secret-admin-token")
+        .env("VORTEX__SECURITY__BASIC_AUTH__USERNAME", "reader")
+        .env("VORTEX__SECURITY__BASIC_AUTH__PASSWORD", "hunter2-hunter2")
+        .env("VORTEX__SERVER__PORT", "9000")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(!stdout.contains("a-very-secret-admin-token") && !stdout.contains("hunter2"), "{stdout}");
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn help_version_and_bad_arguments() {
+    let help = binary().arg("--help").output().unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8(help.stdout).unwrap().contains("--check-config"));
+    let version = binary().arg("--version").output().unwrap();
+    assert_eq!(String::from_utf8(version.stdout).unwrap(), format!("vortex-server {}\n", env!("CARGO_PKG_VERSION")));
+    let bad = binary().arg("--bogus").output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn serves_then_stops_cleanly_on_sigterm() {
+    let port = free_port();
+    let mut child = binary()
+        .env("VORTEX__SERVER__HOST", "127.0.0.1")
+        .env("VORTEX__SERVER__PORT", port.to_string())
+        .env("VORTEX__LOGGING__FORMAT", "json")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the "listening" log line: the port is bound once it is written.
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let listening = lines.by_ref().map_while(Result::ok).find(|l| l.contains("vortex-server listening"));
+    assert!(listening.is_some(), "the server never said it was listening");
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let (status, _, body) = raw_get(addr, "/orders/dev", "").await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit after SIGTERM: {status}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(rest.iter().any(|l| l.contains("received SIGTERM")), "{rest:#?}");
+}

@@ -1,0 +1,127 @@
+//! A published third-party Spring Cloud Config client (PyPI `config-client`) reads from a running
+//! server over HTTP. The test creates a virtualenv (kept in the target dir between runs) and
+//! installs the client into it with pip.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{Server, sample_app};
+
+/// The client version the assertions were written against.
+const CLIENT: &str = "config-client==1.5.0";
+
+/// Creates the virtualenv once and returns its Python.
+fn client_python() -> PathBuf {
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("config-client-venv");
+    let python = venv.join("bin/python");
+    let marker = venv.join(".installed-config-client-1.5.0");
+    if marker.exists() {
+        return python;
+    }
+    let status = Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv).status();
+    let status = status.expect("python3 is needed for the third-party client test");
+    assert!(status.success(), "python3 -m venv failed");
+    let status = Command::new(&python)
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", CLIENT])
+        .status()
+        .unwrap();
+    assert!(status.success(), "pip install {CLIENT} failed");
+    std::fs::write(&marker, CLIENT).unwrap();
+    python
+}
+
+/// Reads `keys` with the client for `app`/`profile`/`label` and returns them as JSON.
+fn read_with_client(
+    python: &Path,
+    address: &str,
+    app: &str,
+    profile: &str,
+    label: &str,
+    keys: &[&str],
+) -> serde_json::Value {
+    let script = r#"
+import json, sys
+from config import spring
+address, app, profile, label = sys.argv[1:5]
+client = spring.ConfigClient(address=address, app_name=app, profile=profile, label=label, fail_fast=False)
+client.get_config(timeout=10)
+out = {key: client.get(key, default=None) for key in sys.argv[5:]}
+if app == "orders":
+    out["@file"] = client.get_file("nginx.conf")
+print(json.dumps(out))
+"#;
+    let output =
+        Command::new(python).arg("-c").arg(script).args([address, app, profile, label]).args(keys).output().unwrap();
+    assert!(output.status.success(), "client failed: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_config_client_reads_merged_configuration() {
+    let python = tokio::task::spawn_blocking(client_python).await.unwrap();
+    let server = Server::start(sample_app()).await;
+    let address = server.url();
+    let keys = [
+        "server.port",
+        "db.host",
+        "orders.max-items",
+        "orders.currency",
+        "orders.retry.attempts",
+        "orders.allow-backorder",
+        "logging.level.root",
+        "logging.level.com.example",
+        "info.environment",
+        "spring.datasource.hikari.maximum-pool-size",
+    ];
+    let read = |profile: &'static str, label: &'static str| {
+        let (python, address) = (python.clone(), address.clone());
+        tokio::task::spawn_blocking(move || read_with_client(&python, &address, "orders", profile, label, &keys))
+    };
+
+    let dev = read("dev", "master").await.unwrap();
+    assert_eq!(dev["server.port"], 8081);
+    assert_eq!(dev["db.host"], "orders-db.dev.internal", "the dev document beats the base document");
+    assert_eq!(dev["orders.max-items"], 500);
+    assert_eq!(dev["logging.level.com.example"], "DEBUG", "application.yml's dev document applies");
+    assert_eq!(dev["logging.level.root"], "INFO");
+    assert_eq!(dev["info.environment"], serde_json::Value::Null);
+    let file = dev["@file"].as_str().unwrap();
+    assert!(file.contains("server orders-db.dev.internal:8081;"), "{file}");
+
+    let prod = read("prod", "master").await.unwrap();
+    assert_eq!(prod["server.port"], 8443, "orders-prod.yml beats orders.yml");
+    assert_eq!(prod["orders.retry.attempts"], 5);
+    assert_eq!(prod["orders.allow-backorder"], true);
+    assert_eq!(prod["logging.level.root"], "WARN");
+    assert_eq!(prod["info.environment"], "production");
+    assert_eq!(prod["spring.datasource.hikari.maximum-pool-size"], 50);
+    assert!(prod["@file"].as_str().unwrap().contains("keepalive 64;"));
+
+    let both = read("dev,prod", "master").await.unwrap();
+    assert_eq!(both["db.host"], "orders-db.prod.internal", "the last profile wins");
+    assert_eq!(both["orders.max-items"], 500);
+
+    let labelled = read("dev", "v2").await.unwrap();
+    assert_eq!(labelled["orders.max-items"], 100, "the v2 label directory wins");
+    assert_eq!(labelled["orders.currency"], "USD");
+    assert_eq!(labelled["db.host"], "orders-db.dev.internal");
+
+    let python2 = python.clone();
+    let address2 = address.clone();
+    let payments = tokio::task::spawn_blocking(move || {
+        read_with_client(
+            &python2,
+            &address2,
+            "payments",
+            "dev",
+            "master",
+            &["payments.provider", "payments.timeout-ms", "server.port"],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(payments["payments.provider"], "sandbox");
+    assert_eq!(payments["payments.timeout-ms"], "10000", ".properties values are strings");
+    assert_eq!(payments["server.port"], "8082");
+    server.stop().await.unwrap();
+}

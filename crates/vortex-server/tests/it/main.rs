@@ -1,0 +1,10 @@
+//! Integration tests of the server: in-process through the router, over real HTTP on loopback,
+//! through the binary, and with a published third-party Spring Cloud Config client.
+
+mod binary;
+mod client;
+mod environment;
+mod flat;
+mod resources;
+mod support;
+mod wire;

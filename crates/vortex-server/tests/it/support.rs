@@ -1,0 +1,179 @@
+//! Helpers: repositories in temp dirs, in-process requests, a server on loopback, a raw HTTP client.
+
+use std::fs;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tower::ServiceExt;
+use vortex_core::native::{NativeOptions, NativeSource};
+use vortex_server::{AppState, NativeBackend, router};
+
+/// The bundled sample repository.
+pub(crate) fn sample_repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/sample-repo").canonicalize().unwrap()
+}
+
+/// The workspace root, where the binary finds `config/default.yaml`.
+pub(crate) fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// A router over the native backend at `location`.
+pub(crate) fn native_app(location: &Path) -> Router {
+    let options = NativeOptions { search_locations: vec![location.display().to_string()], ..NativeOptions::default() };
+    let backend = NativeBackend::new(NativeSource::new(options).unwrap());
+    router(AppState::new(Arc::new(backend), "native"))
+}
+
+/// A router over the sample repository.
+pub(crate) fn sample_app() -> Router {
+    native_app(&sample_repo())
+}
+
+/// A repository of files in a temp dir.
+pub(crate) struct TempRepo {
+    pub(crate) dir: tempfile::TempDir,
+}
+
+impl TempRepo {
+    pub(crate) fn new(files: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let full = dir.path().join(path);
+            fs::create_dir_all(full.parent().unwrap()).unwrap();
+            fs::write(full, text).unwrap();
+        }
+        Self { dir }
+    }
+
+    pub(crate) fn app(&self) -> Router {
+        native_app(self.dir.path())
+    }
+}
+
+/// A response read to the end.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
+}
+
+impl Reply {
+    pub(crate) fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub(crate) fn content_type(&self) -> &str {
+        self.headers.get("content-type").map_or("", |v| v.to_str().unwrap())
+    }
+
+    /// Asserts the JSON error shape and returns its code.
+    pub(crate) fn error_code(&self) -> String {
+        assert_eq!(self.content_type(), "application/json", "{self:?}");
+        let json = self.json();
+        assert!(json["message"].is_string(), "{json}");
+        json["code"].as_str().unwrap().to_owned()
+    }
+}
+
+/// Sends a GET through the router in-process.
+pub(crate) async fn get(app: &Router, uri: &str) -> Reply {
+    get_with(app, uri, &[]).await
+}
+
+/// Sends a GET with headers through the router in-process.
+pub(crate) async fn get_with(app: &Router, uri: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut request = Request::get(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    send(app, request.body(Body::empty()).unwrap()).await
+}
+
+/// Sends any request through the router in-process.
+pub(crate) async fn send(app: &Router, request: Request<Body>) -> Reply {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+}
+
+/// A server on `127.0.0.1:0`, stopped (gracefully) when dropped or by [`Server::stop`].
+pub(crate) struct Server {
+    pub(crate) addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    pub(crate) async fn start(app: Router) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        let task = tokio::spawn(vortex_server::serve(listener, app, shutdown, Duration::from_secs(5)));
+        Self { addr, stop: Some(stop), task }
+    }
+
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Signals shutdown and waits for the server to finish.
+    pub(crate) async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task).await.unwrap()
+    }
+}
+
+/// Sends one HTTP/1.1 request over TCP and reads the raw response: no client library in between,
+/// so the test sees exactly what goes over the wire.
+pub(crate) async fn raw_request(addr: SocketAddr, request: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("no end of headers");
+    let head = String::from_utf8(raw[..split].to_vec()).unwrap();
+    let body = raw[split + 4..].to_vec();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap();
+    assert!(status_line.starts_with("HTTP/1.1 "), "{status_line}");
+    let status = status_line[9..12].parse().unwrap();
+    let headers = lines
+        .map(|l| {
+            let (name, value) = l.split_once(':').unwrap();
+            (name.to_ascii_lowercase(), value.trim().to_owned())
+        })
+        .collect();
+    (status, headers, body)
+}
+
+/// A GET over TCP with `Connection: close`.
+pub(crate) async fn raw_get(
+    addr: SocketAddr,
+    path: &str,
+    extra_headers: &str,
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    raw_request(addr, &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra_headers}\r\n"))
+        .await
+}
+
+/// Replaces the sample repository's absolute path, so snapshots do not depend on the checkout.
+pub(crate) fn redact_repo(text: &str) -> String {
+    text.replace(&sample_repo().display().to_string(), "<repo>")
+}

@@ -1,0 +1,91 @@
+//! `cargo xtask ci`: sequences the checks; each step is one process, no shell.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+/// The cargo-hack version installed when it is missing.
+const CARGO_HACK_VERSION: &str = "0.6.46";
+
+/// Runs every CI step in order and stops at the first failure.
+pub(crate) fn run() -> Result<()> {
+    let root = workspace_root()?;
+    let started = Instant::now();
+    step("fmt", cargo(&root, &["fmt", "--all", "--", "--check"]))?;
+    step(
+        "clippy",
+        cargo(&root, &["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]),
+    )?;
+    ensure_cargo_hack(&root)?;
+    step("feature powerset", cargo(&root, &["hack", "--feature-powerset", "--workspace", "check"]))?;
+    let mut test = cargo(&root, &["test", "--workspace", "--all-features"]);
+    // Snapshots are checked, never written, in CI.
+    test.env("INSTA_UPDATE", "no");
+    step("tests", test)?;
+    check_snapshots(&root)?;
+    step("benches (test mode)", cargo(&root, &["test", "--workspace", "--benches", "--all-features"]))?;
+    let mut doc = cargo(&root, &["doc", "--workspace", "--no-deps", "--all-features"]);
+    doc.env("RUSTDOCFLAGS", "-D warnings");
+    step("rustdoc", doc)?;
+    crate::tidy::run()?;
+    eprintln!("xtask ci: all steps passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+fn workspace_root() -> Result<PathBuf> {
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").context("run through `cargo xtask`")?;
+    Path::new(&manifest).parent().map(Path::to_path_buf).context("xtask has no parent directory")
+}
+
+fn cargo(root: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    command.args(args).current_dir(root);
+    command
+}
+
+fn step(name: &str, mut command: Command) -> Result<()> {
+    eprintln!("xtask ci: {name}: {command:?}");
+    let started = Instant::now();
+    let status = command.status().with_context(|| format!("cannot run {name}"))?;
+    if !status.success() {
+        bail!("{name} failed ({status})");
+    }
+    eprintln!("xtask ci: {name}: ok in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+/// Installs cargo-hack when it is missing, so a fresh machine needs only the Rust toolchain.
+fn ensure_cargo_hack(root: &Path) -> Result<()> {
+    let present = cargo(root, &["hack", "--version"]).output().is_ok_and(|o| o.status.success());
+    if present {
+        return Ok(());
+    }
+    eprintln!("xtask ci: cargo-hack is missing; installing cargo-hack {CARGO_HACK_VERSION} (about a minute)");
+    step("install cargo-hack", cargo(root, &["install", "--locked", "cargo-hack", "--version", CARGO_HACK_VERSION]))
+}
+
+/// Fails when insta left pending snapshots: a changed output must be reviewed and committed.
+fn check_snapshots(root: &Path) -> Result<()> {
+    let mut pending = Vec::new();
+    find_pending(&root.join("crates"), &mut pending)?;
+    if !pending.is_empty() {
+        let list: Vec<String> = pending.iter().map(|p| p.display().to_string()).collect();
+        bail!("pending snapshots (review with `cargo insta review`, then commit):\n  {}", list.join("\n  "));
+    }
+    eprintln!("xtask ci: snapshots: none pending");
+    Ok(())
+}
+
+fn find_pending(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            find_pending(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "new" || e == "pending-snap") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
