@@ -1,6 +1,9 @@
 //! Integration tests of the server: in-process through the router, over real HTTP on loopback,
 //! through the binary, and with a published third-party Spring Cloud Config client.
 
+// Test helpers panic on failure: that is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod binary;
 mod client;
 mod environment;
