@@ -10,6 +10,7 @@
 //! - [`render`]: the flat `.properties`, `.yml` and `.json` outputs;
 //! - [`placeholder`]: `${key:default}` resolution against an environment;
 //! - [`native`]: the filesystem backend;
+//! - [`resource`]: the path rules and file-name candidates of plain-text resources;
 //! - [`CoreError`] and [`ErrorKind`]: failures classified without reference to any transport.
 //!
 //! This crate must never depend on an async runtime, an HTTP stack or the settings crate: the
@@ -26,6 +27,7 @@ pub mod placeholder;
 pub mod profiles;
 mod query;
 pub mod render;
+pub mod resource;
 mod source;
 mod value;
 

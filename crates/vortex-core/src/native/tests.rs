@@ -295,7 +295,10 @@ fn resources_do_not_follow_links_out_of_the_repository() {
 #[test]
 fn resource_candidates_follow_the_contract() {
     let profiles = |p: &[&str]| p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-    assert_eq!(resource_candidates("a/b.txt", &profiles(&["dev", "db"])), ["a/b-dev.txt", "a/b-db.txt", "a/b.txt"]);
-    assert_eq!(resource_candidates("README", &profiles(&["default"])), ["README"]);
-    assert_eq!(resource_candidates(".env", &profiles(&["dev"])), [".env-dev", ".env"]);
+    assert_eq!(
+        crate::resource::candidates("a/b.txt", &profiles(&["dev", "db"])),
+        ["a/b-dev.txt", "a/b-db.txt", "a/b.txt"]
+    );
+    assert_eq!(crate::resource::candidates("README", &profiles(&["default"])), ["README"]);
+    assert_eq!(crate::resource::candidates(".env", &profiles(&["dev"])), [".env-dev", ".env"]);
 }

@@ -1,0 +1,58 @@
+//! Plain-text resources (contract §1.3): which paths are allowed and which file names are tried.
+
+use crate::CoreError;
+
+/// Validates a resource path (contract §1.3): `..` is a bad request; URLs, absolute paths and
+/// `WEB-INF`/`META-INF` are simply not found.
+///
+/// # Errors
+/// [`CoreError::InvalidInput`] for `..`, [`CoreError::NoSuchResource`] for a path that is not allowed.
+pub fn check_path(path: &str) -> Result<&str, CoreError> {
+    let decoded = crate::query::percent_decode(path).unwrap_or_else(|| path.to_owned());
+    for p in [path, decoded.as_str()] {
+        let normalised = p.replace('\\', "/");
+        if normalised.split('/').any(|s| s == "..") || normalised.contains("../") {
+            return Err(CoreError::invalid("path", "must not contain '..'"));
+        }
+    }
+    let not_found = || CoreError::NoSuchResource { path: path.to_owned() };
+    for p in [path, decoded.as_str()] {
+        let upper = p.to_ascii_uppercase();
+        let is_url = p.contains(":/") || p.starts_with("url:");
+        if upper.contains("WEB-INF") || upper.contains("META-INF") || is_url || p.starts_with('/') || p.contains('\\') {
+            return Err(not_found());
+        }
+        if p.is_empty() || p.chars().any(char::is_control) || p.split('/').any(str::is_empty) {
+            return Err(not_found());
+        }
+    }
+    Ok(path)
+}
+
+/// The file names tried for a resource, in order: one per profile, then the path itself.
+pub fn candidates(path: &str, profiles: &[String]) -> Vec<String> {
+    let (dir, file) = path.rsplit_once('/').map_or(("", path), |(d, f)| (d, f));
+    let (stem, ext) = match file.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => (stem, Some(ext)),
+        _ => (file, None),
+    };
+    let mut candidates = Vec::new();
+    for profile in profiles {
+        let candidate = if profile == crate::DEFAULT_PROFILE {
+            path.to_owned()
+        } else {
+            let name = match ext {
+                Some(ext) => format!("{stem}-{profile}.{ext}"),
+                None => format!("{stem}-{profile}"),
+            };
+            if dir.is_empty() { name } else { format!("{dir}/{name}") }
+        };
+        if !candidates.contains(&candidate) {
+            candidates.push(candidate);
+        }
+    }
+    if !candidates.iter().any(|c| c == path) {
+        candidates.push(path.to_owned());
+    }
+    candidates
+}
