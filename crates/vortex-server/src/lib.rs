@@ -9,7 +9,9 @@
 //!
 //! | feature | adds | default |
 //! |---|---|---|
-//! | (none yet) | the git backend, the cache and metrics arrive as `git`, `cache` and `metrics` | |
+//! | `git` | the git backend (`vortex-git`, gitoxide) | yes |
+//!
+//! The cache and metrics arrive as the features `cache` and `metrics`.
 
 mod auth;
 mod backend;
@@ -58,10 +60,11 @@ impl AppState {
     }
 
     /// Builds the state from validated settings: the enabled backend, limits and authentication.
+    /// Starts the git backend's background fetching when git is enabled.
     ///
     /// # Errors
     /// When the enabled backend cannot be built, or is not compiled into this binary.
-    pub fn from_settings(settings: &Settings) -> Result<Self, CoreError> {
+    pub async fn from_settings(settings: &Settings) -> Result<Self, CoreError> {
         let backends = &settings.backends;
         let mut state = if backends.native.enabled {
             let native = &backends.native;
@@ -73,17 +76,38 @@ impl AppState {
             })?;
             Self::new(Arc::new(NativeBackend::new(source)), "native")
         } else {
-            return Err(CoreError::Backend {
-                kind: vortex_core::ErrorKind::Internal,
-                message: "backends.git: this build has no git backend; enable backends.native".to_owned(),
-                source: None,
-            });
+            Self::new(git_backend(&backends.git).await?, "git")
         };
         state.request_timeout = Duration::from_secs(settings.server.request_timeout_seconds);
         state.body_limit = settings.server.body_limit_bytes;
         state.auth = auth::BasicAuth::from_settings(&settings.security.basic_auth).map(Arc::new);
         Ok(state)
     }
+}
+
+#[cfg(feature = "git")]
+async fn git_backend(git: &vortex_settings::GitSettings) -> Result<Arc<dyn ConfigSource>, CoreError> {
+    let options = vortex_git::GitOptions {
+        uri: git.uri.clone().unwrap_or_default(),
+        basedir: git.basedir.clone(),
+        default_label: git.default_label.clone(),
+        try_master_branch: git.try_master_branch,
+        search_paths: git.search_paths.clone(),
+        refresh_interval: Duration::from_secs(git.refresh_interval_seconds),
+        timeout: Duration::from_secs(git.timeout_seconds),
+        delete_untracked_branches: git.delete_untracked_branches,
+    };
+    let source = vortex_git::GitSource::start(options).await?;
+    Ok(Arc::new(source))
+}
+
+#[cfg(not(feature = "git"))]
+async fn git_backend(_: &vortex_settings::GitSettings) -> Result<Arc<dyn ConfigSource>, CoreError> {
+    Err(CoreError::Backend {
+        kind: vortex_core::ErrorKind::Internal,
+        message: "backends.git: this build has no git backend (feature `git`); enable backends.native".to_owned(),
+        source: None,
+    })
 }
 
 /// Builds the HTTP application for `state`.

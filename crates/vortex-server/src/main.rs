@@ -59,10 +59,10 @@ fn settings_failed(err: &vortex_settings::SettingsError) -> ExitCode {
 fn run(loaded: &Loaded) -> anyhow::Result<()> {
     let settings = &loaded.settings;
     telemetry::init(&settings.logging);
-    let state = AppState::from_settings(settings).context("failed to build the backend")?;
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("failed to start the runtime")?;
     runtime.block_on(async {
+        let state = AppState::from_settings(settings).await.context("failed to start the backend")?;
         let addr: SocketAddr = tokio::net::lookup_host((settings.server.host.as_str(), settings.server.port))
             .await
             .with_context(|| format!("cannot resolve server.host {:?}", settings.server.host))?

@@ -1,0 +1,450 @@
+//! [`GitSource`]: serves from the local mirror, keeps it fresh in the background.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, RwLock, Weak};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use vortex_core::{
+    BoxFuture, ConfigQuery, ConfigSource, CoreError, Environment, ErrorKind, HealthStatus, Resource, SourceHealth,
+};
+
+use crate::GitError;
+use crate::mirror::{self, Labels, Mirror};
+use crate::tree::{self, Layout};
+
+/// The least time between two fetches triggered by requests for unknown labels.
+const ON_DEMAND_FETCH_INTERVAL: Duration = Duration::from_secs(5);
+/// The first retry delay after a failed initial clone; it doubles up to the refresh interval.
+const FIRST_RETRY: Duration = Duration::from_secs(1);
+
+/// How a [`GitSource`] reaches and lays out its repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitOptions {
+    /// The remote: `file:///abs`, a plain path, `git://`, `http(s)://` or `ssh://`.
+    pub uri: String,
+    /// The directory that holds the local mirror (a bare repository per remote).
+    pub basedir: PathBuf,
+    /// The label served when a request names none.
+    pub default_label: String,
+    /// Fall back to `master` when the default label is `main` and does not exist.
+    pub try_master_branch: bool,
+    /// Directories searched after the root; `{application}`, `{profile}`, `{label}`, `*` and `**`.
+    pub search_paths: Vec<String>,
+    /// Time between background fetches.
+    pub refresh_interval: Duration,
+    /// Longest a fetch may take before it is abandoned.
+    pub timeout: Duration,
+    /// Delete branches and tags that the remote no longer has.
+    pub delete_untracked_branches: bool,
+}
+
+/// A configuration backend over a git remote.
+///
+/// Requests are served from the commits already in the local mirror; git is never contacted on the
+/// request path, except for one rate-limited fetch when a request names a label that is not known
+/// yet. A background task fetches every `refresh_interval`; a fetch that fails or hangs leaves the
+/// last good commits in service.
+#[derive(Clone)]
+pub struct GitSource {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    options: GitOptions,
+    /// The URI as shown in source names and health: no trailing `/`, credentials removed.
+    display_uri: String,
+    dir: PathBuf,
+    state: RwLock<State>,
+    /// One fetch at a time per remote.
+    fetch_lock: tokio::sync::Mutex<()>,
+    last_on_demand: std::sync::Mutex<Option<Instant>>,
+}
+
+#[derive(Default)]
+struct State {
+    mirror: Option<Arc<Mirror>>,
+    labels: Arc<Labels>,
+    /// Whether the mirror has content to serve (a fetch succeeded, or an existing clone was opened).
+    ready: bool,
+    last_fetch: Option<SystemTime>,
+    last_error: Option<String>,
+    consecutive_failures: u32,
+}
+
+/// What a fetch changed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FetchOutcome {
+    /// Branches and tags that now point elsewhere, appeared or went away.
+    pub moved: Vec<String>,
+}
+
+impl GitSource {
+    /// Opens (or creates) the local mirror and starts the background fetch task.
+    ///
+    /// An existing clone is served at once, even when the remote is unreachable. Without one, the
+    /// source answers "unavailable" until the first fetch succeeds; that fetch is retried with backoff.
+    /// Must be called within a tokio runtime.
+    ///
+    /// # Errors
+    /// [`GitError::InvalidUri`] for a URI that cannot be used, [`GitError::Io`] when the mirror
+    /// directory cannot be created.
+    pub async fn start(options: GitOptions) -> Result<Self, GitError> {
+        let url = normalise_uri(&options.uri)?;
+        let dir = options.basedir.join(mirror_dir_name(&url));
+        let display_uri = crate::error::redact(url.trim_end_matches('/'));
+        let open_dir = dir.clone();
+        let (opened, labels) =
+            tokio::task::spawn_blocking(move || mirror::open_or_init(&open_dir)).await.map_err(join_error)??;
+        let ready = !labels.is_empty();
+        let inner = Arc::new(Inner {
+            options: GitOptions { uri: url, ..options },
+            display_uri,
+            dir,
+            state: RwLock::new(State {
+                mirror: Some(Arc::new(opened)),
+                labels: Arc::new(labels),
+                ready,
+                ..State::default()
+            }),
+            fetch_lock: tokio::sync::Mutex::new(()),
+            last_on_demand: std::sync::Mutex::new(None),
+        });
+        tokio::spawn(background(Arc::downgrade(&inner)));
+        Ok(Self { inner })
+    }
+
+    /// Fetches now and reports which labels moved. Concurrent calls wait for one another.
+    ///
+    /// # Errors
+    /// The fetch error; the previous commits stay in service.
+    pub async fn refresh(&self) -> Result<FetchOutcome, GitError> {
+        self.inner.fetch().await
+    }
+
+    /// Returns whether the mirror has content to serve.
+    pub fn is_ready(&self) -> bool {
+        self.inner.read_state(|s| s.ready)
+    }
+
+    /// Resolves each label of `query` (or the default label) to a commit, in request order.
+    async fn resolve(&self, query: &ConfigQuery) -> Result<Vec<(String, gix::ObjectId)>, CoreError> {
+        if !self.is_ready() {
+            let reason = self.inner.read_state(|s| s.last_error.clone()).unwrap_or_else(|| "first clone in progress".to_owned());
+            return Err(GitError::NotReady { reason }.into());
+        }
+        let mut resolved = Vec::new();
+        match query.labels() {
+            Some(labels) => {
+                for label in labels {
+                    resolved.push((label.to_owned(), self.resolve_label(label).await?));
+                }
+            }
+            None => {
+                let default = self.inner.options.default_label.as_str();
+                let commit = match self.resolve_label(default).await {
+                    Ok(commit) => (default.to_owned(), commit),
+                    Err(err) if self.inner.options.try_master_branch && default == "main" => {
+                        match self.resolve_label("master").await {
+                            Ok(commit) => ("master".to_owned(), commit),
+                            Err(_) => return Err(err),
+                        }
+                    }
+                    Err(err) => return Err(err),
+                };
+                resolved.push(commit);
+            }
+        }
+        Ok(resolved)
+    }
+
+    async fn resolve_label(&self, label: &str) -> Result<gix::ObjectId, CoreError> {
+        if let Some(commit) = self.lookup(label).await? {
+            return Ok(commit);
+        }
+        // An unknown label may be new on the remote: fetch once, rate-limited, then look again.
+        if self.inner.claim_on_demand_fetch() {
+            if let Err(err) = self.inner.fetch().await {
+                tracing::warn!(label, error = %err, "on-demand fetch for an unknown label failed");
+            }
+            if let Some(commit) = self.lookup(label).await? {
+                return Ok(commit);
+            }
+        }
+        Err(CoreError::NoSuchLabel { label: label.to_owned() })
+    }
+
+    /// Looks a label up among branches and tags, then as a full or abbreviated commit id.
+    async fn lookup(&self, label: &str) -> Result<Option<gix::ObjectId>, CoreError> {
+        if let Some(commit) = self.inner.read_state(|s| s.labels.get(label)) {
+            return Ok(Some(commit));
+        }
+        let is_hex = (4..=40).contains(&label.len()) && label.bytes().all(|b| b.is_ascii_hexdigit());
+        if !is_hex {
+            return Ok(None);
+        }
+        let Some(mirror) = self.inner.read_state(|s| s.mirror.clone()) else { return Ok(None) };
+        let label = label.to_owned();
+        blocking(move || {
+            Ok(mirror::with_repo(&mirror, |repo| {
+                repo.rev_parse_single(label.as_str())
+                    .ok()
+                    .and_then(|id| id.object().ok())
+                    .and_then(|object| object.peel_to_commit().ok())
+                    .map(|commit| commit.id)
+            }))
+        })
+        .await
+    }
+}
+
+impl Inner {
+    fn read_state<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        match self.state.read() {
+            Ok(state) => f(&state),
+            Err(poisoned) => f(&poisoned.into_inner()),
+        }
+    }
+
+    fn write_state(&self, f: impl FnOnce(&mut State)) {
+        match self.state.write() {
+            Ok(mut state) => f(&mut state),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
+
+    /// Returns true, and records the time, when an on-demand fetch may run now.
+    fn claim_on_demand_fetch(&self) -> bool {
+        let Ok(mut last) = self.last_on_demand.lock() else { return false };
+        let now = Instant::now();
+        if last.is_some_and(|t| now.duration_since(t) < ON_DEMAND_FETCH_INTERVAL) {
+            return false;
+        }
+        *last = Some(now);
+        true
+    }
+
+    async fn fetch(&self) -> Result<FetchOutcome, GitError> {
+        let _one_at_a_time = self.fetch_lock.lock().await;
+        let result = self.fetch_unlocked().await;
+        match &result {
+            Ok(outcome) => {
+                if !outcome.moved.is_empty() {
+                    tracing::info!(remote = %self.display_uri, moved = ?outcome.moved, "git fetch moved labels");
+                }
+            }
+            Err(err) => {
+                let message = err.to_string();
+                tracing::warn!(remote = %self.display_uri, error = %message, "git fetch failed");
+                self.write_state(|s| {
+                    s.last_error = Some(message);
+                    s.consecutive_failures = s.consecutive_failures.saturating_add(1);
+                });
+            }
+        }
+        result
+    }
+
+    async fn fetch_unlocked(&self) -> Result<FetchOutcome, GitError> {
+        let mirror = match self.read_state(|s| s.mirror.clone()) {
+            Some(mirror) => mirror,
+            None => {
+                let dir = self.dir.clone();
+                let (opened, _) = blocking_git(move || mirror::open_or_init(&dir)).await?;
+                let opened = Arc::new(opened);
+                self.write_state(|s| s.mirror = Some(Arc::clone(&opened)));
+                opened
+            }
+        };
+        let interrupt = Arc::new(AtomicBool::new(false));
+        let (url, prune) = (self.options.uri.clone(), self.options.delete_untracked_branches);
+        let fetch_mirror = Arc::clone(&mirror);
+        let flag = Arc::clone(&interrupt);
+        let task = tokio::task::spawn_blocking(move || {
+            mirror::fetch(&fetch_mirror, &url, prune, &flag)?;
+            mirror::read_labels(&fetch_mirror)
+        });
+        let timeout = self.options.timeout;
+        let labels = match tokio::time::timeout(timeout, task).await {
+            Ok(joined) => joined.map_err(join_error)??,
+            Err(_) => {
+                // Ask the transfer to stop; the blocking thread ends on its own.
+                interrupt.store(true, std::sync::atomic::Ordering::Relaxed);
+                return Err(GitError::Timeout { operation: "fetch", seconds: timeout.as_secs() });
+            }
+        };
+        let mut moved = Vec::new();
+        let labels = Arc::new(labels);
+        self.write_state(|s| {
+            moved = s.labels.moved(&labels);
+            s.labels = labels;
+            s.ready = true;
+            s.last_fetch = Some(SystemTime::now());
+            s.last_error = None;
+            s.consecutive_failures = 0;
+        });
+        Ok(FetchOutcome { moved })
+    }
+}
+
+/// Fetches at start (retrying with backoff while there is nothing to serve), then every interval.
+async fn background(inner: Weak<Inner>) {
+    let mut delay = Duration::ZERO;
+    loop {
+        tokio::time::sleep(delay).await;
+        let Some(inner) = inner.upgrade() else { return };
+        let interval = inner.options.refresh_interval;
+        let result = inner.fetch().await;
+        delay = match result {
+            Ok(_) => interval,
+            Err(_) if !inner.read_state(|s| s.ready) => {
+                let failures = inner.read_state(|s| s.consecutive_failures).min(16);
+                FIRST_RETRY.saturating_mul(1 << failures.saturating_sub(1)).min(interval)
+            }
+            Err(_) => interval,
+        };
+    }
+}
+
+impl ConfigSource for GitSource {
+    fn load<'a>(&'a self, query: &'a ConfigQuery) -> BoxFuture<'a, Result<Environment, CoreError>> {
+        Box::pin(async move {
+            let resolved = self.resolve(query).await?;
+            let mirror = self.inner.read_state(|s| s.mirror.clone()).ok_or_else(|| GitError::NotReady {
+                reason: "no local clone".to_owned(),
+            })?;
+            let inner = Arc::clone(&self.inner);
+            let query_owned = query.clone();
+            let versions: Vec<String> = resolved.iter().map(|(_, id)| id.to_string()).collect();
+            let property_sources = blocking(move || {
+                mirror::with_repo(&mirror, |repo| {
+                    let layout = Layout { uri: &inner.display_uri, search_paths: &inner.options.search_paths };
+                    // Labels are processed from last to first, so the last label's sources come first.
+                    let mut sources = Vec::new();
+                    for (label, commit) in resolved.iter().rev() {
+                        sources.extend(tree::load_sources(repo, *commit, label, &query_owned, &layout)?);
+                    }
+                    Ok(sources)
+                })
+            })
+            .await?;
+            Ok(Environment {
+                name: query.application.clone(),
+                profiles: vec![query.profiles_joined()],
+                label: query.label.clone(),
+                version: Some(versions.join(",")),
+                state: Some(String::new()),
+                property_sources,
+            })
+        })
+    }
+
+    fn resource<'a>(&'a self, query: &'a ConfigQuery, path: &'a str) -> BoxFuture<'a, Result<Resource, CoreError>> {
+        Box::pin(async move {
+            let resolved = self.resolve(query).await?;
+            let mirror = self.inner.read_state(|s| s.mirror.clone()).ok_or_else(|| GitError::NotReady {
+                reason: "no local clone".to_owned(),
+            })?;
+            let inner = Arc::clone(&self.inner);
+            let (query_owned, path_owned) = (query.clone(), path.to_owned());
+            blocking(move || {
+                mirror::with_repo(&mirror, |repo| {
+                    let layout = Layout { uri: &inner.display_uri, search_paths: &inner.options.search_paths };
+                    for (label, commit) in resolved.iter().rev() {
+                        if let Some(bytes) = tree::read_resource(repo, *commit, label, &query_owned, &path_owned, &layout)? {
+                            return Ok(Resource { bytes, version: Some(commit.to_string()) });
+                        }
+                    }
+                    Err(CoreError::NoSuchResource { path: path_owned.clone() })
+                })
+            })
+            .await
+        })
+    }
+
+    fn health(&self) -> SourceHealth {
+        self.inner.read_state(|s| {
+            let status = match (s.ready, &s.last_error) {
+                (false, _) => HealthStatus::Down,
+                (true, Some(_)) => HealthStatus::Degraded,
+                (true, None) => HealthStatus::Up,
+            };
+            let epoch = |t: SystemTime| t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).ok();
+            let age = s.last_fetch.and_then(|t| SystemTime::now().duration_since(t).ok()).map(|d| d.as_secs());
+            let branches: serde_json::Map<String, serde_json::Value> =
+                s.labels.branches.iter().map(|(k, v)| (k.clone(), v.to_string().into())).collect();
+            let tags: serde_json::Map<String, serde_json::Value> =
+                s.labels.tags.iter().map(|(k, v)| (k.clone(), v.to_string().into())).collect();
+            SourceHealth {
+                status,
+                ready: s.ready,
+                details: serde_json::json!({
+                    "uri": self.inner.display_uri,
+                    "defaultLabel": self.inner.options.default_label,
+                    "branches": branches,
+                    "tags": tags,
+                    "lastFetchEpochSeconds": s.last_fetch.and_then(epoch),
+                    "secondsSinceLastFetch": age,
+                    "lastError": s.last_error,
+                    "consecutiveFailures": s.consecutive_failures,
+                }),
+            }
+        })
+    }
+}
+
+/// Accepts the URI forms of the settings and returns what gix connects to.
+fn normalise_uri(uri: &str) -> Result<String, GitError> {
+    let trimmed = uri.trim();
+    let invalid = |reason: &str| GitError::InvalidUri { uri: crate::error::redact(uri), reason: reason.to_owned() };
+    if trimmed.is_empty() {
+        return Err(invalid("is empty"));
+    }
+    if trimmed.contains('{') {
+        return Err(invalid("placeholders in the uri are not supported"));
+    }
+    if let Some((scheme, _)) = trimmed.split_once("://") {
+        if !["file", "git", "http", "https", "ssh", "git+ssh"].contains(&scheme) {
+            return Err(invalid("unsupported scheme"));
+        }
+        gix::url::parse(gix::bstr::BStr::new(trimmed)).map_err(|e| invalid(&e.to_string()))?;
+        return Ok(trimmed.trim_end_matches('/').to_owned());
+    }
+    // A plain path: make it absolute so the mirror does not depend on the working directory.
+    let path = std::path::Path::new(trimmed);
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().map_err(|e| invalid(&e.to_string()))?.join(path)
+    };
+    Ok(absolute.display().to_string())
+}
+
+/// A directory name for the mirror of `url`: readable, and distinct per remote.
+fn mirror_dir_name(url: &str) -> String {
+    let readable: String = crate::error::redact(url)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+        .collect();
+    let readable = readable.trim_matches('_');
+    let tail: String = readable.chars().rev().take(48).collect::<Vec<_>>().into_iter().rev().collect();
+    // FNV-1a keeps two URLs with the same tail apart without another dependency.
+    let hash = url.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    format!("{tail}-{hash:016x}.git")
+}
+
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, CoreError> + Send + 'static) -> Result<T, CoreError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| CoreError::Backend {
+        kind: ErrorKind::Internal,
+        message: "git task failed".to_owned(),
+        source: Some(Box::new(e)),
+    })?
+}
+
+async fn blocking_git<T: Send + 'static>(work: impl FnOnce() -> Result<T, GitError> + Send + 'static) -> Result<T, GitError> {
+    tokio::task::spawn_blocking(work).await.map_err(join_error)?
+}
+
+fn join_error(err: tokio::task::JoinError) -> GitError {
+    GitError::op_msg("task", err)
+}
