@@ -70,7 +70,9 @@ impl From<GitError> for CoreError {
     fn from(err: GitError) -> Self {
         let kind = err.kind();
         let message = match kind {
-            ErrorKind::Unavailable => "configuration is not available yet: the git repository has not been cloned".to_owned(),
+            ErrorKind::Unavailable => {
+                "configuration is not available yet: the git repository has not been cloned".to_owned()
+            }
             _ => err.to_string(),
         };
         CoreError::Backend { kind, message, source: Some(Box::new(err)) }

@@ -37,6 +37,9 @@ pub struct GitOptions {
     pub timeout: Duration,
     /// Delete branches and tags that the remote no longer has.
     pub delete_untracked_branches: bool,
+    /// Clone during [`GitSource::start`] when there is no local clone yet (bounded by `timeout`);
+    /// otherwise the first clone happens in the background.
+    pub clone_on_start: bool,
 }
 
 /// A configuration backend over a git remote.
@@ -83,7 +86,8 @@ impl GitSource {
     /// Opens (or creates) the local mirror and starts the background fetch task.
     ///
     /// An existing clone is served at once, even when the remote is unreachable. Without one, the
-    /// source answers "unavailable" until the first fetch succeeds; that fetch is retried with backoff.
+    /// first clone runs here when `clone_on_start` is set (at most `timeout`); until a clone succeeds
+    /// the source answers "unavailable", and the clone is retried in the background with backoff.
     /// Must be called within a tokio runtime.
     ///
     /// # Errors
@@ -110,7 +114,18 @@ impl GitSource {
             fetch_lock: tokio::sync::Mutex::new(()),
             last_on_demand: std::sync::Mutex::new(None),
         });
-        tokio::spawn(background(Arc::downgrade(&inner)));
+        // Without a clone there is nothing to serve: clone now (bounded by the timeout) so that a
+        // healthy remote is served from the first request. An existing clone is served at once and
+        // refreshed in the background.
+        let first_delay = if !ready && inner.options.clone_on_start {
+            match inner.fetch().await {
+                Ok(_) => inner.options.refresh_interval,
+                Err(_) => FIRST_RETRY,
+            }
+        } else {
+            Duration::ZERO
+        };
+        tokio::spawn(background(Arc::downgrade(&inner), first_delay));
         Ok(Self { inner })
     }
 
@@ -130,7 +145,8 @@ impl GitSource {
     /// Resolves each label of `query` (or the default label) to a commit, in request order.
     async fn resolve(&self, query: &ConfigQuery) -> Result<Vec<(String, gix::ObjectId)>, CoreError> {
         if !self.is_ready() {
-            let reason = self.inner.read_state(|s| s.last_error.clone()).unwrap_or_else(|| "first clone in progress".to_owned());
+            let reason =
+                self.inner.read_state(|s| s.last_error.clone()).unwrap_or_else(|| "first clone in progress".to_owned());
             return Err(GitError::NotReady { reason }.into());
         }
         let mut resolved = Vec::new();
@@ -288,8 +304,8 @@ impl Inner {
 }
 
 /// Fetches at start (retrying with backoff while there is nothing to serve), then every interval.
-async fn background(inner: Weak<Inner>) {
-    let mut delay = Duration::ZERO;
+async fn background(inner: Weak<Inner>, first_delay: Duration) {
+    let mut delay = first_delay;
     loop {
         tokio::time::sleep(delay).await;
         let Some(inner) = inner.upgrade() else { return };
@@ -310,9 +326,10 @@ impl ConfigSource for GitSource {
     fn load<'a>(&'a self, query: &'a ConfigQuery) -> BoxFuture<'a, Result<Environment, CoreError>> {
         Box::pin(async move {
             let resolved = self.resolve(query).await?;
-            let mirror = self.inner.read_state(|s| s.mirror.clone()).ok_or_else(|| GitError::NotReady {
-                reason: "no local clone".to_owned(),
-            })?;
+            let mirror = self
+                .inner
+                .read_state(|s| s.mirror.clone())
+                .ok_or_else(|| GitError::NotReady { reason: "no local clone".to_owned() })?;
             let inner = Arc::clone(&self.inner);
             let query_owned = query.clone();
             let versions: Vec<String> = resolved.iter().map(|(_, id)| id.to_string()).collect();
@@ -342,16 +359,19 @@ impl ConfigSource for GitSource {
     fn resource<'a>(&'a self, query: &'a ConfigQuery, path: &'a str) -> BoxFuture<'a, Result<Resource, CoreError>> {
         Box::pin(async move {
             let resolved = self.resolve(query).await?;
-            let mirror = self.inner.read_state(|s| s.mirror.clone()).ok_or_else(|| GitError::NotReady {
-                reason: "no local clone".to_owned(),
-            })?;
+            let mirror = self
+                .inner
+                .read_state(|s| s.mirror.clone())
+                .ok_or_else(|| GitError::NotReady { reason: "no local clone".to_owned() })?;
             let inner = Arc::clone(&self.inner);
             let (query_owned, path_owned) = (query.clone(), path.to_owned());
             blocking(move || {
                 mirror::with_repo(&mirror, |repo| {
                     let layout = Layout { uri: &inner.display_uri, search_paths: &inner.options.search_paths };
                     for (label, commit) in resolved.iter().rev() {
-                        if let Some(bytes) = tree::read_resource(repo, *commit, label, &query_owned, &path_owned, &layout)? {
+                        if let Some(bytes) =
+                            tree::read_resource(repo, *commit, label, &query_owned, &path_owned, &layout)?
+                        {
                             return Ok(Resource { bytes, version: Some(commit.to_string()) });
                         }
                     }
@@ -433,7 +453,9 @@ fn mirror_dir_name(url: &str) -> String {
     format!("{tail}-{hash:016x}.git")
 }
 
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, CoreError> + Send + 'static) -> Result<T, CoreError> {
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, CoreError> + Send + 'static,
+) -> Result<T, CoreError> {
     tokio::task::spawn_blocking(work).await.map_err(|e| CoreError::Backend {
         kind: ErrorKind::Internal,
         message: "git task failed".to_owned(),
@@ -441,7 +463,9 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, CoreError>
     })?
 }
 
-async fn blocking_git<T: Send + 'static>(work: impl FnOnce() -> Result<T, GitError> + Send + 'static) -> Result<T, GitError> {
+async fn blocking_git<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, GitError> + Send + 'static,
+) -> Result<T, GitError> {
     tokio::task::spawn_blocking(work).await.map_err(join_error)?
 }
 

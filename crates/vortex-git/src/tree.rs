@@ -71,10 +71,8 @@ fn search_dirs(
     for pattern in layout.search_paths {
         for app in query.applications() {
             for profile in &query.profiles {
-                let expanded = pattern
-                    .replace("{application}", app)
-                    .replace("{profile}", profile)
-                    .replace("{label}", label);
+                let expanded =
+                    pattern.replace("{application}", app).replace("{profile}", profile).replace("{label}", label);
                 let expanded = expanded.trim_matches('/');
                 if expanded.is_empty() || expanded.split('/').any(|s| s == ".." || s == ".") {
                     continue;

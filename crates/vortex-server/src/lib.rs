@@ -96,6 +96,7 @@ async fn git_backend(git: &vortex_settings::GitSettings) -> Result<Arc<dyn Confi
         refresh_interval: Duration::from_secs(git.refresh_interval_seconds),
         timeout: Duration::from_secs(git.timeout_seconds),
         delete_untracked_branches: git.delete_untracked_branches,
+        clone_on_start: git.clone_on_start,
     };
     let source = vortex_git::GitSource::start(options).await?;
     Ok(Arc::new(source))

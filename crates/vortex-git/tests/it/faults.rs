@@ -1,0 +1,141 @@
+//! Faults: a remote that disappears, a restart without the remote, a corrupt clone, no clone at all,
+//! and a real network protocol (git daemon on loopback).
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use vortex_core::{ConfigSource, ErrorKind, HealthStatus, Value};
+use vortex_git::GitSource;
+
+use crate::support::{Remote, basedir, load, mirror_dir, options, started, value};
+
+#[tokio::test]
+async fn a_vanished_remote_leaves_the_last_good_commit_in_service() {
+    let remote = Remote::new("main");
+    remote.commit(&[("app.yml", "rev: 1\n")], "one");
+    let dir = basedir();
+    let source = started(options(&remote.uri(), dir.path())).await;
+    assert_eq!(source.health().status, HealthStatus::Up);
+    let uri = remote.uri();
+    drop(remote);
+    assert!(source.refresh().await.is_err());
+    assert_eq!(value(&source, "app", None, "rev").await, Some(Value::Int(1)));
+    let health = source.health();
+    assert_eq!(health.status, HealthStatus::Degraded);
+    assert!(health.ready);
+    assert!(health.details["lastError"].is_string(), "{}", health.details);
+    assert_eq!(health.details["uri"], uri);
+}
+
+#[tokio::test]
+async fn a_restart_with_the_remote_gone_serves_from_the_clone() {
+    let remote = Remote::new("main");
+    remote.commit(&[("app.yml", "rev: 1\n")], "one");
+    let dir = basedir();
+    let uri = remote.uri();
+    drop(started(options(&uri, dir.path())).await);
+    drop(remote);
+    let restarted = GitSource::start(options(&uri, dir.path())).await.unwrap();
+    assert!(restarted.is_ready(), "an existing clone is served at once");
+    assert_eq!(value(&restarted, "app", None, "rev").await, Some(Value::Int(1)));
+}
+
+#[tokio::test]
+async fn a_corrupt_clone_is_detected_and_cloned_again() {
+    let remote = Remote::new("main");
+    remote.commit(&[("app.yml", "rev: 1\n")], "one");
+    let dir = basedir();
+    drop(started(options(&remote.uri(), dir.path())).await);
+    let mirror = mirror_dir(dir.path());
+    // Leave a stale lock behind and break the repository's metadata.
+    std::fs::write(mirror.join("packed-refs.lock"), "").unwrap();
+    std::fs::remove_dir_all(mirror.join("objects")).unwrap();
+    std::fs::write(mirror.join("HEAD"), "garbage").unwrap();
+    let source = started(options(&remote.uri(), dir.path())).await;
+    assert_eq!(value(&source, "app", None, "rev").await, Some(Value::Int(1)));
+    assert!(!mirror.join("packed-refs.lock").exists());
+}
+
+#[tokio::test]
+async fn no_clone_and_no_remote_means_unavailable_until_it_appears() {
+    let dir = basedir();
+    let missing = tempfile::tempdir().unwrap();
+    let uri = format!("file://{}/repo", missing.path().display());
+    let source = GitSource::start(options(&uri, dir.path())).await.unwrap();
+    assert!(source.refresh().await.is_err());
+    let err = load(&source, "app", "default", None).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert_eq!(source.health().status, HealthStatus::Down);
+    assert!(!source.health().ready);
+
+    // The remote comes up: the next fetch makes the source ready.
+    std::fs::create_dir_all(missing.path().join("repo")).unwrap();
+    let remote = Remote { dir: missing };
+    remote.git(&["-C", "repo", "init", "-q", "-b", "main"]);
+    std::fs::write(remote.path().join("repo/app.yml"), "rev: 1\n").unwrap();
+    remote.git(&["-C", "repo", "add", "-A"]);
+    remote.git(&["-C", "repo", "commit", "-q", "-m", "one"]);
+    source.refresh().await.unwrap();
+    assert_eq!(value(&source, "app", None, "rev").await, Some(Value::Int(1)));
+    assert_eq!(source.health().status, HealthStatus::Up);
+}
+
+#[tokio::test]
+async fn invalid_uris_are_refused() {
+    let dir = basedir();
+    for uri in ["", "ftp://host/repo", "https://{application}.example.com/repo"] {
+        assert!(GitSource::start(options(uri, dir.path())).await.is_err(), "{uri:?}");
+    }
+}
+
+/// A `git daemon` serving one directory on a free loopback port; killed on drop.
+struct Daemon {
+    child: Child,
+    port: u16,
+}
+
+impl Daemon {
+    fn start(base: &std::path::Path) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("git")
+            .args(["daemon", "--reuseaddr", "--export-all", "--listen=127.0.0.1", &format!("--port={port}")])
+            .arg(format!("--base-path={}", base.display()))
+            .arg(base)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("git daemon");
+        // Wait until it accepts connections (bounded).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "git daemon did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self { child, port }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn fetches_over_the_git_protocol_on_loopback() {
+    let remote = Remote::new("main");
+    remote.commit(&[("app.yml", "rev: 1\n")], "one");
+    let daemon = Daemon::start(remote.path().parent().unwrap());
+    let name = remote.path().file_name().unwrap().to_string_lossy().into_owned();
+    let uri = format!("git://127.0.0.1:{}/{name}", daemon.port);
+    let dir = basedir();
+    let source = started(options(&uri, dir.path())).await;
+    let env = load(&source, "app", "default", None).await.unwrap();
+    assert_eq!(env.get("rev"), Some(&Value::Int(1)));
+    assert_eq!(env.property_sources[0].name, format!("{uri}/app.yml"));
+    remote.commit(&[("app.yml", "rev: 2\n")], "two");
+    assert_eq!(source.refresh().await.unwrap().moved, ["main"]);
+    assert_eq!(value(&source, "app", None, "rev").await, Some(Value::Int(2)));
+}

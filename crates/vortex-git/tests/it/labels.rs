@@ -1,0 +1,145 @@
+//! Labels: branches, tags, commit ids, the default label and its fallback, several labels, search paths.
+
+use vortex_core::{ErrorKind, Value};
+
+use crate::support::{Remote, basedir, load, options, started, value};
+
+#[tokio::test]
+async fn branches_tags_and_commits() {
+    let remote = Remote::new("main");
+    let first = remote.commit(&[("app.yml", "rev: 1\n")], "one");
+    remote.git(&["tag", "v1"]);
+    remote.git(&["tag", "-a", "v1-annotated", "-m", "annotated"]);
+    remote.git(&["checkout", "-q", "-b", "feature/x"]);
+    let feature = remote.commit(&[("app.yml", "rev: feature\n")], "feature");
+    remote.git(&["checkout", "-q", "main"]);
+    let second = remote.commit(&[("app.yml", "rev: 2\n")], "two");
+    let dir = basedir();
+    let source = started(options(&remote.uri(), dir.path())).await;
+
+    let env = load(&source, "app", "default", None).await.unwrap();
+    assert_eq!(env.get("rev"), Some(&Value::Int(2)));
+    assert_eq!(env.version.as_deref(), Some(second.as_str()), "version is the commit id");
+    assert_eq!(env.label, None);
+    assert_eq!(env.state.as_deref(), Some(""));
+    assert_eq!(env.property_sources[0].name, format!("{}/app.yml", remote.uri()));
+
+    assert_eq!(value(&source, "app", Some("v1"), "rev").await, Some(Value::Int(1)));
+    assert_eq!(value(&source, "app", Some("v1-annotated"), "rev").await, Some(Value::Int(1)));
+    assert_eq!(value(&source, "app", Some("feature(_)x"), "rev").await, Some(Value::from("feature")));
+    assert_eq!(value(&source, "app", Some(&first), "rev").await, Some(Value::Int(1)));
+    assert_eq!(value(&source, "app", Some(&first[..8]), "rev").await, Some(Value::Int(1)));
+    let env = load(&source, "app", "default", Some(&feature)).await.unwrap();
+    assert_eq!(env.version.as_deref(), Some(feature.as_str()));
+    assert_eq!(env.label.as_deref(), Some(feature.as_str()));
+
+    let err = load(&source, "app", "default", Some("nope")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    let err = load(&source, "app", "default", Some("deadbeef")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn main_falls_back_to_master() {
+    let remote = Remote::new("master");
+    remote.commit(&[("application.yml", "from: master\n")], "one");
+    let dir = basedir();
+    let source = started(options(&remote.uri(), dir.path())).await;
+    assert_eq!(value(&source, "app", None, "from").await, Some(Value::from("master")));
+    assert_eq!(value(&source, "app", Some("master"), "from").await, Some(Value::from("master")));
+    // An explicit `main` is not rewritten.
+    assert_eq!(load(&source, "app", "default", Some("main")).await.unwrap_err().kind(), ErrorKind::NotFound);
+
+    let dir = basedir();
+    let mut strict = options(&remote.uri(), dir.path());
+    strict.try_master_branch = false;
+    let source = started(strict).await;
+    assert_eq!(load(&source, "app", "default", None).await.unwrap_err().kind(), ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn several_labels_last_one_wins() {
+    let remote = Remote::new("main");
+    let base = remote.commit(&[("app.yml", "a: base\nonly-base: 1\n")], "base");
+    remote.git(&["checkout", "-q", "-b", "overlay"]);
+    let overlay = remote.commit(&[("app.yml", "a: overlay\n")], "overlay");
+    let dir = basedir();
+    let source = started(options(&remote.uri(), dir.path())).await;
+    let env = load(&source, "app", "default", Some("main,overlay")).await.unwrap();
+    assert_eq!(env.get("a"), Some(&Value::from("overlay")));
+    assert_eq!(env.get("only-base"), Some(&Value::Int(1)));
+    assert_eq!(env.version, Some(format!("{base},{overlay}")));
+    assert_eq!(env.property_sources.len(), 2);
+    assert_eq!(load(&source, "app", "default", Some("main,nope")).await.unwrap_err().kind(), ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn search_paths_with_placeholders_and_wildcards() {
+    let remote = Remote::new("main");
+    remote.commit(
+        &[
+            ("application.yml", "level: root\n"),
+            ("services/orders/orders.yml", "level: app-dir\n"),
+            ("profiles/dev/orders.yml", "dev: true\n"),
+            ("config-a/orders.yml", "wild: a\n"),
+            ("config-b/extra/orders.yml", "deep: true\n"),
+        ],
+        "layout",
+    );
+    let dir = basedir();
+    let mut opts = options(&remote.uri(), dir.path());
+    opts.search_paths = vec![
+        "services/{application}".to_owned(),
+        "profiles/{profile}".to_owned(),
+        "config-*".to_owned(),
+        "config-b/**".to_owned(),
+    ];
+    let source = started(opts).await;
+    let env = load(&source, "orders", "dev", None).await.unwrap();
+    let names: Vec<String> =
+        env.property_sources.iter().map(|p| p.name.trim_start_matches(&remote.uri()).to_owned()).collect();
+    assert_eq!(
+        names,
+        [
+            "/config-b/extra/orders.yml",
+            "/config-a/orders.yml",
+            "/profiles/dev/orders.yml",
+            "/services/orders/orders.yml",
+            "/application.yml",
+        ]
+    );
+    assert_eq!(env.get("level"), Some(&Value::from("app-dir")), "search paths win over the root");
+}
+
+#[tokio::test]
+async fn resources_are_read_at_the_label() {
+    let remote = Remote::new("main");
+    remote.commit(&[("nginx.conf", "v1 ${port}"), ("app.yml", "port: 80\n")], "one");
+    remote.git(&["tag", "v1"]);
+    remote.commit(&[("nginx.conf", "v2"), ("nginx-prod.conf", "prod")], "two");
+    let dir = basedir();
+    let source = started(options(&remote.uri(), dir.path())).await;
+    let query = |profile: &str, label: Option<&str>| vortex_core::ConfigQuery::parse("app", profile, label).unwrap();
+    use vortex_core::ConfigSource;
+    let read = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap();
+    assert_eq!(read(source.resource(&query("dev", Some("v1")), "nginx.conf").await.unwrap().bytes), "v1 ${port}");
+    assert_eq!(read(source.resource(&query("dev", None), "nginx.conf").await.unwrap().bytes), "v2");
+    assert_eq!(read(source.resource(&query("prod", None), "nginx.conf").await.unwrap().bytes), "prod");
+    let missing = source.resource(&query("dev", Some("v1")), "nginx-prod.conf").await.unwrap_err();
+    assert_eq!(missing.kind(), ErrorKind::NotFound);
+    let traversal = source.resource(&query("dev", None), "../nginx.conf").await.unwrap_err();
+    assert_eq!(traversal.kind(), ErrorKind::InvalidInput);
+}
+
+#[tokio::test]
+async fn broken_yaml_in_the_repository_names_the_file() {
+    let remote = Remote::new("main");
+    remote.commit(&[("bad.yml", "a: [\n"), ("good.yml", "b: 1\n")], "one");
+    let dir = basedir();
+    let source = started(options(&remote.uri(), dir.path())).await;
+    let err = load(&source, "bad", "default", None).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidDocument);
+    assert!(err.to_string().contains("bad.yml"), "{err}");
+    assert!(!err.to_string().contains(&dir.path().display().to_string()), "{err}");
+    assert!(load(&source, "good", "default", None).await.is_ok());
+}
