@@ -5,6 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use axum::Router;
+
+#[cfg(feature = "git")]
+use crate::support::git_sample_app;
 use crate::support::{Server, sample_app};
 
 /// The client version the assertions were written against.
@@ -57,9 +61,21 @@ print(json.dumps(out))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn python_config_client_reads_merged_configuration() {
+async fn python_config_client_reads_from_the_native_backend() {
+    client_reads_merged_configuration(sample_app()).await;
+}
+
+#[cfg(feature = "git")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_config_client_reads_from_the_git_backend() {
+    let (app, _remote, _basedir) = git_sample_app().await;
+    client_reads_merged_configuration(app).await;
+}
+
+/// The same assertions for every backend: the client must not be able to tell them apart.
+async fn client_reads_merged_configuration(app: Router) {
     let python = tokio::task::spawn_blocking(client_python).await.unwrap();
-    let server = Server::start(sample_app()).await;
+    let server = Server::start(app).await;
     let address = server.url();
     let keys = [
         "server.port",

@@ -221,3 +221,43 @@ async fn health_reports_the_backend() {
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(reply.json()["status"], "DOWN");
 }
+
+#[cfg(feature = "git")]
+#[tokio::test]
+async fn git_backend_without_a_clone_answers_503_with_retry_after() {
+    let basedir = tempfile::tempdir().unwrap();
+    let missing = tempfile::tempdir().unwrap();
+    let mut settings = vortex_settings::Settings::default();
+    settings.backends.native.enabled = false;
+    settings.backends.git.enabled = true;
+    settings.backends.git.uri = Some(format!("file://{}/nowhere", missing.path().display()));
+    settings.backends.git.basedir = basedir.path().to_path_buf();
+    let app = vortex_server::router(vortex_server::AppState::from_settings(&settings).await.unwrap());
+    let reply = get(&app, "/orders/dev").await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.headers.get("retry-after").unwrap(), "5");
+    assert_eq!(reply.error_code(), "unavailable");
+    assert!(!reply.body.contains(&missing.path().display().to_string()), "{}", reply.body);
+    let health = get(&app, "/health").await;
+    assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(health.json()["backends"]["git"]["ready"], false);
+}
+
+#[cfg(feature = "git")]
+#[tokio::test]
+async fn git_backend_serves_labels_and_versions() {
+    let (app, remote, _basedir) = crate::support::git_sample_app().await;
+    let json = get(&app, "/orders/dev/v2").await.json();
+    let version = json["version"].as_str().unwrap();
+    assert_eq!(version.len(), 40, "{json}");
+    assert_eq!(json["state"], "");
+    assert_eq!(json["label"], "v2");
+    let first = json["propertySources"][0]["name"].as_str().unwrap();
+    assert_eq!(first, format!("file://{}/v2/orders.yml", remote.path().display()));
+    let default = get(&app, "/orders/dev").await.json();
+    assert!(default["label"].is_null());
+    assert_eq!(default["version"], version, "main falls back to master, which the tag v2 shares");
+    assert_eq!(get(&app, "/orders/dev/nope").await.status, StatusCode::NOT_FOUND);
+    let yml = get(&app, "/v2/orders-dev.yml").await;
+    assert!(yml.body.contains("currency: USD"), "{}", yml.body);
+}

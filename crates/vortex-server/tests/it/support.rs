@@ -177,3 +177,44 @@ pub(crate) async fn raw_get(
 pub(crate) fn redact_repo(text: &str) -> String {
     text.replace(&sample_repo().display().to_string(), "<repo>")
 }
+
+/// A git remote holding the sample repository (branch `master`, tag `v2`), and a router over the git
+/// backend with the search path `{label}`, so that label `v2` finds the `v2/` directory as the
+/// native backend's label directories do. Keep the returned dirs alive while the router is used.
+#[cfg(feature = "git")]
+pub(crate) async fn git_sample_app() -> (Router, tempfile::TempDir, tempfile::TempDir) {
+    let remote = tempfile::tempdir().unwrap();
+    copy_dir(&sample_repo(), remote.path());
+    for args in [
+        &["init", "-q", "-b", "master"][..],
+        &["add", "-A"],
+        &["-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "-q", "-m", "sample"],
+        &["tag", "v2"],
+    ] {
+        let status = std::process::Command::new("git").args(args).current_dir(remote.path()).status().unwrap();
+        assert!(status.success(), "git {args:?}");
+    }
+    let basedir = tempfile::tempdir().unwrap();
+    let mut settings = vortex_settings::Settings::default();
+    settings.backends.native.enabled = false;
+    settings.backends.git.enabled = true;
+    settings.backends.git.uri = Some(format!("file://{}", remote.path().display()));
+    settings.backends.git.basedir = basedir.path().to_path_buf();
+    settings.backends.git.search_paths = vec!["{label}".to_owned()];
+    let state = AppState::from_settings(&settings).await.unwrap();
+    (router(state), remote, basedir)
+}
+
+#[cfg(feature = "git")]
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
