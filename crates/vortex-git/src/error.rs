@@ -58,7 +58,7 @@ impl GitError {
     }
 
     pub(crate) fn op(operation: &'static str) -> impl FnOnce(gix::Error) -> Self {
-        move |err| Self::Operation { operation, message: redact(&err.to_string()) }
+        move |err| Self::Operation { operation, message: redact(&error_chain(&err)) }
     }
 
     pub(crate) fn op_msg(operation: &'static str, err: impl std::fmt::Display) -> Self {
@@ -111,4 +111,19 @@ mod tests {
         assert_eq!(redact("ssh://git@host:22/r and http://h/x"), "ssh://***@host:22/r and http://h/x");
         assert_eq!(redact("no url here"), "no url here");
     }
+}
+
+/// Renders an error with its causes, `outer: inner: innermost`, so a log line says what really failed.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = inner.source();
+    }
+    out
 }

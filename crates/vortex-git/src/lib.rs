@@ -17,4 +17,4 @@ mod source;
 mod tree;
 
 pub use error::GitError;
-pub use source::{FetchOutcome, GitOptions, GitSource};
+pub use source::{Credentials, FetchOutcome, GitOptions, GitSource};

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use gix::remote::Direction;
 use gix::remote::fetch::Tags;
 
-use crate::GitError;
+use crate::{Credentials, GitError};
 
 /// Branches and tags are mirrored as they are on the remote; `+` follows force-pushes and moved tags.
 const REFSPECS: [&str; 2] = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"];
@@ -112,7 +112,13 @@ fn remove_stale_locks(dir: &Path) {
 
 /// Fetches every branch and tag from `url`. With `prune`, local branches and tags that the remote no
 /// longer has are deleted. `interrupt` aborts a transfer in progress.
-pub(crate) fn fetch(mirror: &Mirror, url: &str, prune: bool, interrupt: &AtomicBool) -> Result<(), GitError> {
+pub(crate) fn fetch(
+    mirror: &Mirror,
+    url: &str,
+    prune: bool,
+    credentials: Option<&Credentials>,
+    interrupt: &AtomicBool,
+) -> Result<(), GitError> {
     let repo = mirror.repo.to_thread_local();
     let remote = repo
         .remote_at(url)
@@ -120,9 +126,22 @@ pub(crate) fn fetch(mirror: &Mirror, url: &str, prune: bool, interrupt: &AtomicB
         .with_refspecs(REFSPECS, Direction::Fetch)
         .map_err(GitError::op("fetch"))?
         .with_fetch_tags(Tags::None);
-    let outcome = remote
-        .connect(Direction::Fetch)
-        .map_err(GitError::op("fetch"))?
+    let mut connection = remote.connect(Direction::Fetch).map_err(GitError::op("fetch"))?;
+    if let Some(credentials) = credentials.cloned() {
+        // Configured credentials answer every request for them; nothing is stored or erased.
+        connection = connection.with_credentials(move |action| match action {
+            gix::credentials::helper::Action::Get(context) => Ok(Some(gix::credentials::protocol::Outcome {
+                identity: gix::sec::identity::Account {
+                    username: credentials.username.clone(),
+                    password: credentials.password.clone(),
+                    oauth_refresh_token: None,
+                },
+                next: context.into(),
+            })),
+            _ => Ok(None),
+        });
+    }
+    let outcome = connection
         .prepare_fetch(gix::progress::Discard, Default::default())
         .map_err(GitError::op("fetch"))?
         .receive(gix::progress::Discard, interrupt)

@@ -40,6 +40,23 @@ pub struct GitOptions {
     /// Clone during [`GitSource::start`] when there is no local clone yet (bounded by `timeout`);
     /// otherwise the first clone happens in the background.
     pub clone_on_start: bool,
+    /// User name and password (or token) for HTTP(S) remotes.
+    pub credentials: Option<Credentials>,
+}
+
+/// HTTP(S) credentials. `Debug` never shows the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The user name (for a token, whatever the git host expects, e.g. `x-access-token`).
+    pub username: String,
+    /// The password or token.
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials").field("username", &self.username).field("password", &"<redacted>").finish()
+    }
 }
 
 /// A configuration backend over a git remote.
@@ -274,10 +291,11 @@ impl Inner {
         };
         let interrupt = Arc::new(AtomicBool::new(false));
         let (url, prune) = (self.options.uri.clone(), self.options.delete_untracked_branches);
+        let credentials = self.options.credentials.clone();
         let fetch_mirror = Arc::clone(&mirror);
         let flag = Arc::clone(&interrupt);
         let task = tokio::task::spawn_blocking(move || {
-            mirror::fetch(&fetch_mirror, &url, prune, &flag)?;
+            mirror::fetch(&fetch_mirror, &url, prune, credentials.as_ref(), &flag)?;
             mirror::read_labels(&fetch_mirror)
         });
         let timeout = self.options.timeout;

@@ -97,6 +97,12 @@ async fn git_backend(git: &vortex_settings::GitSettings) -> Result<Arc<dyn Confi
         timeout: Duration::from_secs(git.timeout_seconds),
         delete_untracked_branches: git.delete_untracked_branches,
         clone_on_start: git.clone_on_start,
+        credentials: match (&git.username, &git.password) {
+            (Some(username), Some(password)) => {
+                Some(vortex_git::Credentials { username: username.clone(), password: password.expose().to_owned() })
+            }
+            _ => None,
+        },
     };
     let source = vortex_git::GitSource::start(options).await?;
     Ok(Arc::new(source))

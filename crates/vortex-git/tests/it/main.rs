@@ -6,5 +6,6 @@
 
 mod faults;
 mod freshness;
+mod http;
 mod labels;
 mod support;

@@ -74,6 +74,7 @@ pub(crate) fn options(uri: &str, basedir: &Path) -> GitOptions {
         timeout: Duration::from_secs(10),
         delete_untracked_branches: false,
         clone_on_start: true,
+        credentials: None,
     }
 }
 
