@@ -101,18 +101,6 @@ pub(crate) fn redact(message: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::redact;
-
-    #[test]
-    fn credentials_are_removed_from_urls() {
-        assert_eq!(redact("failed https://user:secret@host/repo.git x"), "failed https://***@host/repo.git x");
-        assert_eq!(redact("ssh://git@host:22/r and http://h/x"), "ssh://***@host:22/r and http://h/x");
-        assert_eq!(redact("no url here"), "no url here");
-    }
-}
-
 /// Renders an error with its causes, `outer: inner: innermost`, so a log line says what really failed.
 fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut out = err.to_string();
@@ -126,4 +114,16 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         source = inner.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn credentials_are_removed_from_urls() {
+        assert_eq!(redact("failed https://user:secret@host/repo.git x"), "failed https://***@host/repo.git x");
+        assert_eq!(redact("ssh://git@host:22/r and http://h/x"), "ssh://***@host:22/r and http://h/x");
+        assert_eq!(redact("no url here"), "no url here");
+    }
 }
