@@ -50,7 +50,8 @@ fn make_repo(dir: &std::path::Path) {
         let (path, _) = &files[i];
         push_commit(&mut stream, n, &[(path.clone(), format!("service:\n  id: {i}\n  revision: {n}\n"))]);
     }
-    let mut child = Command::new("git").args(["fast-import", "--quiet"]).current_dir(dir).stdin(Stdio::piped()).spawn().unwrap();
+    let mut child =
+        Command::new("git").args(["fast-import", "--quiet"]).current_dir(dir).stdin(Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(stream.as_bytes()).unwrap();
     assert!(child.wait().unwrap().success());
 }
@@ -83,7 +84,8 @@ fn cold_load(c: &mut Criterion) {
     group.bench_function("cold_load_orders_dev", |b| {
         b.iter(|| runtime.block_on(source.load(&query)).unwrap());
     });
-    let first = Command::new("git").args(["rev-list", "--max-parents=0", "main"]).current_dir(remote.path()).output().unwrap();
+    let first =
+        Command::new("git").args(["rev-list", "--max-parents=0", "main"]).current_dir(remote.path()).output().unwrap();
     let first = String::from_utf8(first.stdout).unwrap().trim().to_owned();
     let by_commit = ConfigQuery::parse("orders", "dev", Some(&first[..12])).unwrap();
     group.bench_function("cold_load_by_abbreviated_commit", |b| {
