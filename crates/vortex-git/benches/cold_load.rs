@@ -73,6 +73,7 @@ fn cold_load(c: &mut Criterion) {
             delete_untracked_branches: false,
             clone_on_start: true,
             credentials: None,
+            ssh_command: None,
         })
         .await
         .unwrap();

@@ -63,10 +63,10 @@ impl Labels {
 
 /// Opens the mirror at `dir`, or creates an empty one. A directory that is not a usable repository
 /// (an interrupted clone, corruption) is removed and created anew; stale lock files are removed.
-pub(crate) fn open_or_init(dir: &Path) -> Result<(Mirror, Labels), GitError> {
+pub(crate) fn open_or_init(dir: &Path, ssh_command: Option<&str>) -> Result<(Mirror, Labels), GitError> {
     if dir.exists() {
         remove_stale_locks(dir);
-        match open(dir).and_then(|mirror| read_labels(&mirror).map(|labels| (mirror, labels))) {
+        match open(dir, ssh_command).and_then(|mirror| read_labels(&mirror).map(|labels| (mirror, labels))) {
             Ok(opened) => return Ok(opened),
             Err(err) => {
                 tracing::warn!(path = %dir.display(), error = %err, "local clone is unusable: creating it anew");
@@ -76,12 +76,15 @@ pub(crate) fn open_or_init(dir: &Path) -> Result<(Mirror, Labels), GitError> {
     }
     std::fs::create_dir_all(dir).map_err(|source| io(dir, source))?;
     gix::init_bare(dir).map_err(GitError::op("init"))?;
-    let mirror = open(dir)?;
+    let mirror = open(dir, ssh_command)?;
     Ok((mirror, Labels::default()))
 }
 
-fn open(dir: &Path) -> Result<Mirror, GitError> {
-    let repo = gix::open_opts(dir, gix::open::Options::isolated()).map_err(GitError::op("open"))?;
+/// Opens with no system or user git configuration: the settings alone decide how git behaves.
+fn open(dir: &Path, ssh_command: Option<&str>) -> Result<Mirror, GitError> {
+    let overrides: Vec<String> = ssh_command.map(|c| format!("core.sshCommand={c}")).into_iter().collect();
+    let options = gix::open::Options::isolated().config_overrides(overrides);
+    let repo = gix::open_opts(dir, options).map_err(GitError::op("open"))?;
     if !repo.is_bare() {
         return Err(GitError::op_msg("open", "not a bare repository"));
     }

@@ -42,6 +42,9 @@ pub struct GitOptions {
     pub clone_on_start: bool,
     /// User name and password (or token) for HTTP(S) remotes.
     pub credentials: Option<Credentials>,
+    /// The command git runs for `ssh://` remotes (`core.sshCommand`), e.g. with `-i <key>`.
+    /// `None` runs `ssh` with its own configuration.
+    pub ssh_command: Option<String>,
 }
 
 /// HTTP(S) credentials. `Debug` never shows the password.
@@ -115,8 +118,11 @@ impl GitSource {
         let dir = options.basedir.join(mirror_dir_name(&url));
         let display_uri = crate::error::redact(url.trim_end_matches('/'));
         let open_dir = dir.clone();
+        let ssh_command = options.ssh_command.clone();
         let (opened, labels) =
-            tokio::task::spawn_blocking(move || mirror::open_or_init(&open_dir)).await.map_err(join_error)??;
+            tokio::task::spawn_blocking(move || mirror::open_or_init(&open_dir, ssh_command.as_deref()))
+                .await
+                .map_err(join_error)??;
         let ready = !labels.is_empty();
         let inner = Arc::new(Inner {
             options: GitOptions { uri: url, ..options },
@@ -283,7 +289,8 @@ impl Inner {
             Some(mirror) => mirror,
             None => {
                 let dir = self.dir.clone();
-                let (opened, _) = blocking_git(move || mirror::open_or_init(&dir)).await?;
+                let ssh_command = self.options.ssh_command.clone();
+                let (opened, _) = blocking_git(move || mirror::open_or_init(&dir, ssh_command.as_deref())).await?;
                 let opened = Arc::new(opened);
                 self.write_state(|s| s.mirror = Some(Arc::clone(&opened)));
                 opened

@@ -103,6 +103,11 @@ async fn git_backend(git: &vortex_settings::GitSettings) -> Result<Arc<dyn Confi
             }
             _ => None,
         },
+        ssh_command: git.private_key_path.as_ref().map(|key| {
+            // Quoted for the shell git runs the command with; BatchMode: a server never prompts.
+            let key = key.display().to_string().replace('\'', r"'\''");
+            format!("ssh -i '{key}' -o IdentitiesOnly=yes -o BatchMode=yes")
+        }),
     };
     let source = vortex_git::GitSource::start(options).await?;
     Ok(Arc::new(source))

@@ -118,6 +118,7 @@ fn schema() -> Result<Map<String, Value>, config::ConfigError> {
     let mut shape = Settings::default();
     // Empty lists serialise to nothing; give them an item so that their keys exist.
     shape.backends.git.search_paths = vec![String::new()];
+    shape.backends.git.private_key_path = Some(PathBuf::new());
     Config::try_from(&shape)?.collect()
 }
 

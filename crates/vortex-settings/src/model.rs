@@ -119,9 +119,12 @@ pub struct GitSettings {
     pub delete_untracked_branches: bool,
     /// User name for HTTP(S) remotes. Default none. Env `VORTEX__BACKENDS__GIT__USERNAME`.
     pub username: Option<String>,
-    /// Password or token for HTTP(S) remotes; never logged. Default none.
-    /// Env `VORTEX__BACKENDS__GIT__PASSWORD`.
+    /// Password or token for HTTP(S) remotes; never logged, and never sent over plain `http://`.
+    /// Default none. Env `VORTEX__BACKENDS__GIT__PASSWORD`.
     pub password: Option<Secret>,
+    /// Private key file for `ssh://` remotes (`ssh -i`). Default none: ssh's own configuration applies.
+    /// Env `VORTEX__BACKENDS__GIT__PRIVATE_KEY_PATH`.
+    pub private_key_path: Option<PathBuf>,
 }
 
 impl Default for GitSettings {
@@ -139,6 +142,7 @@ impl Default for GitSettings {
             delete_untracked_branches: false,
             username: None,
             password: None,
+            private_key_path: None,
         }
     }
 }

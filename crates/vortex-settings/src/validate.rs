@@ -84,6 +84,11 @@ impl Settings {
         if git.basedir.as_os_str().is_empty() {
             problem("backends.git.basedir", "must not be empty".to_owned());
         }
+        if let Some(key) = git.private_key_path.as_ref().filter(|_| git.enabled) {
+            if !key.is_file() {
+                problem("backends.git.private_key_path", format!("{} is not a file", key.display()));
+            }
+        }
         if git.password.is_some() && git.username.is_none() {
             problem("backends.git.username", "is required when backends.git.password is set".to_owned());
         }

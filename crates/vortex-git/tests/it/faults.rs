@@ -139,3 +139,35 @@ async fn fetches_over_the_git_protocol_on_loopback() {
     assert_eq!(source.refresh().await.unwrap().moved, ["main"]);
     assert_eq!(value(&source, "app", None, "rev").await, Some(Value::Int(2)));
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn fetches_over_ssh_with_the_configured_command() {
+    use std::os::unix::fs::PermissionsExt;
+    let remote = Remote::new("main");
+    remote.commit(&[("app.yml", "rev: 1\n")], "one");
+    // A stand-in for ssh: it logs its arguments and runs the remote command locally, which is what
+    // sshd would do on the git host.
+    let tools = tempfile::tempdir().unwrap();
+    let log = tools.path().join("ssh.log");
+    let script = tools.path().join("fake-ssh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> '{}'\nwhile [ $# -gt 0 ]; do\n  case \"$1\" in\n    -G) exit 0 ;;\n    -i|-o|-p|-l) shift 2 ;;\n    -*) shift ;;\n    *) break ;;\n  esac\ndone\nshift\nexec sh -c \"$*\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let key = tools.path().join("id_test");
+    std::fs::write(&key, "not a real key").unwrap();
+    let dir = basedir();
+    let mut opts = options(&format!("ssh://localhost{}", remote.path().display()), dir.path());
+    opts.ssh_command = Some(format!("{} -i {} -o BatchMode=yes", script.display(), key.display()));
+    let source = started(opts).await;
+    assert_eq!(value(&source, "app", None, "rev").await, Some(Value::Int(1)));
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains(&format!("-i {}", key.display())), "{logged}");
+    assert!(logged.contains("git-upload-pack"), "{logged}");
+}

@@ -75,6 +75,7 @@ pub(crate) fn options(uri: &str, basedir: &Path) -> GitOptions {
         delete_untracked_branches: false,
         clone_on_start: true,
         credentials: None,
+        ssh_command: None,
     }
 }
 
