@@ -1,7 +1,7 @@
 //! [`GitSource`]: serves from the local mirror, keeps it fresh in the background.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -81,6 +81,9 @@ struct Inner {
     state: RwLock<State>,
     /// One fetch at a time per remote.
     fetch_lock: tokio::sync::Mutex<()>,
+    /// Set while a fetch runs on a blocking thread. A transfer stuck in the transport outlives its
+    /// timeout; no new fetch starts until it ends, so a silent remote cannot pile up threads.
+    transfer_running: Arc<AtomicBool>,
     last_on_demand: std::sync::Mutex<Option<Instant>>,
 }
 
@@ -135,6 +138,7 @@ impl GitSource {
                 ..State::default()
             }),
             fetch_lock: tokio::sync::Mutex::new(()),
+            transfer_running: Arc::new(AtomicBool::new(false)),
             last_on_demand: std::sync::Mutex::new(None),
         });
         // Without a clone there is nothing to serve: clone now (bounded by the timeout) so that a
@@ -296,21 +300,27 @@ impl Inner {
                 opened
             }
         };
+        if self.transfer_running.swap(true, Ordering::AcqRel) {
+            return Err(GitError::op_msg("fetch", "the previous fetch is still waiting for the remote"));
+        }
+        let running = Arc::clone(&self.transfer_running);
         let interrupt = Arc::new(AtomicBool::new(false));
         let (url, prune) = (self.options.uri.clone(), self.options.delete_untracked_branches);
         let credentials = self.options.credentials.clone();
         let fetch_mirror = Arc::clone(&mirror);
         let flag = Arc::clone(&interrupt);
         let task = tokio::task::spawn_blocking(move || {
-            mirror::fetch(&fetch_mirror, &url, prune, credentials.as_ref(), &flag)?;
-            mirror::read_labels(&fetch_mirror)
+            let result = mirror::fetch(&fetch_mirror, &url, prune, credentials.as_ref(), &flag)
+                .and_then(|()| mirror::read_labels(&fetch_mirror));
+            running.store(false, Ordering::Release);
+            result
         });
         let timeout = self.options.timeout;
         let labels = match tokio::time::timeout(timeout, task).await {
             Ok(joined) => joined.map_err(join_error)??,
             Err(_) => {
                 // Ask the transfer to stop; the blocking thread ends on its own.
-                interrupt.store(true, std::sync::atomic::Ordering::Relaxed);
+                interrupt.store(true, Ordering::Relaxed);
                 return Err(GitError::Timeout { operation: "fetch", seconds: timeout.as_secs() });
             }
         };

@@ -98,10 +98,14 @@ struct Daemon {
 impl Daemon {
     fn start(base: &std::path::Path) -> Self {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new("git")
-            .args(["daemon", "--reuseaddr", "--export-all", "--listen=127.0.0.1", &format!("--port={port}")])
+        // Run git-daemon itself, not through the `git` wrapper, so that killing the child stops it.
+        let exec_path = Command::new("git").arg("--exec-path").output().unwrap();
+        let exec_path = String::from_utf8(exec_path.stdout).unwrap().trim().to_owned();
+        let child = Command::new(format!("{exec_path}/git-daemon"))
+            .args(["--reuseaddr", "--export-all", "--listen=127.0.0.1", &format!("--port={port}")])
             .arg(format!("--base-path={}", base.display()))
             .arg(base)
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -170,4 +174,29 @@ async fn fetches_over_ssh_with_the_configured_command() {
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(logged.contains(&format!("-i {}", key.display())), "{logged}");
     assert!(logged.contains("git-upload-pack"), "{logged}");
+}
+
+#[tokio::test]
+async fn a_hanging_remote_is_abandoned_after_the_timeout() {
+    // A "git daemon" that accepts a connection and says nothing for 3 s, then hangs up.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_secs(3));
+                drop(stream);
+            });
+        }
+    });
+    let dir = basedir();
+    let mut opts = options(&format!("git://127.0.0.1:{port}/repo"), dir.path());
+    opts.timeout = Duration::from_secs(1);
+    let started_at = Instant::now();
+    let source = GitSource::start(opts).await.unwrap();
+    assert!(started_at.elapsed() < Duration::from_secs(3), "start waits at most the timeout");
+    assert_eq!(load(&source, "app", "default", None).await.unwrap_err().kind(), ErrorKind::Unavailable);
+    // The stuck transfer still holds its thread: no second one is started meanwhile.
+    let err = source.refresh().await.unwrap_err().to_string();
+    assert!(err.contains("still waiting") || err.contains("timed out"), "{err}");
 }
