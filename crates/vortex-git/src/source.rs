@@ -201,6 +201,24 @@ impl GitSource {
         Ok(resolved)
     }
 
+    /// Runs `read` on a blocking thread with that thread's repository handle and the layout.
+    async fn read_at<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&gix::Repository, &Layout<'_>) -> Result<T, CoreError> + Send + 'static,
+    ) -> Result<T, CoreError> {
+        let mirror = self
+            .inner
+            .read_state(|s| s.mirror.clone())
+            .ok_or_else(|| GitError::NotReady { reason: "no local clone".to_owned() })?;
+        let inner = Arc::clone(&self.inner);
+        blocking(move || {
+            mirror::with_repo(&mirror, |repo| {
+                read(repo, &Layout { uri: &inner.display_uri, search_paths: &inner.options.search_paths })
+            })
+        })
+        .await
+    }
+
     async fn resolve_label(&self, label: &str) -> Result<gix::ObjectId, CoreError> {
         if let Some(commit) = self.lookup(label).await? {
             return Ok(commit);
@@ -361,25 +379,18 @@ impl ConfigSource for GitSource {
     fn load<'a>(&'a self, query: &'a ConfigQuery) -> BoxFuture<'a, Result<Environment, CoreError>> {
         Box::pin(async move {
             let resolved = self.resolve(query).await?;
-            let mirror = self
-                .inner
-                .read_state(|s| s.mirror.clone())
-                .ok_or_else(|| GitError::NotReady { reason: "no local clone".to_owned() })?;
-            let inner = Arc::clone(&self.inner);
-            let query_owned = query.clone();
             let versions: Vec<String> = resolved.iter().map(|(_, id)| id.to_string()).collect();
-            let property_sources = blocking(move || {
-                mirror::with_repo(&mirror, |repo| {
-                    let layout = Layout { uri: &inner.display_uri, search_paths: &inner.options.search_paths };
+            let query_owned = query.clone();
+            let property_sources = self
+                .read_at(move |repo, layout| {
                     // Labels are processed from last to first, so the last label's sources come first.
                     let mut sources = Vec::new();
                     for (label, commit) in resolved.iter().rev() {
-                        sources.extend(tree::load_sources(repo, *commit, label, &query_owned, &layout)?);
+                        sources.extend(tree::load_sources(repo, *commit, label, &query_owned, layout)?);
                     }
                     Ok(sources)
                 })
-            })
-            .await?;
+                .await?;
             Ok(Environment {
                 name: query.application.clone(),
                 profiles: vec![query.profiles_joined()],
@@ -394,24 +405,14 @@ impl ConfigSource for GitSource {
     fn resource<'a>(&'a self, query: &'a ConfigQuery, path: &'a str) -> BoxFuture<'a, Result<Resource, CoreError>> {
         Box::pin(async move {
             let resolved = self.resolve(query).await?;
-            let mirror = self
-                .inner
-                .read_state(|s| s.mirror.clone())
-                .ok_or_else(|| GitError::NotReady { reason: "no local clone".to_owned() })?;
-            let inner = Arc::clone(&self.inner);
             let (query_owned, path_owned) = (query.clone(), path.to_owned());
-            blocking(move || {
-                mirror::with_repo(&mirror, |repo| {
-                    let layout = Layout { uri: &inner.display_uri, search_paths: &inner.options.search_paths };
-                    for (label, commit) in resolved.iter().rev() {
-                        if let Some(bytes) =
-                            tree::read_resource(repo, *commit, label, &query_owned, &path_owned, &layout)?
-                        {
-                            return Ok(Resource { bytes, version: Some(commit.to_string()) });
-                        }
+            self.read_at(move |repo, layout| {
+                for (label, commit) in resolved.iter().rev() {
+                    if let Some(bytes) = tree::read_resource(repo, *commit, label, &query_owned, &path_owned, layout)? {
+                        return Ok(Resource { bytes, version: Some(commit.to_string()) });
                     }
-                    Err(CoreError::NoSuchResource { path: path_owned.clone() })
-                })
+                }
+                Err(CoreError::NoSuchResource { path: path_owned.clone() })
             })
             .await
         })

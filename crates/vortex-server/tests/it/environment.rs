@@ -227,11 +227,8 @@ async fn health_reports_the_backend() {
 async fn git_backend_without_a_clone_answers_503_with_retry_after() {
     let basedir = tempfile::tempdir().unwrap();
     let missing = tempfile::tempdir().unwrap();
-    let mut settings = vortex_settings::Settings::default();
-    settings.backends.native.enabled = false;
-    settings.backends.git.enabled = true;
-    settings.backends.git.uri = Some(format!("file://{}/nowhere", missing.path().display()));
-    settings.backends.git.basedir = basedir.path().to_path_buf();
+    let uri = format!("file://{}/nowhere", missing.path().display());
+    let settings = crate::support::git_settings(&uri, basedir.path());
     let app = vortex_server::router(vortex_server::AppState::from_settings(&settings).await.unwrap());
     let reply = get(&app, "/orders/dev").await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);

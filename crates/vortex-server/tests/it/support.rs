@@ -195,14 +195,21 @@ pub(crate) async fn git_sample_app() -> (Router, tempfile::TempDir, tempfile::Te
         assert!(status.success(), "git {args:?}");
     }
     let basedir = tempfile::tempdir().unwrap();
-    let mut settings = vortex_settings::Settings::default();
-    settings.backends.native.enabled = false;
-    settings.backends.git.enabled = true;
-    settings.backends.git.uri = Some(format!("file://{}", remote.path().display()));
-    settings.backends.git.basedir = basedir.path().to_path_buf();
+    let mut settings = git_settings(&format!("file://{}", remote.path().display()), basedir.path());
     settings.backends.git.search_paths = vec!["{label}".to_owned()];
     let state = AppState::from_settings(&settings).await.unwrap();
     (router(state), remote, basedir)
+}
+
+/// Settings that enable only the git backend, for `uri`, with the mirror under `basedir`.
+#[cfg(feature = "git")]
+pub(crate) fn git_settings(uri: &str, basedir: &Path) -> vortex_settings::Settings {
+    let mut settings = vortex_settings::Settings::default();
+    settings.backends.native.enabled = false;
+    settings.backends.git.enabled = true;
+    settings.backends.git.uri = Some(uri.to_owned());
+    settings.backends.git.basedir = basedir.to_path_buf();
+    settings
 }
 
 #[cfg(feature = "git")]
