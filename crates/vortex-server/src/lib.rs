@@ -54,9 +54,16 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the state for a backend with default limits and no authentication.
+    /// Builds the state for a backend with the default limits of the `server` settings and no authentication.
     pub fn new(source: Arc<dyn ConfigSource>, backend_name: &'static str) -> Self {
-        Self { source, backend_name, auth: None, request_timeout: Duration::from_secs(30), body_limit: 1024 * 1024 }
+        let defaults = vortex_settings::ServerSettings::default();
+        Self {
+            source,
+            backend_name,
+            auth: None,
+            request_timeout: Duration::from_secs(defaults.request_timeout_seconds),
+            body_limit: defaults.body_limit_bytes,
+        }
     }
 
     /// Builds the state from validated settings: the enabled backend, limits and authentication.
