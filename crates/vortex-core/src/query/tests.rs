@@ -1,0 +1,64 @@
+use super::*;
+
+fn parse(app: &str, profiles: &str, label: Option<&str>) -> Result<ConfigQuery, CoreError> {
+    ConfigQuery::parse(app, profiles, label)
+}
+
+#[test]
+fn underscore_parens_become_slashes() {
+    let q = parse("foo(_)app", "dev", Some("feature(_)puff")).unwrap();
+    assert_eq!(q.application, "foo/app");
+    assert_eq!(q.label.as_deref(), Some("feature/puff"));
+}
+
+#[test]
+fn profiles_keep_their_order() {
+    let q = parse("foo", "dev,mysql,cloud", None).unwrap();
+    assert_eq!(q.profiles, ["dev", "mysql", "cloud"]);
+    assert_eq!(q.profiles_joined(), "dev,mysql,cloud");
+}
+
+#[test]
+fn traversal_is_rejected_everywhere() {
+    for (app, profiles, label) in [
+        ("..", "dev", None),
+        ("foo..bar", "dev", None),
+        ("%2e%2e", "dev", None),
+        ("%252e%252e", "dev", None),
+        ("(_)foo", "dev", None),
+        ("foo#bar", "dev", None),
+        ("foo", "..", None),
+        ("foo", "bar,..,foo", None),
+        ("foo", "%2e%2e", None),
+        ("foo", "bar%2Ffoo", None),
+        ("foo", "bar/foo", None),
+        ("foo", "dev", Some("..")),
+        ("foo", "dev", Some("(_)main")),
+        ("foo", "dev", Some("a(_)..(_)b")),
+        ("foo", "dev", Some("%2e%2e")),
+        ("foo", "dev", Some("a\\..\\b")),
+        ("/etc", "dev", None),
+        ("foo(_)", "dev", None),
+    ] {
+        let err = parse(app, profiles, label).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidInput, "{app} {profiles} {label:?}");
+    }
+}
+
+#[test]
+fn profile_syntax_is_checked() {
+    assert!(parse("foo", "dev-yml", None).is_ok());
+    assert!(parse("foo", "a.b+c@d_e", None).is_ok());
+    assert!(parse("foo", "", None).is_err());
+    assert!(parse("foo", "dev,", None).is_err());
+    assert!(parse("foo", "-dev", None).is_err());
+    assert!(parse("foo", "dev_", None).is_err());
+    assert!(parse("foo", "dev prod", None).is_err());
+}
+
+#[test]
+fn percent_decoding() {
+    assert_eq!(percent_decode("a%2Cb").as_deref(), Some("a,b"));
+    assert_eq!(percent_decode("%zz"), None);
+    assert_eq!(percent_decode("%2"), None);
+}
