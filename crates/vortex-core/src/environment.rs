@@ -69,7 +69,7 @@ impl Environment {
     /// Returns a serialisable view: the v1 JSON shape, or with `include_origin` the v2 shape in which
     /// every value is `{"value": ..., "origin": "line:col"}`.
     pub fn json(&self, include_origin: bool) -> EnvironmentJson<'_> {
-        EnvironmentJson { env: self, include_origin }
+        EnvironmentJson { env: self, include_origin, label: self.label.as_deref() }
     }
 }
 
@@ -78,6 +78,15 @@ impl Environment {
 pub struct EnvironmentJson<'a> {
     env: &'a Environment,
     include_origin: bool,
+    label: Option<&'a str>,
+}
+
+impl<'a> EnvironmentJson<'a> {
+    /// Shows `label` instead of the environment's own label: `None` for a request that named no
+    /// label, although the environment was loaded for the default one.
+    pub fn with_label(self, label: Option<&'a str>) -> Self {
+        Self { label, ..self }
+    }
 }
 
 impl Serialize for EnvironmentJson<'_> {
@@ -86,7 +95,7 @@ impl Serialize for EnvironmentJson<'_> {
         let mut s = serializer.serialize_struct("Environment", 6)?;
         s.serialize_field("name", &env.name)?;
         s.serialize_field("profiles", &env.profiles)?;
-        s.serialize_field("label", &env.label)?;
+        s.serialize_field("label", &self.label)?;
         s.serialize_field("version", &env.version)?;
         s.serialize_field("state", &env.state)?;
         let sources: Vec<_> =

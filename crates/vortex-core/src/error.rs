@@ -2,6 +2,7 @@
 
 use std::error::Error as StdError;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// What kind of failure an error is, independent of any transport.
 ///
@@ -101,6 +102,10 @@ pub enum CoreError {
         #[source]
         source: Option<Box<dyn StdError + Send + Sync>>,
     },
+    /// One error handed to every caller that waited for the same load (a cache coalesces
+    /// concurrent misses into one load). It reads, and classifies, exactly as the error inside.
+    #[error(transparent)]
+    Shared(Arc<CoreError>),
 }
 
 impl CoreError {
@@ -114,6 +119,7 @@ impl CoreError {
             Self::Parse { .. } | Self::InvalidFile { .. } => ErrorKind::InvalidDocument,
             Self::Io { .. } => ErrorKind::Internal,
             Self::Backend { kind, .. } => *kind,
+            Self::Shared(inner) => inner.kind(),
         }
     }
 

@@ -11,6 +11,7 @@
 //! - [`placeholder`]: `${key:default}` resolution against an environment;
 //! - [`native`]: the filesystem backend;
 //! - [`resource`]: the path rules and file-name candidates of plain-text resources;
+//! - [`snapshot`]: an environment with its renderings and entity tags, made once each;
 //! - [`CoreError`] and [`ErrorKind`]: failures classified without reference to any transport.
 //!
 //! This crate must never depend on an async runtime, an HTTP stack or the settings crate: the
@@ -28,11 +29,12 @@ pub mod profiles;
 mod query;
 pub mod render;
 pub mod resource;
+pub mod snapshot;
 mod source;
 mod value;
 
 pub use environment::{Environment, EnvironmentJson, Origin, Property, PropertySource};
 pub use error::{CoreError, ErrorKind};
 pub use query::{ConfigQuery, DEFAULT_APPLICATION, DEFAULT_PROFILE, percent_decode};
-pub use source::{BoxFuture, ConfigSource, HealthStatus, Resource, SourceHealth};
+pub use source::{BoxFuture, ChangeListener, ConfigSource, HealthStatus, Resource, SourceChange, SourceHealth};
 pub use value::{Value, java_double};

@@ -99,6 +99,11 @@ impl NativeSource {
         Err(CoreError::NoSuchResource { path: path.to_owned() })
     }
 
+    /// The label used when a query names none.
+    pub fn default_label(&self) -> &str {
+        &self.options.default_label
+    }
+
     /// Reports health: up when every fixed, non-optional search location is a directory.
     pub fn health(&self) -> SourceHealth {
         let missing: Vec<&str> = self

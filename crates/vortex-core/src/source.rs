@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use crate::{ConfigQuery, CoreError, Environment};
 
@@ -55,4 +56,63 @@ pub trait ConfigSource: Send + Sync + 'static {
     /// Reports the backend's health. Must be cheap: no I/O beyond reading in-memory state or
     /// checking that a directory exists.
     fn health(&self) -> SourceHealth;
+
+    /// The label served when a query names none, if the backend has labels.
+    ///
+    /// A query without a label and one naming this label must get the same answer (apart from the
+    /// `label` field), so that a cache can treat them as one entry.
+    fn default_label(&self) -> Option<&str> {
+        None
+    }
+
+    /// Brings the backend up to date with its origin now (a git fetch), and tells the
+    /// [subscribers](ConfigSource::subscribe) what changed before it returns. The default does
+    /// nothing: a backend that reads its files on every load is always up to date.
+    fn refresh(&self) -> BoxFuture<'_, Result<(), CoreError>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// Registers `listener`, called synchronously each time the backend starts serving different
+    /// content for some labels, after new loads see the new content and before the update counts
+    /// as done. Listeners must be quick and must not block. The default keeps no listeners.
+    fn subscribe(&self, listener: ChangeListener) {
+        let _ = listener;
+    }
+}
+
+/// What a backend changed: the labels whose content moved (a branch or tag now at another commit,
+/// created or deleted).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SourceChange {
+    /// The labels affected, as queries name them.
+    pub labels: Vec<String>,
+}
+
+/// A callback for [`SourceChange`]s; see [`ConfigSource::subscribe`].
+pub type ChangeListener = Arc<dyn Fn(&SourceChange) + Send + Sync>;
+
+impl<T: ConfigSource + ?Sized> ConfigSource for Arc<T> {
+    fn load<'a>(&'a self, query: &'a ConfigQuery) -> BoxFuture<'a, Result<Environment, CoreError>> {
+        (**self).load(query)
+    }
+
+    fn resource<'a>(&'a self, query: &'a ConfigQuery, path: &'a str) -> BoxFuture<'a, Result<Resource, CoreError>> {
+        (**self).resource(query, path)
+    }
+
+    fn health(&self) -> SourceHealth {
+        (**self).health()
+    }
+
+    fn default_label(&self) -> Option<&str> {
+        (**self).default_label()
+    }
+
+    fn refresh(&self) -> BoxFuture<'_, Result<(), CoreError>> {
+        (**self).refresh()
+    }
+
+    fn subscribe(&self, listener: ChangeListener) {
+        (**self).subscribe(listener);
+    }
 }

@@ -25,6 +25,15 @@ impl Value {
             _ => None,
         }
     }
+
+    /// An estimate of the value's size as text, for memory accounting.
+    pub(crate) fn text_len(&self) -> usize {
+        match self {
+            Self::String(s) => s.len(),
+            Self::Bool(_) => 5,
+            Self::Int(_) | Self::Float(_) => 12,
+        }
+    }
 }
 
 impl From<&str> for Value {

@@ -6,7 +6,8 @@ use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use vortex_core::{
-    BoxFuture, ConfigQuery, ConfigSource, CoreError, Environment, ErrorKind, HealthStatus, Resource, SourceHealth,
+    BoxFuture, ChangeListener, ConfigQuery, ConfigSource, CoreError, Environment, ErrorKind, HealthStatus, Resource,
+    SourceChange, SourceHealth,
 };
 
 use crate::GitError;
@@ -85,6 +86,8 @@ struct Inner {
     /// timeout; no new fetch starts until it ends, so a silent remote cannot pile up threads.
     transfer_running: Arc<AtomicBool>,
     last_on_demand: std::sync::Mutex<Option<Instant>>,
+    /// Told about moved labels after every fetch that moved some.
+    listeners: RwLock<Vec<ChangeListener>>,
 }
 
 #[derive(Default)]
@@ -140,6 +143,7 @@ impl GitSource {
             fetch_lock: tokio::sync::Mutex::new(()),
             transfer_running: Arc::new(AtomicBool::new(false)),
             last_on_demand: std::sync::Mutex::new(None),
+            listeners: RwLock::new(Vec::new()),
         });
         // Without a clone there is nothing to serve: clone now (bounded by the timeout) so that a
         // healthy remote is served from the first request. An existing clone is served at once and
@@ -157,6 +161,7 @@ impl GitSource {
     }
 
     /// Fetches now and reports which labels moved. Concurrent calls wait for one another.
+    /// [Subscribers](ConfigSource::subscribe) hear about the moved labels before this returns.
     ///
     /// # Errors
     /// The fetch error; the previous commits stay in service.
@@ -176,29 +181,28 @@ impl GitSource {
                 self.inner.read_state(|s| s.last_error.clone()).unwrap_or_else(|| "first clone in progress".to_owned());
             return Err(GitError::NotReady { reason }.into());
         }
-        let mut resolved = Vec::new();
-        match query.labels() {
-            Some(labels) => {
-                for label in labels {
-                    resolved.push((label.to_owned(), self.resolve_label(label).await?));
-                }
-            }
-            None => {
-                let default = self.inner.options.default_label.as_str();
-                let commit = match self.resolve_label(default).await {
-                    Ok(commit) => (default.to_owned(), commit),
-                    Err(err) if self.inner.options.try_master_branch && default == "main" => {
-                        match self.resolve_label("master").await {
-                            Ok(commit) => ("master".to_owned(), commit),
-                            Err(_) => return Err(err),
-                        }
-                    }
-                    Err(err) => return Err(err),
-                };
-                resolved.push(commit);
-            }
+        let default = self.inner.options.default_label.as_str();
+        let labels = query.labels().unwrap_or_else(|| vec![default]);
+        let mut resolved = Vec::with_capacity(labels.len());
+        for label in labels {
+            // The default label named explicitly is the same request as no label (one cache entry),
+            // so the `master` fallback applies to both.
+            let commit = match self.resolve_label(label).await {
+                Ok(commit) => (label.to_owned(), commit),
+                Err(err) if label == default && self.falls_back_to_master() => match self.resolve_label("master").await
+                {
+                    Ok(commit) => ("master".to_owned(), commit),
+                    Err(_) => return Err(err),
+                },
+                Err(err) => return Err(err),
+            };
+            resolved.push(commit);
         }
         Ok(resolved)
+    }
+
+    fn falls_back_to_master(&self) -> bool {
+        self.inner.falls_back_to_master()
     }
 
     /// Runs `read` on a blocking thread with that thread's repository handle and the layout.
@@ -260,6 +264,28 @@ impl GitSource {
 }
 
 impl Inner {
+    fn falls_back_to_master(&self) -> bool {
+        self.options.try_master_branch && self.options.default_label == "main"
+    }
+
+    /// Tells the listeners which labels now serve other content. `moved` are refs; the default
+    /// label is added when it is served from `master` through the fallback.
+    fn notify(&self, moved: &[String]) {
+        let mut labels = moved.to_vec();
+        let default = &self.options.default_label;
+        if self.falls_back_to_master() && moved.iter().any(|l| l == "master") && !labels.contains(default) {
+            labels.push(default.clone());
+        }
+        let change = SourceChange { labels };
+        let listeners = match self.listeners.read() {
+            Ok(listeners) => listeners.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        for listener in listeners {
+            listener(&change);
+        }
+    }
+
     fn read_state<R>(&self, f: impl FnOnce(&State) -> R) -> R {
         match self.state.read() {
             Ok(state) => f(&state),
@@ -292,6 +318,9 @@ impl Inner {
             Ok(outcome) => {
                 if !outcome.moved.is_empty() {
                     tracing::info!(remote = %self.display_uri, moved = ?outcome.moved, "git fetch moved labels");
+                    // New loads already see the new commits; tell the listeners before the fetch
+                    // counts as done, so nothing built from an old commit outlives it.
+                    self.notify(&outcome.moved);
                 }
             }
             Err(err) => {
@@ -416,6 +445,21 @@ impl ConfigSource for GitSource {
             })
             .await
         })
+    }
+
+    fn default_label(&self) -> Option<&str> {
+        Some(&self.inner.options.default_label)
+    }
+
+    fn refresh(&self) -> BoxFuture<'_, Result<(), CoreError>> {
+        Box::pin(async move { self.inner.fetch().await.map(|_| ()).map_err(CoreError::from) })
+    }
+
+    fn subscribe(&self, listener: ChangeListener) {
+        match self.inner.listeners.write() {
+            Ok(mut listeners) => listeners.push(listener),
+            Err(poisoned) => poisoned.into_inner().push(listener),
+        }
     }
 
     fn health(&self) -> SourceHealth {

@@ -46,4 +46,8 @@ impl ConfigSource for NativeBackend {
     fn health(&self) -> SourceHealth {
         self.inner.health()
     }
+
+    fn default_label(&self) -> Option<&str> {
+        Some(self.inner.default_label())
+    }
 }
