@@ -122,3 +122,27 @@ async fn concurrent_reads_match_their_version_while_fetches_run() {
     }
     assert_eq!(value(&source, "app", None, "rev").await, Some(Value::Int(10)));
 }
+
+#[tokio::test]
+async fn subscribers_hear_moved_labels_before_the_fetch_returns() {
+    use std::sync::{Arc, Mutex};
+
+    use vortex_core::ConfigSource;
+
+    let remote = Remote::new("master");
+    remote.commit(&[("app.yml", "rev: 1\n")], "one");
+    let dir = basedir();
+    let source = started(options(&remote.uri(), dir.path())).await;
+    let heard: Arc<Mutex<Vec<Vec<String>>>> = Arc::default();
+    let sink = Arc::clone(&heard);
+    source.subscribe(Arc::new(move |change| sink.lock().unwrap().push(change.labels.clone())));
+
+    assert!(source.refresh().await.unwrap().moved.is_empty());
+    assert!(heard.lock().unwrap().is_empty(), "a fetch that moved nothing is not announced");
+    remote.commit(&[("app.yml", "rev: 2\n")], "two");
+    remote.git(&["tag", "v1"]);
+    ConfigSource::refresh(&source).await.unwrap();
+    // `main` is served from `master` through the fallback, so it moved too.
+    assert_eq!(*heard.lock().unwrap(), [vec!["master".to_owned(), "v1".to_owned(), "main".to_owned()]]);
+    assert_eq!(source.default_label(), Some("main"));
+}
