@@ -1,4 +1,5 @@
-//! HTTP basic authentication for the read API, when `security.basic_auth` is configured.
+//! HTTP basic authentication for the read API, when `security.basic_auth` is configured, and the
+//! bearer token of the admin API.
 
 use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
@@ -37,6 +38,28 @@ pub(crate) async fn require(State(state): State<AppState>, request: Request, nex
             response
         }
         _ => next.run(request).await,
+    }
+}
+
+/// The admin API's `Authorization: Bearer <token>` check.
+pub(crate) struct BearerToken {
+    expected: Vec<u8>,
+}
+
+impl std::fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BearerToken(<redacted>)")
+    }
+}
+
+impl BearerToken {
+    pub(crate) fn new(token: &str) -> Self {
+        Self { expected: format!("Bearer {token}").into_bytes() }
+    }
+
+    /// Whether the `Authorization` header carries the token, compared in constant time.
+    pub(crate) fn allows(&self, header: Option<&HeaderValue>) -> bool {
+        header.is_some_and(|value| constant_time_eq(value.as_bytes(), &self.expected))
     }
 }
 

@@ -23,6 +23,11 @@ struct Body<'a> {
 }
 
 impl ApiError {
+    /// An error with its status, stable code and message.
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into() }
+    }
+
     /// A 404 for a path that no route serves.
     pub fn no_route(path: &str) -> Self {
         Self { status: StatusCode::NOT_FOUND, code: "not_found", message: format!("no resource at {path}") }

@@ -10,13 +10,16 @@
 //! | feature | adds | default |
 //! |---|---|---|
 //! | `git` | the git backend (`vortex-git`, gitoxide) | yes |
+//! | `cache` | the response cache (`vortex-cache`, moka) and its admin routes | yes |
 //!
-//! The cache and metrics arrive as the features `cache` and `metrics`.
+//! Metrics arrive as the feature `metrics`.
 
+mod admin;
 mod auth;
 mod backend;
 pub mod cli;
 mod error;
+mod monitor;
 mod routes;
 pub mod telemetry;
 
@@ -36,7 +39,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use vortex_core::native::{NativeOptions, NativeSource};
-use vortex_core::{ConfigSource, CoreError};
+use vortex_core::snapshot::Snapshot;
+use vortex_core::{ConfigQuery, ConfigSource, CoreError};
 use vortex_settings::Settings;
 
 pub use backend::NativeBackend;
@@ -47,23 +51,60 @@ pub use routes::V2_MEDIA_TYPE;
 #[derive(Clone)]
 pub struct AppState {
     source: Arc<dyn ConfigSource>,
+    #[cfg(feature = "cache")]
+    cache: Option<vortex_cache::CachedSource<Arc<dyn ConfigSource>>>,
     backend_name: &'static str,
     auth: Option<Arc<auth::BasicAuth>>,
+    admin: Option<Arc<auth::BearerToken>>,
     request_timeout: Duration,
     body_limit: usize,
 }
 
 impl AppState {
-    /// Builds the state for a backend with the default limits of the `server` settings and no authentication.
+    /// Builds the state for a backend with the default limits of the `server` settings, no cache,
+    /// no authentication and no admin API.
     pub fn new(source: Arc<dyn ConfigSource>, backend_name: &'static str) -> Self {
         let defaults = vortex_settings::ServerSettings::default();
         Self {
             source,
+            #[cfg(feature = "cache")]
+            cache: None,
             backend_name,
             auth: None,
+            admin: None,
             request_timeout: Duration::from_secs(defaults.request_timeout_seconds),
             body_limit: defaults.body_limit_bytes,
         }
+    }
+
+    /// Puts a response cache with `options` in front of the backend.
+    #[cfg(feature = "cache")]
+    #[must_use]
+    pub fn with_cache(mut self, options: vortex_cache::CacheOptions) -> Self {
+        self.cache = Some(vortex_cache::CachedSource::new(Arc::clone(&self.source), options));
+        self
+    }
+
+    /// Turns the admin API on, answering only requests that carry `Authorization: Bearer <token>`.
+    #[must_use]
+    pub fn with_admin_token(mut self, token: &str) -> Self {
+        self.admin = Some(Arc::new(auth::BearerToken::new(token)));
+        self
+    }
+
+    /// The response cache, when there is one.
+    #[cfg(feature = "cache")]
+    pub fn cache(&self) -> Option<&vortex_cache::CachedSource<Arc<dyn ConfigSource>>> {
+        self.cache.as_ref()
+    }
+
+    /// The snapshot that answers `query`: from the cache when there is one, else freshly loaded.
+    async fn snapshot(&self, query: &ConfigQuery) -> Result<Arc<Snapshot>, CoreError> {
+        #[cfg(feature = "cache")]
+        if let Some(cache) = &self.cache {
+            return cache.get(query).await;
+        }
+        Ok(Arc::new(Snapshot::new(self.source.load(query).await?)))
     }
 
     /// Builds the state from validated settings: the enabled backend, limits and authentication.
@@ -88,7 +129,25 @@ impl AppState {
         state.request_timeout = Duration::from_secs(settings.server.request_timeout_seconds);
         state.body_limit = settings.server.body_limit_bytes;
         state.auth = auth::BasicAuth::from_settings(&settings.security.basic_auth).map(Arc::new);
+        if let Some(token) = &settings.security.admin_token {
+            state = state.with_admin_token(token.expose());
+        }
+        #[cfg(feature = "cache")]
+        if settings.cache.enabled {
+            state = state.with_cache(cache_options(&settings.cache));
+        }
         Ok(state)
+    }
+}
+
+#[cfg(feature = "cache")]
+fn cache_options(cache: &vortex_settings::CacheSettings) -> vortex_cache::CacheOptions {
+    vortex_cache::CacheOptions {
+        ttl: Duration::from_secs(cache.ttl_seconds),
+        time_to_idle: cache.time_to_idle_seconds.map(Duration::from_secs),
+        max_capacity: cache.max_capacity,
+        max_bytes: cache.max_bytes,
+        clock: vortex_cache::Clock::system(),
     }
 }
 
@@ -140,6 +199,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(routes::health))
         .route("/actuator/health", get(routes::health))
+        .merge(admin::routes(state.clone()))
         .merge(read_api)
         .fallback(|uri: axum::http::Uri| async move { ApiError::no_route(uri.path()) })
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.request_timeout))

@@ -6,10 +6,11 @@
 //! says.
 
 use axum::extract::{OriginalUri, State};
-use axum::http::header::{ACCEPT, ACCEPT_CHARSET, CONTENT_TYPE};
+use axum::http::header::{ACCEPT, ACCEPT_CHARSET, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use vortex_core::render::{self, FlatFormat};
+use vortex_core::render::FlatFormat;
+use vortex_core::snapshot::{Rendering, Representation};
 use vortex_core::{ConfigQuery, CoreError, HealthStatus, percent_decode, placeholder};
 
 use crate::AppState;
@@ -29,11 +30,30 @@ struct Options {
     use_default_label: bool,
 }
 
+/// Any read route, told apart by the number of segments: for paths that an admin route shares
+/// with the read API (`GET /cache/...` is the application `cache`).
+pub(crate) async fn any_segments(
+    state: State<AppState>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    match uri.path().trim_start_matches('/').split('/').count() {
+        1 => one_segment(state, uri, headers).await,
+        2 => two_segments(state, uri, headers).await,
+        3 => three_segments(state, uri, headers).await,
+        _ => resource_path(state, uri, headers).await,
+    }
+}
+
 /// `GET /{a}`: `/{name}-{profiles}.{ext}` with the default label.
-pub(crate) async fn one_segment(state: State<AppState>, uri: OriginalUri) -> Result<Response, ApiError> {
+pub(crate) async fn one_segment(
+    state: State<AppState>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let (segments, options) = parse_uri(&uri)?;
     match flat_parts(&segments[0]) {
-        Some((name, profiles, format)) => flat(&state, name, profiles, None, format, options).await,
+        Some((name, profiles, format)) => flat(&state, name, profiles, None, format, options, &headers).await,
         None => Err(ApiError::no_route(uri.path())),
     }
 }
@@ -49,7 +69,7 @@ pub(crate) async fn two_segments(
     if flat_extension(second).is_some() {
         // `/foo/dev.yml` has no hyphen to split: no route matches, as in Spring.
         return match flat_parts(second) {
-            Some((name, profiles, format)) => flat(&state, name, profiles, Some(first), format, options).await,
+            Some((name, profiles, format)) => flat(&state, name, profiles, Some(first), format, options, &headers).await,
             None => Err(ApiError::no_route(uri.path())),
         };
     }
@@ -101,11 +121,12 @@ async fn environment(
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let query = ConfigQuery::parse(app, profiles, label)?;
-    let env = state.source.load(&query).await?;
+    let snapshot = state.snapshot(&query).await?;
     let v2 = accepts(headers, V2_MEDIA_TYPE);
-    let body = serde_json::to_vec(&env.json(v2)).map_err(|e| internal("failed to serialise environment", e))?;
+    let rendering =
+        snapshot.render(Representation::Environment { origins: v2, label_in_request: query.label.is_some() })?;
     let content_type = if v2 { V2_MEDIA_TYPE } else { JSON };
-    Ok(([(CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response())
+    Ok(respond(rendering, content_type, headers, Some(ACCEPT.as_str())))
 }
 
 async fn flat(
@@ -115,12 +136,13 @@ async fn flat(
     label: Option<&str>,
     format: FlatFormat,
     options: Options,
+    headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let query = ConfigQuery::parse(name, profiles, label)?;
-    let env = state.source.load(&query).await?;
-    let body = render::render(&env, format, options.resolve_placeholders)?;
+    let snapshot = state.snapshot(&query).await?;
+    let rendering = snapshot.render(Representation::Flat { format, resolve_placeholders: options.resolve_placeholders })?;
     let content_type = if format == FlatFormat::Json { JSON } else { TEXT_PLAIN };
-    Ok(([(CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response())
+    Ok(respond(rendering, content_type, headers, None))
 }
 
 async fn resource(
@@ -132,19 +154,51 @@ async fn resource(
     options: Options,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
+    const VARY: &str = "accept, accept-charset";
     let query = ConfigQuery::parse(app, profile, label)?;
     let found = state.source.resource(&query, path).await?;
     if accepts(headers, OCTET_STREAM) {
-        return Ok(([(CONTENT_TYPE, HeaderValue::from_static(OCTET_STREAM))], found.bytes).into_response());
+        return Ok(respond(&Rendering::new(found.bytes), OCTET_STREAM, headers, Some(VARY)));
     }
     let text = decode(&found.bytes, headers);
     let text = if options.resolve_placeholders && text.contains("${") {
-        let env = state.source.load(&query).await?;
-        placeholder::resolve_placeholders(&text, &env)?
+        let snapshot = state.snapshot(&query).await?;
+        placeholder::resolve_placeholders(&text, snapshot.environment())?
     } else {
         text
     };
-    Ok(([(CONTENT_TYPE, HeaderValue::from_static(TEXT_UTF8))], text).into_response())
+    Ok(respond(&Rendering::new(text), TEXT_UTF8, headers, Some(VARY)))
+}
+
+/// Answers a rendering: 304 when the client's `If-None-Match` names its entity tag, else 200
+/// with the body. Both carry `ETag` and `Cache-Control` (clients and proxies revalidate every
+/// time; shared caches do not store configuration).
+fn respond(rendering: &Rendering, content_type: &'static str, request: &HeaderMap, vary: Option<&'static str>) -> Response {
+    let not_modified = if_none_match(request, rendering.etag());
+    let mut response = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(CONTENT_TYPE, HeaderValue::from_static(content_type))], rendering.body().clone()).into_response()
+    };
+    let headers = response.headers_mut();
+    if let Ok(etag) = HeaderValue::from_maybe_shared(rendering.etag().clone()) {
+        headers.insert(ETAG, etag);
+    }
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    if let Some(vary) = vary {
+        headers.insert(VARY, HeaderValue::from_static(vary));
+    }
+    response
+}
+
+/// Whether `If-None-Match` matches `etag`, with the weak comparison RFC 9110 prescribes for it.
+fn if_none_match(request: &HeaderMap, etag: &[u8]) -> bool {
+    request
+        .get_all(IF_NONE_MATCH)
+        .iter()
+        .flat_map(|value| value.as_bytes().split(|&b| b == b','))
+        .map(<[u8]>::trim_ascii)
+        .any(|tag| tag == b"*" || tag.strip_prefix(b"W/").unwrap_or(tag) == etag)
 }
 
 /// Splits the raw path into percent-decoded segments and reads the query parameters.
@@ -213,15 +267,6 @@ fn decode(bytes: &[u8], headers: &HeaderMap) -> String {
         Some("iso-8859-1" | "latin1" | "us-ascii") => bytes.iter().map(|&b| char::from(b)).collect(),
         _ => String::from_utf8_lossy(bytes).into_owned(),
     }
-}
-
-fn internal(message: &str, source: impl std::error::Error + Send + Sync + 'static) -> ApiError {
-    CoreError::Backend {
-        kind: vortex_core::ErrorKind::Internal,
-        message: message.to_owned(),
-        source: Some(Box::new(source)),
-    }
-    .into()
 }
 
 #[cfg(test)]

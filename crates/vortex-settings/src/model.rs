@@ -67,11 +67,17 @@ pub struct CacheSettings {
     pub ttl_seconds: u64,
     /// Most entries kept; must be > 0. Default `10000`. Env `VORTEX__CACHE__MAX_CAPACITY`.
     pub max_capacity: u64,
+    /// Most memory kept, in bytes, by an estimate of each entry's size; `null` for no byte bound.
+    /// Default `null`. Env `VORTEX__CACHE__MAX_BYTES`.
+    pub max_bytes: Option<u64>,
+    /// Drop an entry not read for this many seconds; `null` to keep it until its TTL.
+    /// Default `null`. Env `VORTEX__CACHE__TIME_TO_IDLE_SECONDS`.
+    pub time_to_idle_seconds: Option<u64>,
 }
 
 impl Default for CacheSettings {
     fn default() -> Self {
-        Self { enabled: true, ttl_seconds: 300, max_capacity: 10_000 }
+        Self { enabled: true, ttl_seconds: 300, max_capacity: 10_000, max_bytes: None, time_to_idle_seconds: None }
     }
 }
 

@@ -50,6 +50,12 @@ impl Settings {
         if self.cache.max_capacity == 0 {
             problem("cache.max_capacity", "must be greater than 0".to_owned());
         }
+        if self.cache.max_bytes == Some(0) {
+            problem("cache.max_bytes", "must be greater than 0, or null for no byte bound".to_owned());
+        }
+        if self.cache.time_to_idle_seconds == Some(0) {
+            problem("cache.time_to_idle_seconds", "must be greater than 0, or null for none".to_owned());
+        }
 
         let git = &self.backends.git;
         let native = &self.backends.native;

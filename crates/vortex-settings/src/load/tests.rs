@@ -50,9 +50,16 @@ fn environment_overrides_file_overrides_defaults() {
     ));
     let loaded = load(
         Some(file.path()),
-        &env(&[("VORTEX__SERVER__PORT", "9100"), ("VORTEX__LOGGING__FORMAT", "pretty"), ("OTHER", "x")]),
+        &env(&[
+            ("VORTEX__SERVER__PORT", "9100"),
+            ("VORTEX__LOGGING__FORMAT", "pretty"),
+            ("VORTEX__CACHE__MAX_BYTES", "67108864"),
+            ("OTHER", "x"),
+        ]),
     )
     .unwrap();
+    assert_eq!(loaded.settings.cache.max_bytes, Some(64 << 20));
+    assert_eq!(loaded.settings.cache.time_to_idle_seconds, None);
     assert_eq!(loaded.settings.server.port, 9100);
     assert_eq!(loaded.settings.cache.ttl_seconds, 10);
     assert_eq!(loaded.settings.cache.max_capacity, 10_000);

@@ -1,0 +1,174 @@
+//! The admin API: cache statistics and invalidation, and the `/monitor` push webhook.
+//!
+//! Every route requires `Authorization: Bearer <security.admin_token>`. Without a configured
+//! token the routes answer 403 `admin_disabled`, saying how to turn them on.
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::{AppState, auth, monitor, routes};
+
+/// The admin routes. `GET /cache/...` is not an admin route: it stays the read API of an
+/// application named `cache`.
+pub(crate) fn routes(state: AppState) -> Router<AppState> {
+    let admin = middleware::from_fn_with_state(state.clone(), require_token);
+    let basic_auth = middleware::from_fn_with_state(state, auth::require);
+    Router::new()
+        .route("/cache", get(stats).delete(delete_pattern).route_layer(admin.clone()))
+        .route(
+            "/cache/{*key}",
+            delete(delete_key).route_layer(admin.clone()).merge(get(routes::any_segments).route_layer(basic_auth)),
+        )
+        .route("/monitor", post(monitor).route_layer(admin))
+}
+
+/// Answers 403 when the admin API is off, 401 without the right bearer token.
+async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(token) = &state.admin else {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "admin_disabled",
+            "the admin API is off: set security.admin_token to turn it on",
+        )
+        .into_response();
+    };
+    if token.allows(request.headers().get(AUTHORIZATION)) {
+        return next.run(request).await;
+    }
+    // Never log the header: a near-miss token is still a secret.
+    tracing::warn!(
+        method = %request.method(),
+        path = request.uri().path(),
+        credentials = if request.headers().contains_key(AUTHORIZATION) { "wrong" } else { "missing" },
+        "admin API: request refused"
+    );
+    let mut response = ApiError::from_status(StatusCode::UNAUTHORIZED).into_response();
+    response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"vortex-admin\""));
+    response
+}
+
+#[derive(Debug, Deserialize)]
+struct StatsParams {
+    /// List the keys of the entries too.
+    #[serde(default)]
+    keys: Option<String>,
+}
+
+/// `GET /cache`: entries, hits, misses, hit ratio and evictions by cause; `?keys` lists the keys.
+async fn stats(State(state): State<AppState>, Query(params): Query<StatsParams>) -> Response {
+    #[cfg(feature = "cache")]
+    if let Some(cache) = &state.cache {
+        let stats = cache.stats().await;
+        let mut body = json!({
+            "enabled": true,
+            "entries": stats.entries,
+            "weightedSize": stats.weighted_size,
+            "hits": stats.hits,
+            "misses": stats.misses,
+            "hitRatio": stats.hit_ratio(),
+            "loads": stats.loads,
+            "loadErrors": stats.load_errors,
+            "staleLoads": stats.stale_loads,
+            "evictions": {
+                "expired": stats.evictions.expired,
+                "size": stats.evictions.size,
+                "explicit": stats.evictions.explicit,
+                "replaced": stats.evictions.replaced,
+            },
+        });
+        if params.keys.is_some() {
+            let mut keys: Vec<String> = cache.keys().iter().map(ToString::to_string).collect();
+            keys.sort_unstable();
+            body["keys"] = json!(keys);
+        }
+        return Json(body).into_response();
+    }
+    let _ = (state, params);
+    Json(json!({ "enabled": false })).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct DeleteParams {
+    pattern: Option<String>,
+}
+
+/// `DELETE /cache?pattern=GLOB`: removes the matching entries and says how many went.
+async fn delete_pattern(
+    State(state): State<AppState>,
+    Query(params): Query<DeleteParams>,
+) -> Result<Response, ApiError> {
+    let Some(pattern) = params.pattern else {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "name the entries: DELETE /cache?pattern=GLOB (`*` for all) or DELETE /cache/{key}",
+        ));
+    };
+    #[cfg(feature = "cache")]
+    if let Some(cache) = &state.cache {
+        let glob = vortex_cache::KeyPattern::new(&pattern).map_err(invalid)?;
+        let removed = cache.invalidate_pattern(&glob);
+        tracing::info!(%pattern, removed, "admin API: cache entries invalidated by pattern");
+        return Ok(Json(json!({ "pattern": pattern, "removed": removed })).into_response());
+    }
+    let _ = state;
+    Ok(Json(json!({ "pattern": pattern, "removed": 0, "enabled": false })).into_response())
+}
+
+/// `DELETE /cache/{key}`: removes one entry; `removed` is 0 when there was none.
+async fn delete_key(State(state): State<AppState>, Path(key): Path<String>) -> Result<Response, ApiError> {
+    #[cfg(feature = "cache")]
+    if let Some(cache) = &state.cache {
+        let parsed = cache.parse_key(&key).map_err(invalid)?;
+        let removed = u64::from(cache.invalidate(&parsed).await);
+        tracing::info!(key = %parsed, removed, "admin API: cache entry invalidated");
+        return Ok(Json(json!({ "key": parsed.to_string(), "removed": removed })).into_response());
+    }
+    let _ = state;
+    Ok(Json(json!({ "key": key, "removed": 0, "enabled": false })).into_response())
+}
+
+/// `POST /monitor`: a git host's push webhook (or `path=`): fetch now, invalidate the applications
+/// the changed files concern, and answer their names as Spring does.
+async fn monitor(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let Some(paths) = monitor::changed_paths(&headers, &body)? else {
+        return Ok(Json(json!([])).into_response());
+    };
+    let names = monitor::service_names(&paths);
+    if let Err(err) = state.source.refresh().await {
+        tracing::error!(error = %crate::error_chain(&err), "monitor: fetch failed");
+        return Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "fetch_failed",
+            "fetching from the configuration repository failed; the previous content stays in service",
+        ));
+    }
+    let removed = invalidate_applications(&state, &names);
+    tracing::info!(?paths, ?names, removed, "monitor: refreshed");
+    Ok(Json(names).into_response())
+}
+
+#[cfg(feature = "cache")]
+fn invalidate_applications(state: &AppState, names: &[String]) -> u64 {
+    state.cache.as_ref().map_or(0, |cache| cache.invalidate_applications(names))
+}
+
+#[cfg(not(feature = "cache"))]
+fn invalidate_applications(_: &AppState, _: &[String]) -> u64 {
+    0
+}
+
+#[cfg(feature = "cache")]
+fn invalid(err: impl std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", err.to_string())
+}
