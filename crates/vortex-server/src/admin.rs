@@ -93,7 +93,7 @@ async fn stats(State(state): State<AppState>, Query(params): Query<StatsParams>)
         }
         return Json(body).into_response();
     }
-    let _ = (state, params);
+    let _ = (state, params.keys);
     Json(json!({ "enabled": false })).into_response()
 }
 

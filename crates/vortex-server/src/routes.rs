@@ -69,7 +69,9 @@ pub(crate) async fn two_segments(
     if flat_extension(second).is_some() {
         // `/foo/dev.yml` has no hyphen to split: no route matches, as in Spring.
         return match flat_parts(second) {
-            Some((name, profiles, format)) => flat(&state, name, profiles, Some(first), format, options, &headers).await,
+            Some((name, profiles, format)) => {
+                flat(&state, name, profiles, Some(first), format, options, &headers).await
+            }
             None => Err(ApiError::no_route(uri.path())),
         };
     }
@@ -140,7 +142,8 @@ async fn flat(
 ) -> Result<Response, ApiError> {
     let query = ConfigQuery::parse(name, profiles, label)?;
     let snapshot = state.snapshot(&query).await?;
-    let rendering = snapshot.render(Representation::Flat { format, resolve_placeholders: options.resolve_placeholders })?;
+    let rendering =
+        snapshot.render(Representation::Flat { format, resolve_placeholders: options.resolve_placeholders })?;
     let content_type = if format == FlatFormat::Json { JSON } else { TEXT_PLAIN };
     Ok(respond(rendering, content_type, headers, None))
 }
@@ -173,7 +176,12 @@ async fn resource(
 /// Answers a rendering: 304 when the client's `If-None-Match` names its entity tag, else 200
 /// with the body. Both carry `ETag` and `Cache-Control` (clients and proxies revalidate every
 /// time; shared caches do not store configuration).
-fn respond(rendering: &Rendering, content_type: &'static str, request: &HeaderMap, vary: Option<&'static str>) -> Response {
+fn respond(
+    rendering: &Rendering,
+    content_type: &'static str,
+    request: &HeaderMap,
+    vary: Option<&'static str>,
+) -> Response {
     let not_modified = if_none_match(request, rendering.etag());
     let mut response = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()

@@ -62,7 +62,10 @@ fn simple_path_as_json_or_form() {
     assert_eq!(paths(&[], r#"{"path":[]}"#), None);
     assert_eq!(paths(&[], r#"{"other":1}"#), None);
     let form = [("content-type", "application/x-www-form-urlencoded")];
-    assert_eq!(paths(&form, "path=foo.yml&x=1&path=dir%2Fbar+baz.yml"), Some(vec!["foo.yml".into(), "dir/bar baz.yml".into()]));
+    assert_eq!(
+        paths(&form, "path=foo.yml&x=1&path=dir%2Fbar+baz.yml"),
+        Some(vec!["foo.yml".into(), "dir/bar baz.yml".into()])
+    );
     assert_eq!(paths(&form, "x=1"), None);
 }
 

@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod binary;
+#[cfg(feature = "cache")]
+mod cache;
 mod client;
 mod environment;
 mod flat;
