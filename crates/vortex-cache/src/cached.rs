@@ -50,8 +50,14 @@ struct Inner<S> {
     clock: Clock,
     /// The loads running now, by key. Invalidations mark them; see [`Flight`].
     flights: Mutex<HashMap<CacheKey, Arc<Flight>>>,
+    /// Entries marked by a change notification, to be removed by the next miss or statistics call.
+    pending: Mutex<Vec<Doomed>>,
+    has_pending: AtomicBool,
     counters: Arc<Counters>,
 }
+
+/// A marked entry waiting for its removal.
+type Doomed = (Arc<CacheKey>, Arc<Entry>);
 
 /// A cached environment and what decides whether it may still be served.
 struct Entry {
@@ -102,7 +108,6 @@ impl<S: ConfigSource> CachedSource<S> {
         let mut builder = Cache::builder()
             .max_capacity(options.max_capacity)
             .time_to_live(options.ttl)
-            .support_invalidation_closures()
             .eviction_listener(move |_key, entry: Arc<Entry>, cause| {
                 // An entry this cache expired or invalidated itself may reach moka's listener as
                 // removed or replaced; count it by what really happened to it.
@@ -130,12 +135,14 @@ impl<S: ConfigSource> CachedSource<S> {
             ttl: options.ttl,
             clock: options.clock,
             flights: Mutex::new(HashMap::new()),
+            pending: Mutex::new(Vec::new()),
+            has_pending: AtomicBool::new(false),
             counters,
         });
         let weak: Weak<Inner<S>> = Arc::downgrade(&inner);
         let listener: ChangeListener = Arc::new(move |change| {
             if let Some(inner) = weak.upgrade() {
-                let removed = inner.invalidate_labels(&change.labels);
+                let removed = inner.invalidate_now(|key| key.names_any_label(&change.labels));
                 tracing::info!(labels = ?change.labels, removed, "cache: invalidated moved labels");
             }
         });
@@ -181,6 +188,7 @@ impl<S: ConfigSource> CachedSource<S> {
             inner.discard(&key, &entry).await;
         }
         inner.counters.misses.fetch_add(1, Ordering::Relaxed);
+        inner.remove_pending().await;
         for _ in 0..MAX_STALE_RETRIES {
             let flight = inner.board(&key);
             let load_query = key.query();
@@ -220,36 +228,54 @@ impl<S: ConfigSource> CachedSource<S> {
     pub async fn invalidate(&self, key: &CacheKey) -> bool {
         let inner = &self.inner;
         inner.mark_flights(|k| k == key);
-        inner.cache.remove(key).await.is_some_and(|entry| entry.is_within_ttl(inner.clock.now(), inner.ttl))
+        let removed = inner.cache.remove(key).await;
+        removed.is_some_and(|entry| {
+            let fresh = entry.is_fresh(inner.clock.now(), inner.ttl);
+            entry.invalidated.store(true, Ordering::Release);
+            fresh
+        })
     }
 
     /// Removes every entry whose key's text form matches `pattern`. Returns how many went.
-    pub fn invalidate_pattern(&self, pattern: &KeyPattern) -> u64 {
+    pub async fn invalidate_pattern(&self, pattern: &KeyPattern) -> u64 {
         if pattern.is_everything() {
             return self.invalidate_all();
         }
         let pattern = pattern.clone();
-        self.inner.invalidate_where(move |key| pattern.matches(key))
+        let mut text = String::new();
+        self.inner
+            .invalidate_where(move |key| {
+                text.clear();
+                // Writing into a String cannot fail.
+                let _ = std::fmt::Write::write_fmt(&mut text, format_args!("{key}"));
+                pattern.matches_text(&text)
+            })
+            .await
     }
 
     /// Removes every entry. Returns how many went.
     pub fn invalidate_all(&self) -> u64 {
-        self.inner.invalidate_where(|_| true)
+        let count = self.inner.mark_where(|_| true).len();
+        // moka drops everything inserted before this call at once, without visiting entries.
+        self.inner.cache.invalidate_all();
+        lock(&self.inner.pending).clear();
+        u64::try_from(count).unwrap_or(u64::MAX)
     }
 
     /// Removes the entries of the named applications, as the `/monitor` webhook does; `*` (or
     /// `application`, the file every application reads) removes everything. Returns how many went.
-    pub fn invalidate_applications(&self, names: &[String]) -> u64 {
+    pub async fn invalidate_applications(&self, names: &[String]) -> u64 {
         if names.iter().any(|n| n == "*" || n == vortex_core::DEFAULT_APPLICATION) {
             return self.invalidate_all();
         }
         let names = names.to_vec();
-        self.inner.invalidate_where(move |key| names.iter().any(|n| key.names_application(n)))
+        self.inner.invalidate_where(move |key| names.iter().any(|n| key.names_application(n))).await
     }
 
     /// Removes the entries that name one of `labels`. Returns how many went.
-    pub fn invalidate_labels(&self, labels: &[String]) -> u64 {
-        self.inner.invalidate_labels(labels)
+    pub async fn invalidate_labels(&self, labels: &[String]) -> u64 {
+        let labels = labels.to_vec();
+        self.inner.invalidate_where(move |key| key.names_any_label(&labels)).await
     }
 
     /// The keys of the fresh entries, in no particular order.
@@ -267,8 +293,7 @@ impl<S: ConfigSource> CachedSource<S> {
     /// evictions are up to date.
     pub async fn stats(&self) -> CacheStats {
         let inner = &self.inner;
-        // Predicate invalidations are applied by maintenance; the first run may only schedule them.
-        inner.cache.run_pending_tasks().await;
+        inner.remove_pending().await;
         inner.cache.run_pending_tasks().await;
         let c = &inner.counters;
         let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
@@ -291,11 +316,6 @@ impl<S: ConfigSource> CachedSource<S> {
 }
 
 impl<S: ConfigSource> Inner<S> {
-    fn invalidate_labels(&self, labels: &[String]) -> u64 {
-        let labels = labels.to_vec();
-        self.invalidate_where(move |key| key.names_any_label(&labels))
-    }
-
     /// Registers a caller on the miss path of `key`. A flight that an invalidation already marked
     /// is replaced, so that new loads are not born invalidated; its callers keep their handle.
     fn board(&self, key: &CacheKey) -> Arc<Flight> {
@@ -331,26 +351,60 @@ impl<S: ConfigSource> Inner<S> {
         }
     }
 
-    /// Marks the matching loads that run now, then removes the matching entries. Returns how many
-    /// fresh entries matched.
-    fn invalidate_where(&self, matches: impl Fn(&CacheKey) -> bool + Send + Sync + 'static) -> u64 {
-        self.mark_flights(&matches);
-        let now = self.clock.now();
-        let mut count: u64 = 0;
-        for (key, entry) in self.cache.iter() {
-            // Marked at once as well: never served again, and counted as invalidated when moka
-            // reports its removal.
-            if matches(&key) && !entry.invalidated.swap(true, Ordering::AcqRel) && entry.is_within_ttl(now, self.ttl) {
-                count += 1;
+    /// Marks the matching loads that run now and the matching entries, which are never served
+    /// again from this point. Returns the entries that were fresh, for their removal.
+    fn mark_where(&self, mut matches: impl FnMut(&CacheKey) -> bool) -> Vec<Doomed> {
+        // Loads first: a load that leaves after this has put its entry in the cache, where the
+        // walk below finds it.
+        {
+            let flights = lock(&self.flights);
+            for (key, flight) in flights.iter() {
+                if matches(key) {
+                    flight.invalidated.store(true, Ordering::Release);
+                }
             }
         }
-        // Entries inserted before this call are never returned again once it returns.
-        if let Err(err) = self.cache.invalidate_entries_if(move |key, _| matches(key)) {
-            // Only possible without `support_invalidation_closures`, which `new` always sets.
-            tracing::error!(error = %err, "cache: predicate invalidation refused; dropping every entry");
-            self.cache.invalidate_all();
+        let now = self.clock.now();
+        let mut doomed = Vec::new();
+        for (key, entry) in self.cache.iter() {
+            if matches(&key) && !entry.invalidated.swap(true, Ordering::AcqRel) && entry.is_within_ttl(now, self.ttl) {
+                doomed.push((key, entry));
+            }
+        }
+        doomed
+    }
+
+    /// Marks, then removes, the matching entries. Returns how many fresh entries went.
+    async fn invalidate_where(&self, matches: impl FnMut(&CacheKey) -> bool) -> u64 {
+        let doomed = self.mark_where(matches);
+        let count = u64::try_from(doomed.len()).unwrap_or(u64::MAX);
+        for (key, entry) in doomed {
+            self.discard(&key, &entry).await;
         }
         count
+    }
+
+    /// Marks the matching entries now and leaves their removal to the next miss or statistics
+    /// call: for change notifications, which cannot wait.
+    fn invalidate_now(&self, matches: impl FnMut(&CacheKey) -> bool) -> u64 {
+        let doomed = self.mark_where(matches);
+        let count = u64::try_from(doomed.len()).unwrap_or(u64::MAX);
+        if !doomed.is_empty() {
+            lock(&self.pending).extend(doomed);
+            self.has_pending.store(true, Ordering::Release);
+        }
+        count
+    }
+
+    /// Removes the entries that [`invalidate_now`](Self::invalidate_now) marked.
+    async fn remove_pending(&self) {
+        if !self.has_pending.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let pending = std::mem::take(&mut *lock(&self.pending));
+        for (key, entry) in pending {
+            self.discard(&key, &entry).await;
+        }
     }
 
     /// Removes `entry` from `key` unless it was already replaced by another.

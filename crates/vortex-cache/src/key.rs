@@ -175,31 +175,40 @@ impl KeyPattern {
     /// Whether `text` matches: the classic wildcard walk that remembers the last `*` and retries
     /// from one character further on a mismatch; at worst pattern length times text length steps.
     pub fn matches_text(&self, text: &str) -> bool {
-        let text: Vec<char> = text.chars().collect();
-        let (mut p, mut t) = (0, 0);
-        let mut star: Option<(usize, usize)> = None;
-        while t < text.len() {
-            match self.glob.get(p) {
-                Some('*') => {
-                    star = Some((p, t));
-                    p += 1;
-                }
-                Some(&c) if c == '?' || c == text[t] => {
-                    p += 1;
-                    t += 1;
-                }
-                _ => match star {
-                    Some((sp, st)) => {
-                        p = sp + 1;
-                        t = st + 1;
-                        star = Some((sp, st + 1));
-                    }
-                    None => return false,
-                },
-            }
+        if text.is_ascii() {
+            // Bytes are characters here: no allocation on the common path.
+            wildcard(&self.glob, text.as_bytes(), |p, t| p == char::from(t))
+        } else {
+            let chars: Vec<char> = text.chars().collect();
+            wildcard(&self.glob, &chars, |p, t| p == t)
         }
-        self.glob[p..].iter().all(|&c| c == '*')
     }
+}
+
+fn wildcard<T: Copy>(glob: &[char], text: &[T], eq: impl Fn(char, T) -> bool) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match glob.get(p) {
+            Some('*') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(&c) if c == '?' || eq(c, text[t]) => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    glob[p..].iter().all(|&c| c == '*')
 }
 
 impl fmt::Display for KeyPattern {

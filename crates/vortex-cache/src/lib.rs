@@ -17,11 +17,11 @@
 //! A load that started before an invalidation may finish after it, holding what it read before.
 //! Every caller on the miss path registers its key in a table of running loads before it asks the
 //! cache, and leaves the table only after the cache has stored the result. An invalidation first
-//! marks the matching running loads, then removes the matching entries. The mark is shared with
-//! the entry the load produces, and a marked entry is never served: the request that finds one
-//! loads again. Either the load was still registered when the invalidation ran (it is marked), or
-//! it had left, and then its entry was already in the cache (it is removed). Once an invalidation
-//! returns, nothing loaded before it is answered.
+//! marks the matching running loads, then walks the cache and marks the matching entries (and
+//! removes them). The mark of a load is shared with the entry it produces, and a marked entry is
+//! never served: the request that finds one loads again. Either the load was still registered when
+//! the invalidation ran (it is marked), or it had left, and then its entry was already in the
+//! cache (the walk marks it). Once an invalidation returns, nothing loaded before it is answered.
 //!
 //! ```
 //! # use std::time::Duration;
@@ -38,7 +38,7 @@
 //! println!("{} bytes, ETag {:?}", json.body().len(), json.etag());
 //! let removed = cache.invalidate_pattern(&KeyPattern::new("orders:*").map_err(|e| {
 //!     vortex_core::CoreError::InvalidInput { what: "pattern", reason: e.to_string() }
-//! })?);
+//! })?).await;
 //! # let _ = removed; Ok(()) }
 //! ```
 //!

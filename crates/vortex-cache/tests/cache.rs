@@ -262,12 +262,12 @@ async fn invalidation_by_key_pattern_application_and_everything() {
     let key = cache.parse_key("orders:dev").unwrap();
     assert!(cache.invalidate(&key).await);
     assert!(!cache.invalidate(&key).await, "already gone");
-    assert_eq!(cache.invalidate_pattern(&KeyPattern::new("*:prod:*").unwrap()), 2);
+    assert_eq!(cache.invalidate_pattern(&KeyPattern::new("*:prod:*").unwrap()).await, 2);
     assert_eq!(cache.keys().len(), 1);
-    assert_eq!(cache.invalidate_applications(&["orders".to_owned()]), 1, "shared,orders names orders");
+    assert_eq!(cache.invalidate_applications(&["orders".to_owned()]).await, 1, "shared,orders names orders");
     cache.get(&query("orders", "dev", None)).await.unwrap();
     cache.get(&query("payments", "dev", None)).await.unwrap();
-    assert_eq!(cache.invalidate_applications(&["*".to_owned()]), 2);
+    assert_eq!(cache.invalidate_applications(&["*".to_owned()]).await, 2);
     assert!(cache.keys().is_empty());
     let loads = source.loads();
     cache.get(&query("orders", "dev", None)).await.unwrap();
@@ -315,7 +315,7 @@ async fn a_load_overlapping_an_invalidation_is_never_served() {
                 cache.invalidate(&cache.key(&q)).await;
             }
             "pattern" => {
-                cache.invalidate_pattern(&KeyPattern::new("orders:*").unwrap());
+                cache.invalidate_pattern(&KeyPattern::new("orders:*").unwrap()).await;
             }
             _ => source.change(&["main"]),
         }

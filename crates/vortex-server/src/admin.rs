@@ -117,7 +117,7 @@ async fn delete_pattern(
     #[cfg(feature = "cache")]
     if let Some(cache) = &state.cache {
         let glob = vortex_cache::KeyPattern::new(&pattern).map_err(invalid)?;
-        let removed = cache.invalidate_pattern(&glob);
+        let removed = cache.invalidate_pattern(&glob).await;
         tracing::info!(%pattern, removed, "admin API: cache entries invalidated by pattern");
         return Ok(Json(json!({ "pattern": pattern, "removed": removed })).into_response());
     }
@@ -153,18 +153,21 @@ async fn monitor(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             "fetching from the configuration repository failed; the previous content stays in service",
         ));
     }
-    let removed = invalidate_applications(&state, &names);
+    let removed = invalidate_applications(&state, &names).await;
     tracing::info!(?paths, ?names, removed, "monitor: refreshed");
     Ok(Json(names).into_response())
 }
 
 #[cfg(feature = "cache")]
-fn invalidate_applications(state: &AppState, names: &[String]) -> u64 {
-    state.cache.as_ref().map_or(0, |cache| cache.invalidate_applications(names))
+async fn invalidate_applications(state: &AppState, names: &[String]) -> u64 {
+    match &state.cache {
+        Some(cache) => cache.invalidate_applications(names).await,
+        None => 0,
+    }
 }
 
 #[cfg(not(feature = "cache"))]
-fn invalidate_applications(_: &AppState, _: &[String]) -> u64 {
+async fn invalidate_applications(_: &AppState, _: &[String]) -> u64 {
     0
 }
 

@@ -56,6 +56,8 @@ fn globs() {
     assert!(!matches("*a*b*c", "xxaxxbxxcxx"));
     assert!(matches("a**", "a"));
     assert!(!matches("a", "ab"));
+    assert!(matches("caf?:*", "café:dev:main"), "? is one character, not one byte");
+    assert!(!matches("caf?:*", "cafés:dev:main"));
     assert!(KeyPattern::new("").is_err());
     assert!(KeyPattern::new(&"*".repeat(513)).is_err());
     assert!(KeyPattern::new("**").unwrap().is_everything());

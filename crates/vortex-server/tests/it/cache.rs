@@ -360,12 +360,42 @@ async fn monitor_invalidates_the_applications_a_push_names() {
     assert_eq!((reply.status, reply.json()["code"].as_str()), (400, Some("invalid_request")));
 }
 
+/// The native backend, answering a few milliseconds after it has read the files: the window in
+/// which an invalidation can overlap a load that already holds old content.
+struct ReadThenWait {
+    inner: NativeBackend,
+}
+
+impl ConfigSource for ReadThenWait {
+    fn load<'a>(&'a self, query: &'a ConfigQuery) -> BoxFuture<'a, Result<Environment, CoreError>> {
+        Box::pin(async move {
+            let env = self.inner.load(query).await;
+            tokio::time::sleep(Duration::from_millis(3)).await;
+            env
+        })
+    }
+
+    fn resource<'a>(&'a self, query: &'a ConfigQuery, path: &'a str) -> BoxFuture<'a, Result<Resource, CoreError>> {
+        self.inner.resource(query, path)
+    }
+
+    fn health(&self) -> SourceHealth {
+        self.inner.health()
+    }
+
+    fn default_label(&self) -> Option<&str> {
+        self.inner.default_label()
+    }
+}
+
 /// Readers, invalidations by key, by pattern and of everything, and writers run at once. After an
 /// invalidation returns, no request that starts later may show content older than it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn stress_no_response_after_an_invalidation_shows_older_data() {
     let repo = TempRepo::new(&[("orders.yml", "generation: 0\n"), ("payments.yml", "generation: 0\n")]);
-    let server = cached_server(repo.dir.path(), CacheOptions::default()).await;
+    let source = ReadThenWait { inner: native_backend(repo.dir.path()) };
+    let state = AppState::new(Arc::new(source), "native").with_cache(CacheOptions::default()).with_admin_token(TOKEN);
+    let server = Server::start(router(state)).await;
     let addr = server.addr;
     // The newest generation whose invalidation has returned.
     let floor = Arc::new(AtomicU64::new(0));
@@ -391,8 +421,18 @@ async fn stress_no_response_after_an_invalidation_shows_older_data() {
             checked
         }));
     }
+    // Unrelated traffic and invalidations interleave.
+    let noise = {
+        let done = Arc::clone(&done);
+        tokio::spawn(async move {
+            while !done.load(Ordering::SeqCst) {
+                assert_eq!(get(addr, "/payments/default").await.status, 200);
+                assert_eq!(admin(addr, "DELETE", "/cache?pattern=payments:*").await.status, 200);
+            }
+        })
+    };
     let dir = repo.dir.path().to_owned();
-    for generation in 1..=60u64 {
+    for generation in 1..=100u64 {
         // Write atomically (rename), so a load never reads a half-written file.
         let tmp = dir.join(".orders.yml.tmp");
         fs::write(&tmp, format!("generation: {generation}\n")).unwrap();
@@ -404,10 +444,10 @@ async fn stress_no_response_after_an_invalidation_shows_older_data() {
         };
         assert_eq!(admin(addr, "DELETE", path).await.status, 200);
         floor.store(generation, Ordering::SeqCst);
-        // Unrelated traffic and invalidations interleave.
-        get(addr, "/payments/default").await;
-        admin(addr, "DELETE", "/cache?pattern=payments:*").await;
+        // Let the readers load (3 ms) and hit before the next write.
+        tokio::time::sleep(Duration::from_millis(1 + generation % 5)).await;
     }
+    noise.abort();
     done.store(true, Ordering::SeqCst);
     let mut total = 0;
     for reader in readers {
