@@ -136,6 +136,24 @@ async fn every_format_revalidates_with_304_with_and_without_the_cache() {
 }
 
 #[tokio::test]
+async fn with_the_cache_disabled_every_request_loads_and_the_admin_api_says_so() {
+    let repo = repo();
+    let mut settings = vortex_settings::Settings::default();
+    settings.backends.native.search_locations = vec![repo.dir.path().display().to_string()];
+    settings.cache.enabled = false;
+    settings.security.admin_token = Some(vortex_settings::Secret::new(TOKEN));
+    let server = Server::start(router(AppState::from_settings(&settings).await.unwrap())).await;
+    assert_eq!(value_of(&get(server.addr, "/orders/default").await), 1);
+    write(&repo, "orders.yml", "value: 2\n");
+    let reply = get(server.addr, "/orders/default").await;
+    assert_eq!(value_of(&reply), 2, "no cache: the change is served at once");
+    assert!(reply.header("etag").is_some(), "tags without the cache too");
+    assert_eq!(admin(server.addr, "GET", "/cache").await.json(), serde_json::json!({"enabled": false}));
+    let reply = admin(server.addr, "DELETE", "/cache?pattern=*").await;
+    assert_eq!((reply.status, reply.json()["removed"].as_u64()), (200, Some(0)));
+}
+
+#[tokio::test]
 async fn a_changed_file_gets_a_new_tag_once_invalidated() {
     let repo = repo();
     let server = cached_server(repo.dir.path(), CacheOptions::default()).await;
