@@ -15,6 +15,8 @@ use vortex_core::{
 
 use crate::{CacheKey, CacheOptions, CacheStats, Clock, Evictions, KeyPattern};
 
+use vortex_metrics::{CacheMetrics, EvictionCause};
+
 /// How often a request reloads when each of its loads was invalidated while it ran, before it
 /// answers from a load that bypasses the cache.
 const MAX_STALE_RETRIES: usize = 3;
@@ -54,6 +56,7 @@ struct Inner<S> {
     pending: Mutex<Vec<Doomed>>,
     has_pending: AtomicBool,
     counters: Arc<Counters>,
+    metrics: CacheMetrics,
 }
 
 /// A marked entry waiting for its removal.
@@ -105,21 +108,29 @@ impl<S: ConfigSource> CachedSource<S> {
     pub fn new(source: S, options: CacheOptions) -> Self {
         let counters = Arc::new(Counters::default());
         let listener_counters = Arc::clone(&counters);
+        let listener_metrics = options.metrics.clone();
         let mut builder = Cache::builder()
             .max_capacity(options.max_capacity)
             .time_to_live(options.ttl)
             .eviction_listener(move |_key, entry: Arc<Entry>, cause| {
                 // An entry this cache expired or invalidated itself may reach moka's listener as
                 // removed or replaced; count it by what really happened to it.
+                let cause = match cause {
+                    RemovalCause::Expired => EvictionCause::Expired,
+                    RemovalCause::Size => EvictionCause::Size,
+                    _ if entry.expired.load(Ordering::Relaxed) => EvictionCause::Expired,
+                    _ if entry.invalidated.load(Ordering::Relaxed) => EvictionCause::Explicit,
+                    RemovalCause::Replaced => EvictionCause::Replaced,
+                    RemovalCause::Explicit => EvictionCause::Explicit,
+                };
                 let counter = match cause {
-                    RemovalCause::Expired => &listener_counters.expired,
-                    RemovalCause::Size => &listener_counters.size,
-                    _ if entry.expired.load(Ordering::Relaxed) => &listener_counters.expired,
-                    _ if entry.invalidated.load(Ordering::Relaxed) => &listener_counters.explicit,
-                    RemovalCause::Replaced => &listener_counters.replaced,
-                    RemovalCause::Explicit => &listener_counters.explicit,
+                    EvictionCause::Expired => &listener_counters.expired,
+                    EvictionCause::Size => &listener_counters.size,
+                    EvictionCause::Explicit => &listener_counters.explicit,
+                    EvictionCause::Replaced => &listener_counters.replaced,
                 };
                 counter.fetch_add(1, Ordering::Relaxed);
+                listener_metrics.evicted(cause);
             });
         if let Some(idle) = options.time_to_idle {
             builder = builder.time_to_idle(idle);
@@ -138,6 +149,7 @@ impl<S: ConfigSource> CachedSource<S> {
             pending: Mutex::new(Vec::new()),
             has_pending: AtomicBool::new(false),
             counters,
+            metrics: options.metrics,
         });
         let weak: Weak<Inner<S>> = Arc::downgrade(&inner);
         let listener: ChangeListener = Arc::new(move |change| {
@@ -178,16 +190,26 @@ impl<S: ConfigSource> CachedSource<S> {
     /// The load's error, shared by every caller that waited for it (see [`CoreError::Shared`]).
     /// Errors are never cached.
     pub async fn get(&self, query: &ConfigQuery) -> Result<Arc<Snapshot>, CoreError> {
-        let key = self.key(query);
         let inner = &self.inner;
+        let started = inner.metrics.start();
+        let key = self.key(query);
         if let Some(entry) = inner.cache.get(&key).await {
             if entry.is_fresh(inner.clock.now(), inner.ttl) {
                 inner.counters.hits.fetch_add(1, Ordering::Relaxed);
+                inner.metrics.hit(started);
                 return Ok(Arc::clone(&entry.snapshot));
             }
             inner.discard(&key, &entry).await;
         }
         inner.counters.misses.fetch_add(1, Ordering::Relaxed);
+        let result = self.load(&key).await;
+        inner.metrics.miss(started);
+        result
+    }
+
+    /// The miss path of [`get`](Self::get).
+    async fn load(&self, key: &CacheKey) -> Result<Arc<Snapshot>, CoreError> {
+        let (inner, key) = (&self.inner, key.clone());
         inner.remove_pending().await;
         for _ in 0..MAX_STALE_RETRIES {
             let flight = inner.board(&key);
@@ -217,6 +239,7 @@ impl<S: ConfigSource> CachedSource<S> {
             }
             // An invalidation overlapped the load: what it read may predate the invalidation.
             inner.counters.stale_loads.fetch_add(1, Ordering::Relaxed);
+            inner.metrics.stale_load();
             inner.discard(&key, &entry).await;
         }
         // Invalidations keep overlapping every load: answer from a load of our own, uncached.
@@ -290,14 +313,14 @@ impl<S: ConfigSource> CachedSource<S> {
     }
 
     /// Counts and sizes. Runs the cache's pending maintenance first, so that entry counts and
-    /// evictions are up to date.
+    /// evictions are up to date, and publishes the sizes and hit ratio to the metrics.
     pub async fn stats(&self) -> CacheStats {
         let inner = &self.inner;
         inner.remove_pending().await;
         inner.cache.run_pending_tasks().await;
         let c = &inner.counters;
         let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        CacheStats {
+        let stats = CacheStats {
             entries: inner.cache.entry_count(),
             weighted_size: inner.cache.weighted_size(),
             hits: read(&c.hits),
@@ -311,7 +334,9 @@ impl<S: ConfigSource> CachedSource<S> {
                 explicit: read(&c.explicit),
                 replaced: read(&c.replaced),
             },
-        }
+        };
+        inner.metrics.sizes(stats.entries, stats.weighted_size, stats.hit_ratio());
+        stats
     }
 }
 

@@ -71,6 +71,8 @@ pub struct CacheOptions {
     pub max_bytes: Option<u64>,
     /// The clock the time to live is measured with.
     pub clock: Clock,
+    /// Where lookups, evictions and sizes are recorded; nowhere by default.
+    pub metrics: vortex_metrics::CacheMetrics,
 }
 
 impl Default for CacheOptions {
@@ -82,6 +84,7 @@ impl Default for CacheOptions {
             max_capacity: 10_000,
             max_bytes: None,
             clock: Clock::system(),
+            metrics: vortex_metrics::CacheMetrics::default(),
         }
     }
 }

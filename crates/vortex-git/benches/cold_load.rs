@@ -74,6 +74,7 @@ fn cold_load(c: &mut Criterion) {
             clone_on_start: true,
             credentials: None,
             ssh_command: None,
+            metrics: vortex_metrics::GitMetrics::default(),
         })
         .await
         .unwrap();

@@ -20,7 +20,7 @@ const ON_DEMAND_FETCH_INTERVAL: Duration = Duration::from_secs(5);
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 
 /// How a [`GitSource`] reaches and lays out its repository.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct GitOptions {
     /// The remote: `file:///abs`, a plain path, `git://`, `http(s)://` or `ssh://`.
     pub uri: String,
@@ -46,6 +46,8 @@ pub struct GitOptions {
     /// The command git runs for `ssh://` remotes (`core.sshCommand`), e.g. with `-i <key>`.
     /// `None` runs `ssh` with its own configuration.
     pub ssh_command: Option<String>,
+    /// Where fetches are recorded; nowhere by default.
+    pub metrics: vortex_metrics::GitMetrics,
 }
 
 /// HTTP(S) credentials. `Debug` never shows the password.
@@ -313,7 +315,9 @@ impl Inner {
 
     async fn fetch(&self) -> Result<FetchOutcome, GitError> {
         let _one_at_a_time = self.fetch_lock.lock().await;
+        let started = Instant::now();
         let result = self.fetch_unlocked().await;
+        self.options.metrics.fetched(started.elapsed(), result.as_ref().ok().map(|outcome| outcome.moved.len()));
         match &result {
             Ok(outcome) => {
                 if !outcome.moved.is_empty() {

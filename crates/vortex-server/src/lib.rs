@@ -11,14 +11,15 @@
 //! |---|---|---|
 //! | `git` | the git backend (`vortex-git`, gitoxide) | yes |
 //! | `cache` | the response cache (`vortex-cache`, moka) and its admin routes | yes |
-//!
-//! Metrics arrive as the feature `metrics`.
+//! | `metrics` | Prometheus metrics at `/metrics` and `/actuator/prometheus` (`vortex-metrics/prometheus`) | yes |
 
 mod admin;
 mod auth;
 mod backend;
 pub mod cli;
 mod error;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod monitor;
 mod routes;
 pub mod telemetry;
@@ -56,6 +57,8 @@ pub struct AppState {
     backend_name: &'static str,
     auth: Option<Arc<auth::BasicAuth>>,
     admin: Option<Arc<auth::BearerToken>>,
+    #[cfg(feature = "metrics")]
+    prometheus: Option<(vortex_metrics::Prometheus, Arc<vortex_metrics::HttpMetrics>)>,
     request_timeout: Duration,
     body_limit: usize,
 }
@@ -72,15 +75,39 @@ impl AppState {
             backend_name,
             auth: None,
             admin: None,
+            #[cfg(feature = "metrics")]
+            prometheus: None,
             request_timeout: Duration::from_secs(defaults.request_timeout_seconds),
             body_limit: defaults.body_limit_bytes,
         }
     }
 
-    /// Puts a response cache with `options` in front of the backend.
+    /// Records metrics into `prometheus` and serves them at `/metrics` and `/actuator/prometheus`:
+    /// backend loads from now on, HTTP traffic, and the cache when [`with_cache`](Self::with_cache)
+    /// is called after this. Starts the exporter's upkeep when called within a tokio runtime.
+    #[cfg(feature = "metrics")]
+    #[must_use]
+    pub fn with_metrics(mut self, prometheus: vortex_metrics::Prometheus) -> Self {
+        let metrics = prometheus.metrics().clone();
+        metrics.build_info(env!("CARGO_PKG_VERSION"), FEATURES);
+        self.source =
+            Arc::new(vortex_metrics::MeteredSource::new(Arc::clone(&self.source), self.backend_name, &metrics));
+        let http = Arc::new(metrics.http(metrics::ROUTES));
+        metrics::spawn_upkeep(&prometheus);
+        self.prometheus = Some((prometheus, http));
+        self
+    }
+
+    /// Puts a response cache with `options` in front of the backend. Its metrics are recorded when
+    /// [`with_metrics`](Self::with_metrics) was called first and `options` carries none.
     #[cfg(feature = "cache")]
     #[must_use]
     pub fn with_cache(mut self, options: vortex_cache::CacheOptions) -> Self {
+        #[cfg(feature = "metrics")]
+        let options = match &self.prometheus {
+            Some((prometheus, _)) => vortex_cache::CacheOptions { metrics: prometheus.metrics().cache(), ..options },
+            None => options,
+        };
         self.cache = Some(vortex_cache::CachedSource::new(Arc::clone(&self.source), options));
         self
     }
@@ -114,6 +141,19 @@ impl AppState {
     /// When the enabled backend cannot be built, or is not compiled into this binary.
     pub async fn from_settings(settings: &Settings) -> Result<Self, CoreError> {
         let backends = &settings.backends;
+        #[cfg(feature = "metrics")]
+        let prometheus = match settings.metrics.enabled {
+            true => Some(vortex_metrics::Prometheus::new().map_err(|e| CoreError::Backend {
+                kind: vortex_core::ErrorKind::Internal,
+                message: "metrics: the Prometheus exporter cannot be built".to_owned(),
+                source: Some(Box::new(e)),
+            })?),
+            false => None,
+        };
+        #[cfg(feature = "metrics")]
+        let metrics = prometheus.as_ref().map(|p| p.metrics().clone()).unwrap_or_default();
+        #[cfg(not(feature = "metrics"))]
+        let metrics = vortex_metrics::Metrics::disabled();
         let mut state = if backends.native.enabled {
             let native = &backends.native;
             let source = NativeSource::new(NativeOptions {
@@ -124,8 +164,12 @@ impl AppState {
             })?;
             Self::new(Arc::new(NativeBackend::new(source)), "native")
         } else {
-            Self::new(git_backend(&backends.git).await?, "git")
+            Self::new(git_backend(&backends.git, &metrics).await?, "git")
         };
+        #[cfg(feature = "metrics")]
+        if let Some(prometheus) = prometheus {
+            state = state.with_metrics(prometheus);
+        }
         state.request_timeout = Duration::from_secs(settings.server.request_timeout_seconds);
         state.body_limit = settings.server.body_limit_bytes;
         state.auth = auth::BasicAuth::from_settings(&settings.security.basic_auth).map(Arc::new);
@@ -148,12 +192,17 @@ fn cache_options(cache: &vortex_settings::CacheSettings) -> vortex_cache::CacheO
         max_capacity: cache.max_capacity,
         max_bytes: cache.max_bytes,
         clock: vortex_cache::Clock::system(),
+        metrics: vortex_metrics::CacheMetrics::default(),
     }
 }
 
 #[cfg(feature = "git")]
-async fn git_backend(git: &vortex_settings::GitSettings) -> Result<Arc<dyn ConfigSource>, CoreError> {
+async fn git_backend(
+    git: &vortex_settings::GitSettings,
+    metrics: &vortex_metrics::Metrics,
+) -> Result<Arc<dyn ConfigSource>, CoreError> {
     let options = vortex_git::GitOptions {
+        metrics: metrics.git(),
         uri: git.uri.clone().unwrap_or_default(),
         basedir: git.basedir.clone(),
         default_label: git.default_label.clone(),
@@ -180,7 +229,10 @@ async fn git_backend(git: &vortex_settings::GitSettings) -> Result<Arc<dyn Confi
 }
 
 #[cfg(not(feature = "git"))]
-async fn git_backend(_: &vortex_settings::GitSettings) -> Result<Arc<dyn ConfigSource>, CoreError> {
+async fn git_backend(
+    _: &vortex_settings::GitSettings,
+    _: &vortex_metrics::Metrics,
+) -> Result<Arc<dyn ConfigSource>, CoreError> {
     Err(CoreError::Backend {
         kind: vortex_core::ErrorKind::Internal,
         message: "backends.git: this build has no git backend (feature `git`); enable backends.native".to_owned(),
@@ -196,18 +248,29 @@ pub fn router(state: AppState) -> Router {
         .route("/{a}/{b}/{c}", get(routes::three_segments))
         .route("/{a}/{b}/{c}/{*path}", get(routes::resource_path))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require));
-    Router::new()
+    let app = Router::new()
         .route("/health", get(routes::health))
         .route("/actuator/health", get(routes::health))
         .merge(admin::routes(state.clone()))
-        .merge(read_api)
-        .fallback(|uri: axum::http::Uri| async move { ApiError::no_route(uri.path()) })
+        .merge(read_api);
+    #[cfg(feature = "metrics")]
+    let app = metrics::routes(app, &state);
+    app.fallback(|uri: axum::http::Uri| async move { ApiError::no_route(uri.path()) })
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.request_timeout))
         .layer(RequestBodyLimitLayer::new(state.body_limit))
         .layer(middleware::from_fn(json_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
+
+/// The features compiled into this build, for `vortex_build_info`.
+#[cfg(feature = "metrics")]
+const FEATURES: &str = match (cfg!(feature = "git"), cfg!(feature = "cache")) {
+    (true, true) => "git,cache,metrics",
+    (true, false) => "git,metrics",
+    (false, true) => "cache,metrics",
+    (false, false) => "metrics",
+};
 
 /// Gives error responses produced outside the handlers (405, 408, 413) the JSON error shape.
 async fn json_errors(request: Request, next: Next) -> Response {

@@ -76,6 +76,7 @@ pub(crate) fn options(uri: &str, basedir: &Path) -> GitOptions {
         clone_on_start: true,
         credentials: None,
         ssh_command: None,
+        metrics: vortex_metrics::GitMetrics::default(),
     }
 }
 

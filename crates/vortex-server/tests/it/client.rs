@@ -2,37 +2,14 @@
 //! server over HTTP. The test creates a virtualenv (kept in the target dir between runs) and
 //! installs the client into it with pip.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use axum::Router;
 
 #[cfg(feature = "git")]
 use crate::support::git_sample_app;
-use crate::support::{Server, sample_app};
-
-/// The client version the assertions were written against.
-const CLIENT: &str = "config-client==1.5.0";
-
-/// Creates the virtualenv once and returns its Python.
-fn client_python() -> PathBuf {
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("config-client-venv");
-    let python = venv.join("bin/python");
-    let marker = venv.join(".installed-config-client-1.5.0");
-    if marker.exists() {
-        return python;
-    }
-    let status = Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv).status();
-    let status = status.expect("python3 is needed for the third-party client test");
-    assert!(status.success(), "python3 -m venv failed");
-    let status = Command::new(&python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", CLIENT])
-        .status()
-        .unwrap();
-    assert!(status.success(), "pip install {CLIENT} failed");
-    std::fs::write(&marker, CLIENT).unwrap();
-    python
-}
+use crate::support::{Server, python_tools, sample_app};
 
 /// Reads `keys` with the client for `app`/`profile`/`label` and returns them as JSON.
 fn read_with_client(
@@ -74,7 +51,7 @@ async fn python_config_client_reads_from_the_git_backend() {
 
 /// The same assertions for every backend: the client must not be able to tell them apart.
 async fn client_reads_merged_configuration(app: Router) {
-    let python = tokio::task::spawn_blocking(client_python).await.unwrap();
+    let python = tokio::task::spawn_blocking(python_tools).await.unwrap();
     let server = Server::start(app).await;
     let address = server.url();
     let keys = [

@@ -10,6 +10,8 @@ mod cache;
 mod client;
 mod environment;
 mod flat;
+#[cfg(all(feature = "metrics", feature = "cache"))]
+mod metrics;
 mod resources;
 mod support;
 mod wire;

@@ -16,6 +16,34 @@ use tower::ServiceExt;
 use vortex_core::native::{NativeOptions, NativeSource};
 use vortex_server::{AppState, NativeBackend, router};
 
+/// Third-party Python packages the tests run against, pinned: the Spring Cloud Config client the
+/// assertions were written against, and Prometheus' own text-format parser.
+const PYTHON_PACKAGES: &[&str] = &["config-client==1.5.0", "prometheus-client==0.21.1"];
+
+/// Creates a virtualenv with [`PYTHON_PACKAGES`] once (kept in the target dir between runs) and
+/// returns its Python. Tests running at the same time wait for one another here.
+pub(crate) fn python_tools() -> PathBuf {
+    static ONCE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = ONCE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-tools-venv");
+    let python = venv.join("bin/python");
+    let marker = venv.join(".installed");
+    if fs::read_to_string(&marker).is_ok_and(|installed| installed == PYTHON_PACKAGES.join(" ")) {
+        return python;
+    }
+    let status = std::process::Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv).status();
+    let status = status.expect("python3 is needed for the third-party client tests");
+    assert!(status.success(), "python3 -m venv failed");
+    let status = std::process::Command::new(&python)
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args(PYTHON_PACKAGES)
+        .status()
+        .unwrap();
+    assert!(status.success(), "pip install {PYTHON_PACKAGES:?} failed");
+    fs::write(&marker, PYTHON_PACKAGES.join(" ")).unwrap();
+    python
+}
+
 /// The bundled sample repository.
 pub(crate) fn sample_repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/sample-repo").canonicalize().unwrap()

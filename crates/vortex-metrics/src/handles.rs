@@ -1,0 +1,380 @@
+//! Pre-registered handles, one set per subsystem: recording is an atomic operation on a handle,
+//! never a lookup by name.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use metrics::{Counter, Gauge, Histogram, Key, Label, Level, Metadata, Recorder};
+use vortex_core::{BoxFuture, ChangeListener, ConfigQuery, ConfigSource, CoreError, Environment, ErrorKind};
+use vortex_core::{Resource, SourceHealth};
+
+use crate::names;
+
+const METADATA: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+
+/// Where metrics go: a recorder, or nowhere.
+///
+/// Subsystems get their handles from it once ([`Metrics::cache`], [`Metrics::git`], ...). Without a
+/// recorder every handle is a no-op and nothing is timed.
+#[derive(Clone, Default)]
+pub struct Metrics {
+    recorder: Option<Arc<dyn Recorder + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").field("enabled", &self.is_enabled()).finish()
+    }
+}
+
+impl Metrics {
+    /// Metrics that go nowhere and cost nothing.
+    pub fn disabled() -> Self {
+        Self { recorder: None }
+    }
+
+    /// Metrics recorded on `recorder`, which learns every metric's description and unit now.
+    pub fn new(recorder: Arc<dyn Recorder + Send + Sync>) -> Self {
+        names::describe(recorder.as_ref());
+        Self { recorder: Some(recorder) }
+    }
+
+    /// Whether a recorder is attached.
+    pub fn is_enabled(&self) -> bool {
+        self.recorder.is_some()
+    }
+
+    fn key(name: &'static str, labels: &[(&'static str, &'static str)]) -> Key {
+        Key::from_parts(name, labels.iter().map(|&(k, v)| Label::from_static_parts(k, v)).collect::<Vec<_>>())
+    }
+
+    fn counter(&self, name: &'static str, labels: &[(&'static str, &'static str)]) -> Counter {
+        self.recorder.as_ref().map_or_else(Counter::noop, |r| r.register_counter(&Self::key(name, labels), &METADATA))
+    }
+
+    fn gauge(&self, name: &'static str, labels: &[(&'static str, &'static str)]) -> Gauge {
+        self.recorder.as_ref().map_or_else(Gauge::noop, |r| r.register_gauge(&Self::key(name, labels), &METADATA))
+    }
+
+    fn histogram(&self, name: &'static str, labels: &[(&'static str, &'static str)]) -> Histogram {
+        self.recorder
+            .as_ref()
+            .map_or_else(Histogram::noop, |r| r.register_histogram(&Self::key(name, labels), &METADATA))
+    }
+
+    /// Sets `vortex_build_info{version, features}` to 1.
+    pub fn build_info(&self, version: &'static str, features: &'static str) {
+        self.gauge(names::BUILD_INFO, &[("version", version), ("features", features)]).set(1.0);
+    }
+
+    /// The cache's handles.
+    pub fn cache(&self) -> CacheMetrics {
+        let outcome = |o| [("outcome", o)];
+        let cause = |c| self.counter(names::CACHE_EVICTIONS, &[("cause", c)]);
+        CacheMetrics {
+            enabled: self.is_enabled(),
+            hits: self.counter(names::CACHE_LOOKUPS, &outcome("hit")),
+            misses: self.counter(names::CACHE_LOOKUPS, &outcome("miss")),
+            hit_seconds: self.histogram(names::CACHE_LOOKUP_DURATION, &outcome("hit")),
+            miss_seconds: self.histogram(names::CACHE_LOOKUP_DURATION, &outcome("miss")),
+            expired: cause("expired"),
+            size: cause("size"),
+            explicit: cause("explicit"),
+            replaced: cause("replaced"),
+            stale_loads: self.counter(names::CACHE_STALE_LOADS, &[]),
+            hit_ratio: self.gauge(names::CACHE_HIT_RATIO, &[]),
+            entries: self.gauge(names::CACHE_ENTRIES, &[]),
+            weighted_size: self.gauge(names::CACHE_WEIGHTED_SIZE, &[]),
+        }
+    }
+
+    /// The git backend's handles.
+    pub fn git(&self) -> GitMetrics {
+        GitMetrics {
+            ok: self.counter(names::GIT_FETCHES, &[("result", "ok")]),
+            failed: self.counter(names::GIT_FETCHES, &[("result", "error")]),
+            seconds: self.histogram(names::GIT_FETCH_DURATION, &[]),
+            last_success: self.gauge(names::GIT_LAST_SUCCESS, &[]),
+            labels_moved: self.counter(names::GIT_LABELS_MOVED, &[]),
+        }
+    }
+
+    /// Handles for the HTTP edge; `routes` are the route templates it serves, every other path is
+    /// recorded as `unmatched`.
+    pub fn http(&self, routes: &'static [&'static str]) -> HttpMetrics {
+        HttpMetrics {
+            metrics: self.clone(),
+            routes,
+            slots: (0..(routes.len() + 1) * METHODS.len() * CLASSES.len()).map(|_| OnceLock::new()).collect(),
+            in_flight: self.gauge(names::HTTP_IN_FLIGHT, &[]),
+            not_modified: self.counter(names::HTTP_NOT_MODIFIED, &[]),
+        }
+    }
+}
+
+/// The cache's handles; see [`Metrics::cache`].
+#[derive(Clone)]
+pub struct CacheMetrics {
+    enabled: bool,
+    hits: Counter,
+    misses: Counter,
+    hit_seconds: Histogram,
+    miss_seconds: Histogram,
+    expired: Counter,
+    size: Counter,
+    explicit: Counter,
+    replaced: Counter,
+    stale_loads: Counter,
+    hit_ratio: Gauge,
+    entries: Gauge,
+    weighted_size: Gauge,
+}
+
+impl Default for CacheMetrics {
+    fn default() -> Self {
+        Metrics::disabled().cache()
+    }
+}
+
+impl std::fmt::Debug for CacheMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheMetrics").field("enabled", &self.enabled).finish()
+    }
+}
+
+/// Why an entry left the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvictionCause {
+    /// Its time to live or to idle ran out.
+    Expired,
+    /// It made room under a bound.
+    Size,
+    /// An invalidation removed it.
+    Explicit,
+    /// A newer entry replaced it.
+    Replaced,
+}
+
+impl CacheMetrics {
+    /// The start of a timed lookup, or `None` when nothing is recorded (no clock read).
+    pub fn start(&self) -> Option<Instant> {
+        self.enabled.then(Instant::now)
+    }
+
+    /// Records a lookup answered from the cache.
+    pub fn hit(&self, started: Option<Instant>) {
+        self.hits.increment(1);
+        if let Some(started) = started {
+            self.hit_seconds.record(started.elapsed());
+        }
+    }
+
+    /// Records a lookup that had to load (or wait for a load).
+    pub fn miss(&self, started: Option<Instant>) {
+        self.misses.increment(1);
+        if let Some(started) = started {
+            self.miss_seconds.record(started.elapsed());
+        }
+    }
+
+    /// Records an eviction.
+    pub fn evicted(&self, cause: EvictionCause) {
+        match cause {
+            EvictionCause::Expired => &self.expired,
+            EvictionCause::Size => &self.size,
+            EvictionCause::Explicit => &self.explicit,
+            EvictionCause::Replaced => &self.replaced,
+        }
+        .increment(1);
+    }
+
+    /// Records a load dropped because an invalidation overlapped it.
+    pub fn stale_load(&self) {
+        self.stale_loads.increment(1);
+    }
+
+    /// Publishes the cache's size and hit ratio.
+    pub fn sizes(&self, entries: u64, weighted_size: u64, hit_ratio: f64) {
+        self.entries.set(entries as f64);
+        self.weighted_size.set(weighted_size as f64);
+        self.hit_ratio.set(hit_ratio);
+    }
+}
+
+/// The git backend's handles; see [`Metrics::git`].
+#[derive(Clone)]
+pub struct GitMetrics {
+    ok: Counter,
+    failed: Counter,
+    seconds: Histogram,
+    last_success: Gauge,
+    labels_moved: Counter,
+}
+
+impl Default for GitMetrics {
+    fn default() -> Self {
+        Metrics::disabled().git()
+    }
+}
+
+impl std::fmt::Debug for GitMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GitMetrics")
+    }
+}
+
+impl GitMetrics {
+    /// Records a fetch that took `took` and moved `moved` labels (`None` when it failed).
+    pub fn fetched(&self, took: Duration, moved: Option<usize>) {
+        self.seconds.record(took);
+        match moved {
+            Some(moved) => {
+                self.ok.increment(1);
+                self.labels_moved.increment(u64::try_from(moved).unwrap_or(u64::MAX));
+                let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+                self.last_success.set(now.as_secs_f64());
+            }
+            None => self.failed.increment(1),
+        }
+    }
+}
+
+/// The request methods told apart; anything else is `other`.
+const METHODS: &[&str] = &["GET", "HEAD", "POST", "DELETE", "other"];
+/// Status classes.
+const CLASSES: &[&str] = &["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/// The HTTP edge's handles; see [`Metrics::http`]. Each (route, method, status class) series is
+/// registered on first use and kept, so recording never allocates or locks.
+pub struct HttpMetrics {
+    metrics: Metrics,
+    routes: &'static [&'static str],
+    slots: Box<[OnceLock<(Counter, Histogram)>]>,
+    in_flight: Gauge,
+    not_modified: Counter,
+}
+
+impl std::fmt::Debug for HttpMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpMetrics").field("routes", &self.routes).finish()
+    }
+}
+
+impl HttpMetrics {
+    /// Whether anything is recorded.
+    pub fn is_enabled(&self) -> bool {
+        self.metrics.is_enabled()
+    }
+
+    /// Counts a request in flight until the returned guard is dropped.
+    pub fn in_flight(&self) -> InFlight<'_> {
+        self.in_flight.increment(1.0);
+        InFlight(&self.in_flight)
+    }
+
+    /// Records an answered request. `route` is the matched template, `None` when no route matched.
+    pub fn record(&self, route: Option<&str>, method: &str, status: u16, took: Duration) {
+        let route = route.and_then(|r| self.routes.iter().position(|known| *known == r)).unwrap_or(self.routes.len());
+        let method = METHODS.iter().position(|m| *m == method).unwrap_or(METHODS.len() - 1);
+        let class = usize::from((status / 100).clamp(1, 5) - 1);
+        let slot = (route * METHODS.len() + method) * CLASSES.len() + class;
+        let Some(cell) = self.slots.get(slot) else { return };
+        let (count, seconds) = cell.get_or_init(|| {
+            let labels = [
+                ("route", self.routes.get(route).copied().unwrap_or("unmatched")),
+                ("method", METHODS[method]),
+                ("status", CLASSES[class]),
+            ];
+            (
+                self.metrics.counter(names::HTTP_REQUESTS, &labels),
+                self.metrics.histogram(names::HTTP_REQUEST_DURATION, &labels),
+            )
+        });
+        count.increment(1);
+        seconds.record(took);
+        if status == 304 {
+            self.not_modified.increment(1);
+        }
+    }
+}
+
+/// Decrements the in-flight gauge when dropped; see [`HttpMetrics::in_flight`].
+#[derive(Debug)]
+pub struct InFlight<'a>(&'a Gauge);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
+}
+
+/// A [`ConfigSource`] decorator that times loads and counts their errors, by backend name.
+pub struct MeteredSource<S> {
+    inner: S,
+    seconds: Histogram,
+    errors: [Counter; 5],
+    enabled: bool,
+}
+
+impl<S> MeteredSource<S> {
+    /// Wraps `inner`, recording under `backend` (`git`, `native`, ...).
+    pub fn new(inner: S, backend: &'static str, metrics: &Metrics) -> Self {
+        let error = |kind| metrics.counter(names::BACKEND_LOAD_ERRORS, &[("backend", backend), ("kind", kind)]);
+        Self {
+            inner,
+            seconds: metrics.histogram(names::BACKEND_LOAD_DURATION, &[("backend", backend)]),
+            errors: [
+                error("invalid_input"),
+                error("not_found"),
+                error("invalid_document"),
+                error("unavailable"),
+                error("internal"),
+            ],
+            enabled: metrics.is_enabled(),
+        }
+    }
+}
+
+impl<S: ConfigSource> ConfigSource for MeteredSource<S> {
+    fn load<'a>(&'a self, query: &'a ConfigQuery) -> BoxFuture<'a, Result<Environment, CoreError>> {
+        if !self.enabled {
+            return self.inner.load(query);
+        }
+        Box::pin(async move {
+            let started = Instant::now();
+            let result = self.inner.load(query).await;
+            self.seconds.record(started.elapsed());
+            if let Err(err) = &result {
+                let index = match err.kind() {
+                    ErrorKind::InvalidInput => 0,
+                    ErrorKind::NotFound => 1,
+                    ErrorKind::InvalidDocument => 2,
+                    ErrorKind::Unavailable => 3,
+                    _ => 4,
+                };
+                self.errors[index].increment(1);
+            }
+            result
+        })
+    }
+
+    fn resource<'a>(&'a self, query: &'a ConfigQuery, path: &'a str) -> BoxFuture<'a, Result<Resource, CoreError>> {
+        self.inner.resource(query, path)
+    }
+
+    fn health(&self) -> SourceHealth {
+        self.inner.health()
+    }
+
+    fn default_label(&self) -> Option<&str> {
+        self.inner.default_label()
+    }
+
+    fn refresh(&self) -> BoxFuture<'_, Result<(), CoreError>> {
+        self.inner.refresh()
+    }
+
+    fn subscribe(&self, listener: ChangeListener) {
+        self.inner.subscribe(listener);
+    }
+}
