@@ -272,9 +272,15 @@ impl HttpMetrics {
         InFlight(&self.in_flight)
     }
 
-    /// Records an answered request. `route` is the matched template, `None` when no route matched.
-    pub fn record(&self, route: Option<&str>, method: &str, status: u16, took: Duration) {
-        let route = route.and_then(|r| self.routes.iter().position(|known| *known == r)).unwrap_or(self.routes.len());
+    /// The index of a route template among the known ones, for [`record`](Self::record).
+    pub fn route(&self, template: &str) -> Option<usize> {
+        self.routes.iter().position(|known| *known == template)
+    }
+
+    /// Records an answered request. `route` is the index of the matched template
+    /// ([`route`](Self::route)), `None` when no known route matched.
+    pub fn record(&self, route: Option<usize>, method: &str, status: u16, took: Duration) {
+        let route = route.filter(|&r| r < self.routes.len()).unwrap_or(self.routes.len());
         let method = METHODS.iter().position(|m| *m == method).unwrap_or(METHODS.len() - 1);
         let class = usize::from((status / 100).clamp(1, 5) - 1);
         let slot = (route * METHODS.len() + method) * CLASSES.len() + class;

@@ -34,7 +34,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
 
 /// Answers 403 when the admin API is off, 401 without the right bearer token.
 async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let Some(token) = &state.admin else {
+    let Some(token) = &state.inner.admin else {
         return ApiError::new(
             StatusCode::FORBIDDEN,
             "admin_disabled",
@@ -67,7 +67,7 @@ struct StatsParams {
 /// `GET /cache`: entries, hits, misses, hit ratio and evictions by cause; `?keys` lists the keys.
 async fn stats(State(state): State<AppState>, Query(params): Query<StatsParams>) -> Response {
     #[cfg(feature = "cache")]
-    if let Some(cache) = &state.cache {
+    if let Some(cache) = &state.inner.cache {
         let stats = cache.stats().await;
         let mut body = json!({
             "enabled": true,
@@ -115,7 +115,7 @@ async fn delete_pattern(
         ));
     };
     #[cfg(feature = "cache")]
-    if let Some(cache) = &state.cache {
+    if let Some(cache) = &state.inner.cache {
         let glob = vortex_cache::KeyPattern::new(&pattern).map_err(invalid)?;
         let removed = cache.invalidate_pattern(&glob).await;
         tracing::info!(%pattern, removed, "admin API: cache entries invalidated by pattern");
@@ -128,7 +128,7 @@ async fn delete_pattern(
 /// `DELETE /cache/{key}`: removes one entry; `removed` is 0 when there was none.
 async fn delete_key(State(state): State<AppState>, Path(key): Path<String>) -> Result<Response, ApiError> {
     #[cfg(feature = "cache")]
-    if let Some(cache) = &state.cache {
+    if let Some(cache) = &state.inner.cache {
         let parsed = cache.parse_key(&key).map_err(invalid)?;
         let removed = u64::from(cache.invalidate(&parsed).await);
         tracing::info!(key = %parsed, removed, "admin API: cache entry invalidated");
@@ -145,7 +145,7 @@ async fn monitor(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         return Ok(Json(json!([])).into_response());
     };
     let names = monitor::service_names(&paths);
-    if let Err(err) = state.source.refresh().await {
+    if let Err(err) = state.inner.source.refresh().await {
         tracing::error!(error = %crate::error_chain(&err), "monitor: fetch failed");
         return Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
@@ -160,7 +160,7 @@ async fn monitor(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
 
 #[cfg(feature = "cache")]
 async fn invalidate_applications(state: &AppState, names: &[String]) -> u64 {
-    match &state.cache {
+    match &state.inner.cache {
         Some(cache) => cache.invalidate_applications(names).await,
         None => 0,
     }

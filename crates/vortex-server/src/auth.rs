@@ -31,7 +31,7 @@ impl BasicAuth {
 
 /// Rejects requests without the configured credentials with 401.
 pub(crate) async fn require(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match &state.auth {
+    match &state.inner.auth {
         Some(auth) if !auth.allows(request.headers().get(AUTHORIZATION)) => {
             let mut response = ApiError::from_status(StatusCode::UNAUTHORIZED).into_response();
             response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"vortex\""));

@@ -48,9 +48,16 @@ pub use backend::NativeBackend;
 pub use error::{ApiError, error_chain};
 pub use routes::V2_MEDIA_TYPE;
 
-/// Shared state of every handler: `Arc`-wrapped subsystem handles, built once in [`AppState::from_settings`].
+/// Shared state of every handler, built once in [`AppState::from_settings`]. Cloning it (axum does,
+/// per request and per middleware) is one reference-count increment.
 #[derive(Clone)]
 pub struct AppState {
+    inner: Arc<Shared>,
+}
+
+/// What an [`AppState`] shares.
+#[derive(Clone)]
+struct Shared {
     source: Arc<dyn ConfigSource>,
     #[cfg(feature = "cache")]
     cache: Option<vortex_cache::CachedSource<Arc<dyn ConfigSource>>>,
@@ -68,7 +75,7 @@ impl AppState {
     /// no authentication and no admin API.
     pub fn new(source: Arc<dyn ConfigSource>, backend_name: &'static str) -> Self {
         let defaults = vortex_settings::ServerSettings::default();
-        Self {
+        let shared = Shared {
             source,
             #[cfg(feature = "cache")]
             cache: None,
@@ -79,7 +86,13 @@ impl AppState {
             prometheus: None,
             request_timeout: Duration::from_secs(defaults.request_timeout_seconds),
             body_limit: defaults.body_limit_bytes,
-        }
+        };
+        Self { inner: Arc::new(shared) }
+    }
+
+    /// The shared part, for the builder methods: never shared yet while the state is built.
+    fn shared_mut(&mut self) -> &mut Shared {
+        Arc::make_mut(&mut self.inner)
     }
 
     /// Records metrics into `prometheus` and serves them at `/metrics` and `/actuator/prometheus`:
@@ -90,11 +103,12 @@ impl AppState {
     pub fn with_metrics(mut self, prometheus: vortex_metrics::Prometheus) -> Self {
         let metrics = prometheus.metrics().clone();
         metrics.build_info(env!("CARGO_PKG_VERSION"), FEATURES);
-        self.source =
-            Arc::new(vortex_metrics::MeteredSource::new(Arc::clone(&self.source), self.backend_name, &metrics));
+        let shared = self.shared_mut();
+        shared.source =
+            Arc::new(vortex_metrics::MeteredSource::new(Arc::clone(&shared.source), shared.backend_name, &metrics));
         let http = Arc::new(metrics.http(metrics::ROUTES));
         metrics::spawn_upkeep(&prometheus);
-        self.prometheus = Some((prometheus, http));
+        shared.prometheus = Some((prometheus, http));
         self
     }
 
@@ -103,35 +117,36 @@ impl AppState {
     #[cfg(feature = "cache")]
     #[must_use]
     pub fn with_cache(mut self, options: vortex_cache::CacheOptions) -> Self {
+        let shared = self.shared_mut();
         #[cfg(feature = "metrics")]
-        let options = match &self.prometheus {
+        let options = match &shared.prometheus {
             Some((prometheus, _)) => vortex_cache::CacheOptions { metrics: prometheus.metrics().cache(), ..options },
             None => options,
         };
-        self.cache = Some(vortex_cache::CachedSource::new(Arc::clone(&self.source), options));
+        shared.cache = Some(vortex_cache::CachedSource::new(Arc::clone(&shared.source), options));
         self
     }
 
     /// Turns the admin API on, answering only requests that carry `Authorization: Bearer <token>`.
     #[must_use]
     pub fn with_admin_token(mut self, token: &str) -> Self {
-        self.admin = Some(Arc::new(auth::BearerToken::new(token)));
+        self.shared_mut().admin = Some(Arc::new(auth::BearerToken::new(token)));
         self
     }
 
     /// The response cache, when there is one.
     #[cfg(feature = "cache")]
     pub fn cache(&self) -> Option<&vortex_cache::CachedSource<Arc<dyn ConfigSource>>> {
-        self.cache.as_ref()
+        self.inner.cache.as_ref()
     }
 
     /// The snapshot that answers `query`: from the cache when there is one, else freshly loaded.
     async fn snapshot(&self, query: &ConfigQuery) -> Result<Arc<Snapshot>, CoreError> {
         #[cfg(feature = "cache")]
-        if let Some(cache) = &self.cache {
+        if let Some(cache) = &self.inner.cache {
             return cache.get(query).await;
         }
-        Ok(Arc::new(Snapshot::new(self.source.load(query).await?)))
+        Ok(Arc::new(Snapshot::new(self.inner.source.load(query).await?)))
     }
 
     /// Builds the state from validated settings: the enabled backend, limits and authentication.
@@ -170,9 +185,10 @@ impl AppState {
         if let Some(prometheus) = prometheus {
             state = state.with_metrics(prometheus);
         }
-        state.request_timeout = Duration::from_secs(settings.server.request_timeout_seconds);
-        state.body_limit = settings.server.body_limit_bytes;
-        state.auth = auth::BasicAuth::from_settings(&settings.security.basic_auth).map(Arc::new);
+        let shared = state.shared_mut();
+        shared.request_timeout = Duration::from_secs(settings.server.request_timeout_seconds);
+        shared.body_limit = settings.server.body_limit_bytes;
+        shared.auth = auth::BasicAuth::from_settings(&settings.security.basic_auth).map(Arc::new);
         if let Some(token) = &settings.security.admin_token {
             state = state.with_admin_token(token.expose());
         }
@@ -253,11 +269,13 @@ pub fn router(state: AppState) -> Router {
         .route("/actuator/health", get(routes::health))
         .merge(admin::routes(state.clone()))
         .merge(read_api);
+    // With metrics, the fallback is wrapped to count unmatched requests.
     #[cfg(feature = "metrics")]
     let app = metrics::routes(app, &state);
-    app.fallback(|uri: axum::http::Uri| async move { ApiError::no_route(uri.path()) })
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.request_timeout))
-        .layer(RequestBodyLimitLayer::new(state.body_limit))
+    #[cfg(not(feature = "metrics"))]
+    let app = app.fallback(no_route);
+    app.layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.inner.request_timeout))
+        .layer(RequestBodyLimitLayer::new(state.inner.body_limit))
         .layer(middleware::from_fn(json_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -271,6 +289,11 @@ const FEATURES: &str = match (cfg!(feature = "git"), cfg!(feature = "cache")) {
     (false, true) => "cache,metrics",
     (false, false) => "metrics",
 };
+
+/// Answers a path that no route serves.
+async fn no_route(uri: axum::http::Uri) -> ApiError {
+    ApiError::no_route(uri.path())
+}
 
 /// Gives error responses produced outside the handlers (405, 408, 413) the JSON error shape.
 async fn json_errors(request: Request, next: Next) -> Response {

@@ -1,14 +1,20 @@
 //! `GET /metrics` and `/actuator/prometheus`, and the HTTP traffic middleware (feature `metrics`).
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
+use axum::handler::HandlerWithoutStateExt;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tower::{Layer, Service};
+use vortex_metrics::HttpMetrics;
 
 use crate::AppState;
 
@@ -30,49 +36,74 @@ pub(crate) const ROUTES: &[&str] = &[
 /// How often the exporter folds histogram samples and drops idle series.
 const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Adds the exposition routes and the traffic middleware when metrics are on.
+/// Adds the exposition routes and the traffic recording when metrics are on.
+///
+/// Recording wraps every route (where axum has set the matched template) and the fallback, as a
+/// plain tower service: no extractor, no state clone, one allocation per request.
 pub(crate) fn routes(app: Router<AppState>, state: &AppState) -> Router<AppState> {
-    if state.prometheus.is_none() {
-        return app;
-    }
+    let Some((_, http)) = &state.inner.prometheus else { return app.fallback(crate::no_route) };
+    let track = TrackLayer(Arc::clone(http));
+    let fallback = crate::no_route.into_service();
     app.route("/metrics", get(exposition))
         .route("/actuator/prometheus", get(exposition))
-        // Inside the router, where the matched route is known: hand it to the outer middleware.
-        .route_layer(middleware::from_fn(remember_route))
-        .layer(middleware::from_fn_with_state(state.clone(), track))
+        .route_layer(track.clone())
+        .fallback_service(track.layer(fallback))
 }
 
-/// The route template of a request, carried from the inner middleware to the outer one.
+/// Counts and times requests by route template, method and status class.
 #[derive(Clone)]
-struct RouteTemplate(MatchedPath);
+struct TrackLayer(Arc<HttpMetrics>);
 
-async fn remember_route(matched: Option<MatchedPath>, request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    if let Some(matched) = matched {
-        response.extensions_mut().insert(RouteTemplate(matched));
+impl<S> Layer<S> for TrackLayer {
+    type Service = Track<S>;
+
+    fn layer(&self, inner: S) -> Track<S> {
+        Track { inner, http: Arc::clone(&self.0) }
     }
-    response
 }
 
-/// Counts and times every request by route template, method and status class.
-async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let Some((_, http)) = &state.prometheus else { return next.run(request).await };
-    let started = Instant::now();
-    let method = request.method().clone();
-    let response = {
-        let _in_flight = http.in_flight();
-        next.run(request).await
-    };
-    let route = response.extensions().get::<RouteTemplate>().map(|r| r.0.as_str());
-    http.record(route, method.as_str(), response.status().as_u16(), started.elapsed());
-    response
+#[derive(Clone)]
+struct Track<S> {
+    inner: S,
+    http: Arc<HttpMetrics>,
+}
+
+impl<S> Service<Request> for Track<S>
+where
+    S: Service<Request, Response = Response> + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let started = Instant::now();
+        let http = Arc::clone(&self.http);
+        let route = request.extensions().get::<MatchedPath>().map(|m| http.route(m.as_str()));
+        let method = request.method().clone();
+        let response = self.inner.call(request);
+        Box::pin(async move {
+            let in_flight = http.in_flight();
+            let response = response.await;
+            drop(in_flight);
+            if let Ok(response) = &response {
+                http.record(route.flatten(), method.as_str(), response.status().as_u16(), started.elapsed());
+            }
+            response
+        })
+    }
 }
 
 /// The Prometheus text exposition, with the cache's sizes brought up to date first.
 async fn exposition(State(state): State<AppState>) -> Response {
-    let Some((prometheus, _)) = &state.prometheus else { return StatusCode::NOT_FOUND.into_response() };
+    let Some((prometheus, _)) = &state.inner.prometheus else { return StatusCode::NOT_FOUND.into_response() };
     #[cfg(feature = "cache")]
-    if let Some(cache) = &state.cache {
+    if let Some(cache) = &state.inner.cache {
         cache.stats().await;
     }
     let content_type = HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");

@@ -105,12 +105,12 @@ pub(crate) async fn resource_path(
 
 /// `GET /health` and `/actuator/health`: 200 while the backend serves, 503 when it cannot.
 pub(crate) async fn health(State(state): State<AppState>) -> Response {
-    let backend = state.source.health();
+    let backend = state.inner.source.health();
     let status = if backend.ready { backend.status } else { HealthStatus::Down };
     let code = if status == HealthStatus::Down { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
     let body = serde_json::json!({
         "status": status,
-        "backends": { state.backend_name: backend },
+        "backends": { state.inner.backend_name: backend },
     });
     (code, [(CONTENT_TYPE, HeaderValue::from_static(JSON))], body.to_string()).into_response()
 }
@@ -159,7 +159,7 @@ async fn resource(
 ) -> Result<Response, ApiError> {
     const VARY: &str = "accept, accept-charset";
     let query = ConfigQuery::parse(app, profile, label)?;
-    let found = state.source.resource(&query, path).await?;
+    let found = state.inner.source.resource(&query, path).await?;
     if accepts(headers, OCTET_STREAM) {
         return Ok(respond(&Rendering::new(found.bytes), OCTET_STREAM, headers, Some(VARY)));
     }

@@ -106,9 +106,15 @@ async fn counters_move_exactly_with_traffic() {
     // A failing load is counted by backend and kind; an unknown path by its fixed label.
     assert_eq!(call(addr, "GET", "/broken/default", &[]).await.0, 500);
     assert_eq!(call(addr, "GET", "/a/b/c/d/e?x", &[]).await.0, 404);
+    assert_eq!(call(addr, "GET", "/a/b/c/", &[]).await.0, 404);
     let text = exposition(addr).await;
     assert_eq!(sample(&text, r#"vortex_backend_load_errors_total{backend="native",kind="invalid_document"}"#), 1.0);
     assert_eq!(sample(&text, r#"vortex_http_requests_total{route="/{a}/{b}",method="GET",status="5xx"}"#), 1.0);
+    assert_eq!(
+        sample(&text, r#"vortex_http_requests_total{route="/{a}/{b}/{c}/{*path}",method="GET",status="4xx"}"#),
+        1.0
+    );
+    assert_eq!(sample(&text, r#"vortex_http_requests_total{route="unmatched",method="GET",status="4xx"}"#), 1.0);
     let build =
         samples(&text).into_iter().find(|(k, _)| k.starts_with(r#"vortex_build_info{version="0.1.0",features=""#));
     assert_eq!(build.map(|(_, v)| v), Some(1.0));
