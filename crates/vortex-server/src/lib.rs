@@ -269,7 +269,6 @@ pub fn router(state: AppState) -> Router {
         .route("/actuator/health", get(routes::health))
         .merge(admin::routes(state.clone()))
         .merge(read_api);
-    // With metrics, the fallback is wrapped to count unmatched requests.
     #[cfg(feature = "metrics")]
     let app = metrics::routes(app, &state);
     #[cfg(not(feature = "metrics"))]

@@ -4,17 +4,17 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{Request, State};
 use axum::handler::HandlerWithoutStateExt;
 use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower::{Layer, Service};
-use vortex_metrics::HttpMetrics;
+use vortex_metrics::{HttpMetrics, Timer};
 
 use crate::AppState;
 
@@ -38,16 +38,44 @@ const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Adds the exposition routes and the traffic recording when metrics are on.
 ///
-/// Recording wraps every route (where axum has set the matched template) and the fallback, as a
-/// plain tower service: no extractor, no state clone, one allocation per request.
+/// Recording is one plain tower service around the whole router, so it sees every answer (also
+/// 404s, 405s and 408s). It names the route template with [`route_template`], which mirrors the
+/// router's table without a lookup or an allocation; a test checks it against axum's `MatchedPath`.
 pub(crate) fn routes(app: Router<AppState>, state: &AppState) -> Router<AppState> {
     let Some((_, http)) = &state.inner.prometheus else { return app.fallback(crate::no_route) };
     let track = TrackLayer(Arc::clone(http));
-    let fallback = crate::no_route.into_service();
     app.route("/metrics", get(exposition))
         .route("/actuator/prometheus", get(exposition))
         .route_layer(track.clone())
-        .fallback_service(track.layer(fallback))
+        .fallback_service(track.layer(crate::no_route.into_service()))
+}
+
+/// The index in [`ROUTES`] of the route that serves `path`, `None` for the fallback.
+pub(crate) fn route_template(path: &str) -> Option<usize> {
+    let index = |template: &str| ROUTES.iter().position(|r| *r == template);
+    match path {
+        "/health" | "/actuator/health" | "/cache" | "/monitor" | "/metrics" | "/actuator/prometheus" => {
+            return index(path);
+        }
+        _ => {}
+    }
+    let rest = path.strip_prefix('/')?;
+    if rest.strip_prefix("cache/").is_some_and(|key| !key.is_empty()) {
+        return index("/cache/{*key}");
+    }
+    // axum's parameters match empty segments in the middle (`/a//c`), never a trailing empty
+    // one; the wildcard takes anything of at least one character.
+    let parts: [Option<&str>; 4] = {
+        let mut split = rest.splitn(4, '/');
+        [split.next(), split.next(), split.next(), split.next()]
+    };
+    match parts {
+        [Some(a), None, None, None] if !a.is_empty() => index("/{a}"),
+        [Some(_), Some(b), None, None] if !b.is_empty() => index("/{a}/{b}"),
+        [Some(_), Some(_), Some(c), None] if !c.is_empty() => index("/{a}/{b}/{c}"),
+        [Some(_), Some(_), Some(_), Some(tail)] if !tail.is_empty() => index("/{a}/{b}/{c}/{*path}"),
+        _ => None,
+    }
 }
 
 /// Counts and times requests by route template, method and status class.
@@ -75,27 +103,59 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+    type Future = TrackFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let started = Instant::now();
-        let http = Arc::clone(&self.http);
-        let route = request.extensions().get::<MatchedPath>().map(|m| http.route(m.as_str()));
+        let started = Timer::start();
+        let route = route_template(request.uri().path());
         let method = request.method().clone();
-        let response = self.inner.call(request);
-        Box::pin(async move {
-            let in_flight = http.in_flight();
-            let response = response.await;
-            drop(in_flight);
-            if let Ok(response) = &response {
-                http.record(route.flatten(), method.as_str(), response.status().as_u16(), started.elapsed());
+        self.http.in_flight_add(1.0);
+        TrackFuture { inner: self.inner.call(request), http: Some(Arc::clone(&self.http)), started, route, method }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The inner response future, recorded when it completes (no boxing: the router's future is
+    /// large, and moving it to the heap cost more than all the recording).
+    pub(crate) struct TrackFuture<F> {
+        #[pin]
+        inner: F,
+        http: Option<Arc<HttpMetrics>>,
+        started: Timer,
+        route: Option<usize>,
+        method: Method,
+    }
+
+    impl<F> PinnedDrop for TrackFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            // Cancelled before it answered (a timeout above, or the client left): not in flight.
+            if let Some(http) = this.project().http.take() {
+                http.in_flight_add(-1.0);
             }
-            response
-        })
+        }
+    }
+}
+
+impl<F, E> Future for TrackFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = std::task::ready!(this.inner.poll(cx));
+        if let Some(http) = this.http.take() {
+            http.in_flight_add(-1.0);
+            if let Ok(response) = &result {
+                http.record(*this.route, this.method.as_str(), response.status().as_u16(), this.started.elapsed());
+            }
+        }
+        Poll::Ready(result)
     }
 }
 
@@ -122,4 +182,75 @@ pub(crate) fn spawn_upkeep(prometheus: &vortex_metrics::Prometheus) {
             prometheus.run_upkeep();
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::extract::MatchedPath;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// The same table as the real router, answering with axum's matched template.
+    fn echo_router() -> Router {
+        let echo = |m: MatchedPath| async move { m.as_str().to_owned() };
+        let mut router = Router::new();
+        for route in ROUTES {
+            router = router.route(route, get(echo).post(echo).delete(echo));
+        }
+        router.fallback(|| async { "unmatched".to_owned() })
+    }
+
+    #[tokio::test]
+    async fn route_templates_agree_with_axum() {
+        let router = echo_router();
+        let paths = [
+            "/",
+            "//",
+            "/a",
+            "/a/",
+            "/a/b",
+            "/a/b/",
+            "/a/b/c",
+            "/a/b/c/",
+            "/a/b/c/d",
+            "/a/b/c/d/",
+            "/a/b/c/d/e",
+            "/a//c",
+            "//b",
+            "/a/b//d",
+            "/a/b/c//e",
+            "/health",
+            "/health/",
+            "/health/x",
+            "/actuator/health",
+            "/actuator/prometheus",
+            "/actuator/x",
+            "/metrics",
+            "/metrics/x",
+            "/cache",
+            "/cache/",
+            "/cache/x",
+            "/cache/x/y/z",
+            "/cache//x",
+            "/monitor",
+            "/monitor/x",
+            "/a-b.yml",
+            "/l/a-b.yml",
+            "/%2F/x",
+        ];
+        let mut mismatches = Vec::new();
+        for path in paths {
+            let response = router.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+            let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+            let axum_says = String::from_utf8(body.to_vec()).unwrap();
+            let ours = route_template(path).map_or("unmatched", |i| ROUTES[i]);
+            if ours != axum_says {
+                mismatches.push(format!("{path}: ours {ours}, axum {axum_says}"));
+            }
+        }
+        assert!(mismatches.is_empty(), "{mismatches:#?}");
+    }
 }
