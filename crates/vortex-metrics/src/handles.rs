@@ -283,14 +283,8 @@ impl HttpMetrics {
         self.metrics.is_enabled()
     }
 
-    /// Counts a request in flight until the returned guard is dropped.
-    pub fn in_flight(&self) -> InFlight<'_> {
-        self.in_flight.increment(1.0);
-        InFlight(&self.in_flight)
-    }
-
-    /// Moves the in-flight gauge by `delta`, for callers that cannot hold an [`InFlight`] guard
-    /// (a future that records on completion).
+    /// Moves the in-flight gauge by `delta`: +1 when a request arrives, -1 when it is answered or
+    /// dropped.
     pub fn in_flight_add(&self, delta: f64) {
         self.in_flight.increment(delta);
     }
@@ -324,16 +318,6 @@ impl HttpMetrics {
         if status == 304 {
             self.not_modified.increment(1);
         }
-    }
-}
-
-/// Decrements the in-flight gauge when dropped; see [`HttpMetrics::in_flight`].
-#[derive(Debug)]
-pub struct InFlight<'a>(&'a Gauge);
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.decrement(1.0);
     }
 }
 

@@ -25,6 +25,6 @@ pub mod names;
 #[cfg(feature = "prometheus")]
 mod prometheus;
 
-pub use handles::{CacheMetrics, EvictionCause, GitMetrics, HttpMetrics, InFlight, MeteredSource, Metrics, Timer};
+pub use handles::{CacheMetrics, EvictionCause, GitMetrics, HttpMetrics, MeteredSource, Metrics, Timer};
 #[cfg(feature = "prometheus")]
 pub use prometheus::Prometheus;

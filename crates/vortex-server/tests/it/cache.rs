@@ -294,18 +294,31 @@ async fn the_entry_bound_holds_over_http() {
     assert!(stats["evictions"]["size"].as_u64().unwrap() >= 35, "{stats}");
 }
 
-/// The native backend, counting loads and holding each for a while so that requests overlap.
-struct SlowCounting {
+/// The native backend, counting loads and waiting before and after reading the files: waiting
+/// before makes concurrent requests overlap; waiting after widens the window in which an
+/// invalidation can overlap a load that already holds old content.
+struct Delayed {
     inner: NativeBackend,
     loads: Arc<AtomicU64>,
+    before: Duration,
+    after: Duration,
 }
 
-impl ConfigSource for SlowCounting {
+impl Delayed {
+    fn new(dir: &Path, before_ms: u64, after_ms: u64) -> Self {
+        let (before, after) = (Duration::from_millis(before_ms), Duration::from_millis(after_ms));
+        Self { inner: native_backend(dir), loads: Arc::default(), before, after }
+    }
+}
+
+impl ConfigSource for Delayed {
     fn load<'a>(&'a self, query: &'a ConfigQuery) -> BoxFuture<'a, Result<Environment, CoreError>> {
         Box::pin(async move {
             self.loads.fetch_add(1, Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            self.inner.load(query).await
+            tokio::time::sleep(self.before).await;
+            let env = self.inner.load(query).await;
+            tokio::time::sleep(self.after).await;
+            env
         })
     }
 
@@ -325,8 +338,8 @@ impl ConfigSource for SlowCounting {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_misses_cause_one_backend_load() {
     let repo = repo();
-    let loads = Arc::new(AtomicU64::new(0));
-    let source = SlowCounting { inner: native_backend(repo.dir.path()), loads: Arc::clone(&loads) };
+    let source = Delayed::new(repo.dir.path(), 300, 0);
+    let loads = Arc::clone(&source.loads);
     let state = AppState::new(Arc::new(source), "native").with_cache(CacheOptions::default());
     let server = Server::start(router(state)).await;
     let addr = server.addr;
@@ -378,40 +391,12 @@ async fn monitor_invalidates_the_applications_a_push_names() {
     assert_eq!((reply.status, reply.json()["code"].as_str()), (400, Some("invalid_request")));
 }
 
-/// The native backend, answering a few milliseconds after it has read the files: the window in
-/// which an invalidation can overlap a load that already holds old content.
-struct ReadThenWait {
-    inner: NativeBackend,
-}
-
-impl ConfigSource for ReadThenWait {
-    fn load<'a>(&'a self, query: &'a ConfigQuery) -> BoxFuture<'a, Result<Environment, CoreError>> {
-        Box::pin(async move {
-            let env = self.inner.load(query).await;
-            tokio::time::sleep(Duration::from_millis(3)).await;
-            env
-        })
-    }
-
-    fn resource<'a>(&'a self, query: &'a ConfigQuery, path: &'a str) -> BoxFuture<'a, Result<Resource, CoreError>> {
-        self.inner.resource(query, path)
-    }
-
-    fn health(&self) -> SourceHealth {
-        self.inner.health()
-    }
-
-    fn default_label(&self) -> Option<&str> {
-        self.inner.default_label()
-    }
-}
-
 /// Readers, invalidations by key, by pattern and of everything, and writers run at once. After an
 /// invalidation returns, no request that starts later may show content older than it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn stress_no_response_after_an_invalidation_shows_older_data() {
     let repo = TempRepo::new(&[("orders.yml", "generation: 0\n"), ("payments.yml", "generation: 0\n")]);
-    let source = ReadThenWait { inner: native_backend(repo.dir.path()) };
+    let source = Delayed::new(repo.dir.path(), 0, 3);
     let state = AppState::new(Arc::new(source), "native").with_cache(CacheOptions::default()).with_admin_token(TOKEN);
     let server = Server::start(router(state)).await;
     let addr = server.addr;
