@@ -367,7 +367,7 @@ impl<S: ConfigSource> Inner<S> {
         }
     }
 
-    fn mark_flights(&self, matches: impl Fn(&CacheKey) -> bool) {
+    fn mark_flights(&self, mut matches: impl FnMut(&CacheKey) -> bool) {
         let flights = lock(&self.flights);
         for (key, flight) in flights.iter() {
             if matches(key) {
@@ -381,14 +381,7 @@ impl<S: ConfigSource> Inner<S> {
     fn mark_where(&self, mut matches: impl FnMut(&CacheKey) -> bool) -> Vec<Doomed> {
         // Loads first: a load that leaves after this has put its entry in the cache, where the
         // walk below finds it.
-        {
-            let flights = lock(&self.flights);
-            for (key, flight) in flights.iter() {
-                if matches(key) {
-                    flight.invalidated.store(true, Ordering::Release);
-                }
-            }
-        }
+        self.mark_flights(&mut matches);
         let now = self.clock.now();
         let mut doomed = Vec::new();
         for (key, entry) in self.cache.iter() {

@@ -289,13 +289,8 @@ impl HttpMetrics {
         self.in_flight.increment(delta);
     }
 
-    /// The index of a route template among the known ones, for [`record`](Self::record).
-    pub fn route(&self, template: &str) -> Option<usize> {
-        self.routes.iter().position(|known| *known == template)
-    }
-
-    /// Records an answered request. `route` is the index of the matched template
-    /// ([`route`](Self::route)), `None` when no known route matched.
+    /// Records an answered request. `route` is the index of the matched template in the `routes`
+    /// given to [`Metrics::http`], `None` when no known route matched.
     pub fn record(&self, route: Option<usize>, method: &str, status: u16, took: Duration) {
         let route = route.filter(|&r| r < self.routes.len()).unwrap_or(self.routes.len());
         let method = METHODS.iter().position(|m| *m == method).unwrap_or(METHODS.len() - 1);
