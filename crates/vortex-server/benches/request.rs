@@ -9,7 +9,6 @@ use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -17,19 +16,19 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 use vortex_cache::CacheOptions;
 use vortex_core::native::{NativeOptions, NativeSource};
-use vortex_server::{AppState, NativeBackend, router};
+use vortex_server::{App, AppState, NativeBackend};
 
-fn app(metrics: bool) -> Router {
+fn app(metrics: bool) -> App {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/sample-repo");
     let options = NativeOptions { search_locations: vec![repo.display().to_string()], ..NativeOptions::default() };
     let mut state = AppState::new(Arc::new(NativeBackend::new(NativeSource::new(options).unwrap())), "native");
     if metrics {
         state = state.with_metrics(vortex_metrics::Prometheus::new().unwrap());
     }
-    router(state.with_cache(CacheOptions::default()))
+    vortex_server::app(state.with_cache(CacheOptions::default()))
 }
 
-async fn hit(app: &Router, uri: &str, if_none_match: Option<&str>) -> usize {
+async fn hit(app: &App, uri: &str, if_none_match: Option<&str>) -> usize {
     let mut request = Request::get(uri);
     if let Some(tag) = if_none_match {
         request = request.header("if-none-match", tag);

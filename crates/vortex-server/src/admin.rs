@@ -16,19 +16,15 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::ApiError;
-use crate::{AppState, auth, monitor, routes};
+use crate::{AppState, monitor, routes};
 
 /// The admin routes. `GET /cache/...` is not an admin route: it stays the read API of an
 /// application named `cache`.
 pub(crate) fn routes(state: AppState) -> Router<AppState> {
-    let admin = middleware::from_fn_with_state(state.clone(), require_token);
-    let basic_auth = middleware::from_fn_with_state(state, auth::require);
+    let admin = middleware::from_fn_with_state(state, require_token);
     Router::new()
         .route("/cache", get(stats).delete(delete_pattern).route_layer(admin.clone()))
-        .route(
-            "/cache/{*key}",
-            delete(delete_key).route_layer(admin.clone()).merge(get(routes::any_segments).route_layer(basic_auth)),
-        )
+        .route("/cache/{*key}", delete(delete_key).route_layer(admin.clone()).merge(get(routes::read)))
         .route("/monitor", post(monitor).route_layer(admin))
 }
 

@@ -1,10 +1,10 @@
 //! HTTP basic authentication for the read API, when `security.basic_auth` is configured, and the
 //! bearer token of the admin API.
 
-use axum::extract::{Request, State};
+use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use vortex_settings::BasicAuthSettings;
 
@@ -29,15 +29,23 @@ impl BasicAuth {
     }
 }
 
-/// Rejects requests without the configured credentials with 401.
-pub(crate) async fn require(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match &state.inner.auth {
-        Some(auth) if !auth.allows(request.headers().get(AUTHORIZATION)) => {
-            let mut response = ApiError::from_status(StatusCode::UNAUTHORIZED).into_response();
-            response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"vortex\""));
-            response
+/// Proof that a read request may be served: taken by every read handler, so a route cannot forget
+/// it. Without `security.basic_auth` every request passes (also one with an empty `Basic`
+/// header, as some clients send); with it, a request without the credentials gets 401.
+pub(crate) struct ReadAccess;
+
+impl FromRequestParts<AppState> for ReadAccess {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match &state.inner.auth {
+            Some(auth) if !auth.allows(parts.headers.get(AUTHORIZATION)) => {
+                let mut response = ApiError::from_status(StatusCode::UNAUTHORIZED).into_response();
+                response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"vortex\""));
+                Err(response)
+            }
+            _ => Ok(Self),
         }
-        _ => next.run(request).await,
     }
 }
 

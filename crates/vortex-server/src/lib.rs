@@ -17,6 +17,7 @@ mod admin;
 mod auth;
 mod backend;
 pub mod cli;
+mod edge;
 mod error;
 #[cfg(feature = "metrics")]
 mod metrics;
@@ -29,22 +30,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::Request;
-use axum::http::StatusCode;
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
-use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 use vortex_core::native::{NativeOptions, NativeSource};
 use vortex_core::snapshot::Snapshot;
 use vortex_core::{ConfigQuery, ConfigSource, CoreError};
 use vortex_settings::Settings;
 
 pub use backend::NativeBackend;
+pub use edge::{App, EdgeFuture};
 pub use error::{ApiError, error_chain};
 pub use routes::V2_MEDIA_TYPE;
 
@@ -106,7 +100,7 @@ impl AppState {
         let shared = self.shared_mut();
         shared.source =
             Arc::new(vortex_metrics::MeteredSource::new(Arc::clone(&shared.source), shared.backend_name, &metrics));
-        let http = Arc::new(metrics.http(metrics::ROUTES));
+        let http = Arc::new(metrics.http(edge::ROUTES));
         metrics::spawn_upkeep(&prometheus);
         shared.prometheus = Some((prometheus, http));
         self
@@ -124,6 +118,13 @@ impl AppState {
             None => options,
         };
         shared.cache = Some(vortex_cache::CachedSource::new(Arc::clone(&shared.source), options));
+        self
+    }
+
+    /// Answers 408 to requests not answered within `timeout` (`server.request_timeout_seconds`).
+    #[must_use]
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.shared_mut().request_timeout = timeout;
         self
     }
 
@@ -256,28 +257,26 @@ async fn git_backend(
     })
 }
 
-/// Builds the HTTP application for `state`.
+/// The routes of the config server for `state`, without the edge: for embedding in an axum
+/// application that brings its own timeouts and limits. [`app`] is the complete application.
 pub fn router(state: AppState) -> Router {
-    let read_api = Router::new()
-        .route("/{a}", get(routes::one_segment))
-        .route("/{a}/{b}", get(routes::two_segments))
-        .route("/{a}/{b}/{c}", get(routes::three_segments))
-        .route("/{a}/{b}/{c}/{*path}", get(routes::resource_path))
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require));
     let app = Router::new()
         .route("/health", get(routes::health))
         .route("/actuator/health", get(routes::health))
-        .merge(admin::routes(state.clone()))
-        .merge(read_api);
+        .route("/{a}", get(routes::read))
+        .route("/{a}/{b}", get(routes::read))
+        .route("/{a}/{b}/{c}", get(routes::read))
+        .route("/{a}/{b}/{c}/{*path}", get(routes::read))
+        .merge(admin::routes(state.clone()));
     #[cfg(feature = "metrics")]
     let app = metrics::routes(app, &state);
-    #[cfg(not(feature = "metrics"))]
-    let app = app.fallback(no_route);
-    app.layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.inner.request_timeout))
-        .layer(RequestBodyLimitLayer::new(state.inner.body_limit))
-        .layer(middleware::from_fn(json_errors))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+    app.fallback(no_route).with_state(state)
+}
+
+/// The complete HTTP application for `state`: the [`router`] behind the edge, which applies the
+/// request timeout, the body limit, the JSON error shape and the HTTP metrics.
+pub fn app(state: AppState) -> App {
+    App::new(router(state.clone()), &state)
 }
 
 /// The features compiled into this build, for `vortex_build_info`.
@@ -294,23 +293,6 @@ async fn no_route(uri: axum::http::Uri) -> ApiError {
     ApiError::no_route(uri.path())
 }
 
-/// Gives error responses produced outside the handlers (405, 408, 413) the JSON error shape.
-async fn json_errors(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
-    let status = response.status();
-    let is_json = response.headers().get(CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if (status.is_client_error() || status.is_server_error()) && !is_json {
-        let mut replaced = ApiError::from_status(status).into_response();
-        for (name, value) in response.headers() {
-            if name != CONTENT_TYPE && name != CONTENT_LENGTH {
-                replaced.headers_mut().entry(name).or_insert_with(|| value.clone());
-            }
-        }
-        return replaced;
-    }
-    response
-}
-
 /// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish for
 /// at most `grace`.
 ///
@@ -318,12 +300,12 @@ async fn json_errors(request: Request, next: Next) -> Response {
 /// When accepting connections fails.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let server = axum::serve(listener, axum::ServiceExt::into_make_service(app)).with_graceful_shutdown(async move {
         let _ = stop_rx.await;
     });
     let mut server = tokio::spawn(server.into_future());

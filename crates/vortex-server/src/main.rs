@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use vortex_server::cli::{self, Command};
-use vortex_server::{AppState, router, serve, shutdown_signal, telemetry};
+use vortex_server::{AppState, app, serve, shutdown_signal, telemetry};
 use vortex_settings::Loaded;
 
 fn main() -> ExitCode {
@@ -72,7 +72,7 @@ fn run(loaded: &Loaded) -> anyhow::Result<()> {
         let local = listener.local_addr().context("cannot read the bound address")?;
         tracing::info!(address = %local, version = env!("CARGO_PKG_VERSION"), "vortex-server listening");
         let grace = Duration::from_secs(settings.server.shutdown_grace_seconds);
-        serve(listener, router(state), shutdown_signal(), grace).await.context("server error")?;
+        serve(listener, app(state), shutdown_signal(), grace).await.context("server error")?;
         tracing::info!("stopped");
         Ok(())
     })

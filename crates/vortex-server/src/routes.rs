@@ -5,15 +5,16 @@
 //! shapes apart from the raw, percent-encoded path, exactly as the precedence table of the contract
 //! says.
 
-use axum::extract::{OriginalUri, State};
+use axum::extract::{Request, State};
 use axum::http::header::{ACCEPT, ACCEPT_CHARSET, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use vortex_core::render::FlatFormat;
 use vortex_core::snapshot::{Rendering, Representation};
 use vortex_core::{ConfigQuery, CoreError, HealthStatus, percent_decode, placeholder};
 
 use crate::AppState;
+use crate::auth::ReadAccess;
 use crate::error::ApiError;
 
 /// The media type of the v2 Environment JSON, with `{value, origin}` pairs.
@@ -30,77 +31,41 @@ struct Options {
     use_default_label: bool,
 }
 
-/// Any read route, told apart by the number of segments: for paths that an admin route shares
-/// with the read API (`GET /cache/...` is the application `cache`).
-pub(crate) async fn any_segments(
-    state: State<AppState>,
-    uri: OriginalUri,
-    headers: HeaderMap,
+/// Every read route: `/{a}`, `/{a}/{b}`, `/{a}/{b}/{c}` and `/{a}/{b}/{c}/{*path}`, and `GET
+/// /cache/...` (the application `cache`). The shapes are told apart by the number of segments and
+/// then, within one count, as the contract's precedence table says.
+pub(crate) async fn read(
+    State(state): State<AppState>,
+    _: ReadAccess,
+    request: Request,
 ) -> Result<Response, ApiError> {
-    match uri.path().trim_start_matches('/').split('/').count() {
-        1 => one_segment(state, uri, headers).await,
-        2 => two_segments(state, uri, headers).await,
-        3 => three_segments(state, uri, headers).await,
-        _ => resource_path(state, uri, headers).await,
-    }
-}
-
-/// `GET /{a}`: `/{name}-{profiles}.{ext}` with the default label.
-pub(crate) async fn one_segment(
-    state: State<AppState>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let (segments, options) = parse_uri(&uri)?;
-    match flat_parts(&segments[0]) {
-        Some((name, profiles, format)) => flat(&state, name, profiles, None, format, options, &headers).await,
-        None => Err(ApiError::no_route(uri.path())),
-    }
-}
-
-/// `GET /{a}/{b}`: the Environment of `/{name}/{profiles}`, or `/{label}/{name}-{profiles}.{ext}`.
-pub(crate) async fn two_segments(
-    state: State<AppState>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let (segments, options) = parse_uri(&uri)?;
-    let (first, second) = (&segments[0], &segments[1]);
-    if flat_extension(second).is_some() {
-        // `/foo/dev.yml` has no hyphen to split: no route matches, as in Spring.
-        return match flat_parts(second) {
+    let (uri, headers) = (request.uri(), request.headers());
+    let (segments, options) = parse_uri(uri)?;
+    match segments.as_slice() {
+        // `/{name}-{profiles}.{ext}` with the default label.
+        [single] => match flat_parts(single) {
+            Some((name, profiles, format)) => flat(&state, name, profiles, None, format, options, headers).await,
+            None => Err(ApiError::no_route(uri.path())),
+        },
+        // `/{label}/{name}-{profiles}.{ext}`; `/foo/dev.yml` has no hyphen to split: no route
+        // matches, as in Spring.
+        [label, file] if flat_extension(file).is_some() => match flat_parts(file) {
             Some((name, profiles, format)) => {
-                flat(&state, name, profiles, Some(first), format, options, &headers).await
+                flat(&state, name, profiles, Some(label), format, options, headers).await
             }
             None => Err(ApiError::no_route(uri.path())),
-        };
+        },
+        [name, profiles] => environment(&state, name, profiles, None, headers).await,
+        // With `?useDefaultLabel`: the resource `/{name}/{profile}/{path}`.
+        [name, profile, path] if options.use_default_label => {
+            resource(&state, name, profile, None, path, options, headers).await
+        }
+        [name, profiles, label] => environment(&state, name, profiles, Some(label), headers).await,
+        [name, profile, label, path @ ..] => {
+            resource(&state, name, profile, Some(label), &path.join("/"), options, headers).await
+        }
+        [] => Err(ApiError::no_route(uri.path())),
     }
-    environment(&state, first, second, None, &headers).await
-}
-
-/// `GET /{a}/{b}/{c}`: the Environment of `/{name}/{profiles}/{label}`, or with `?useDefaultLabel`
-/// the resource `/{name}/{profile}/{path}`.
-pub(crate) async fn three_segments(
-    state: State<AppState>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let (segments, options) = parse_uri(&uri)?;
-    if options.use_default_label {
-        return resource(&state, &segments[0], &segments[1], None, &segments[2], options, &headers).await;
-    }
-    environment(&state, &segments[0], &segments[1], Some(&segments[2]), &headers).await
-}
-
-/// `GET /{name}/{profile}/{label}/{*path}`: a plain-text or binary resource.
-pub(crate) async fn resource_path(
-    state: State<AppState>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let (segments, options) = parse_uri(&uri)?;
-    let path = segments[3..].join("/");
-    resource(&state, &segments[0], &segments[1], Some(&segments[2]), &path, options, &headers).await
 }
 
 /// `GET /health` and `/actuator/health`: 200 while the backend serves, 503 when it cannot.
@@ -210,7 +175,7 @@ fn if_none_match(request: &HeaderMap, etag: &[u8]) -> bool {
 }
 
 /// Splits the raw path into percent-decoded segments and reads the query parameters.
-fn parse_uri(uri: &OriginalUri) -> Result<(Vec<String>, Options), ApiError> {
+fn parse_uri(uri: &Uri) -> Result<(Vec<String>, Options), ApiError> {
     let segments = uri
         .path()
         .trim_start_matches('/')

@@ -11,7 +11,7 @@ use std::time::Duration;
 use vortex_cache::{CacheOptions, Clock};
 use vortex_core::native::{NativeOptions, NativeSource};
 use vortex_core::{BoxFuture, ConfigQuery, ConfigSource, CoreError, Environment, Resource, SourceHealth};
-use vortex_server::{AppState, NativeBackend, router};
+use vortex_server::{AppState, NativeBackend, app};
 
 use crate::support::{Server, TempRepo, raw_request};
 
@@ -62,7 +62,7 @@ fn native_backend(dir: &Path) -> NativeBackend {
 /// A server over the native backend at `dir`, with a cache built from `options` and the admin API on.
 async fn cached_server(dir: &Path, options: CacheOptions) -> Server {
     let state = AppState::new(Arc::new(native_backend(dir)), "native").with_cache(options).with_admin_token(TOKEN);
-    Server::start(router(state)).await
+    Server::start(app(state)).await
 }
 
 fn repo() -> TempRepo {
@@ -86,7 +86,7 @@ fn value_of(reply: &Http) -> serde_json::Value {
 #[tokio::test]
 async fn every_format_revalidates_with_304_with_and_without_the_cache() {
     let repo = repo();
-    let plain = Server::start(router(AppState::new(Arc::new(native_backend(repo.dir.path())), "native"))).await;
+    let plain = Server::start(app(AppState::new(Arc::new(native_backend(repo.dir.path())), "native"))).await;
     let cached = cached_server(repo.dir.path(), CacheOptions::default()).await;
     let v2 = ("Accept", vortex_server::V2_MEDIA_TYPE);
     let cases: [(&str, Option<(&str, &str)>); 9] = [
@@ -142,7 +142,7 @@ async fn with_the_cache_disabled_every_request_loads_and_the_admin_api_says_so()
     settings.backends.native.search_locations = vec![repo.dir.path().display().to_string()];
     settings.cache.enabled = false;
     settings.security.admin_token = Some(vortex_settings::Secret::new(TOKEN));
-    let server = Server::start(router(AppState::from_settings(&settings).await.unwrap())).await;
+    let server = Server::start(app(AppState::from_settings(&settings).await.unwrap())).await;
     assert_eq!(value_of(&get(server.addr, "/orders/default").await), 1);
     write(&repo, "orders.yml", "value: 2\n");
     let reply = get(server.addr, "/orders/default").await;
@@ -179,7 +179,7 @@ async fn admin_routes_require_the_bearer_token() {
         ("POST", "/monitor"),
     ];
 
-    let off = Server::start(router(
+    let off = Server::start(app(
         AppState::new(Arc::new(native_backend(repo.dir.path())), "native").with_cache(CacheOptions::default()),
     ))
     .await;
@@ -341,7 +341,7 @@ async fn concurrent_misses_cause_one_backend_load() {
     let source = Delayed::new(repo.dir.path(), 300, 0);
     let loads = Arc::clone(&source.loads);
     let state = AppState::new(Arc::new(source), "native").with_cache(CacheOptions::default());
-    let server = Server::start(router(state)).await;
+    let server = Server::start(app(state)).await;
     let addr = server.addr;
     let paths = ["/orders/default", "/orders-default.yml", "/orders/default/master", "/master/orders-default.json"];
     let requests: Vec<_> = (0..32).map(|i| tokio::spawn(async move { get(addr, paths[i % 4]).await.status })).collect();
@@ -398,7 +398,7 @@ async fn stress_no_response_after_an_invalidation_shows_older_data() {
     let repo = TempRepo::new(&[("orders.yml", "generation: 0\n"), ("payments.yml", "generation: 0\n")]);
     let source = Delayed::new(repo.dir.path(), 0, 3);
     let state = AppState::new(Arc::new(source), "native").with_cache(CacheOptions::default()).with_admin_token(TOKEN);
-    let server = Server::start(router(state)).await;
+    let server = Server::start(app(state)).await;
     let addr = server.addr;
     // The newest generation whose invalidation has returned.
     let floor = Arc::new(AtomicU64::new(0));
@@ -507,7 +507,7 @@ mod git {
         let mut settings = git_settings(&remote.uri(), basedir);
         settings.backends.git.refresh_interval_seconds = refresh_seconds;
         settings.security.admin_token = Some(vortex_settings::Secret::new(TOKEN));
-        Server::start(router(AppState::from_settings(&settings).await.unwrap())).await
+        Server::start(app(AppState::from_settings(&settings).await.unwrap())).await
     }
 
     #[tokio::test]

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use axum::Router;
+use vortex_server::App;
 
 #[cfg(feature = "git")]
 use crate::support::git_sample_app;
@@ -50,7 +50,7 @@ async fn python_config_client_reads_from_the_git_backend() {
 }
 
 /// The same assertions for every backend: the client must not be able to tell them apart.
-async fn client_reads_merged_configuration(app: Router) {
+async fn client_reads_merged_configuration(app: App) {
     let python = tokio::task::spawn_blocking(python_tools).await.unwrap();
     let server = Server::start(app).await;
     let address = server.url();

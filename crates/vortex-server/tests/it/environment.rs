@@ -229,7 +229,7 @@ async fn git_backend_without_a_clone_answers_503_with_retry_after() {
     let missing = tempfile::tempdir().unwrap();
     let uri = format!("file://{}/nowhere", missing.path().display());
     let settings = crate::support::git_settings(&uri, basedir.path());
-    let app = vortex_server::router(vortex_server::AppState::from_settings(&settings).await.unwrap());
+    let app = vortex_server::app(vortex_server::AppState::from_settings(&settings).await.unwrap());
     let reply = get(&app, "/orders/dev").await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(reply.headers.get("retry-after").unwrap(), "5");

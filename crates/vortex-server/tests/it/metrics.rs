@@ -11,7 +11,7 @@ use axum::http::Request;
 use vortex_cache::CacheOptions;
 use vortex_core::native::{NativeOptions, NativeSource};
 use vortex_metrics::Prometheus;
-use vortex_server::{AppState, NativeBackend, router};
+use vortex_server::{AppState, NativeBackend, app};
 
 use crate::support::{Server, TempRepo, python_tools, raw_request, send};
 
@@ -67,7 +67,7 @@ fn sample(text: &str, series: &str) -> f64 {
 #[tokio::test]
 async fn counters_move_exactly_with_traffic() {
     let repo = repo();
-    let server = Server::start(router(state(repo.dir.path()))).await;
+    let server = Server::start(app(state(repo.dir.path()))).await;
     let addr = server.addr;
     let before = exposition(addr).await;
     assert_eq!(sample(&before, r#"vortex_cache_lookups_total{outcome="miss"}"#), 0.0);
@@ -126,7 +126,7 @@ async fn counters_move_exactly_with_traffic() {
 #[tokio::test]
 async fn exposition_shape_snapshot() {
     let repo = repo();
-    let server = Server::start(router(state(repo.dir.path()))).await;
+    let server = Server::start(app(state(repo.dir.path()))).await;
     for path in ["/orders/default", "/orders/default", "/orders-default.yml", "/broken/default", "/nope"] {
         call(server.addr, "GET", path, &[]).await;
     }
@@ -161,7 +161,7 @@ async fn exposition_shape_snapshot() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_own_parser_accepts_the_exposition() {
     let repo = repo();
-    let server = Server::start(router(state(repo.dir.path()))).await;
+    let server = Server::start(app(state(repo.dir.path()))).await;
     for path in ["/orders/default", "/orders/default", "/orders-default.properties", "/broken/default"] {
         call(server.addr, "GET", path, &[]).await;
     }
@@ -202,7 +202,7 @@ for family in families:
 #[tokio::test]
 async fn ten_thousand_unknown_applications_do_not_grow_the_exposition() {
     let repo = repo();
-    let app = router(state(repo.dir.path()));
+    let app = app(state(repo.dir.path()));
     let get = |uri: String| Request::get(uri).body(Body::empty()).unwrap();
     // Warm up every series the flood touches: a miss (200), a hit, a 404.
     for uri in ["/warm/default", "/warm/default", "/warm-default.yml", "/nope"] {
@@ -239,7 +239,7 @@ async fn a_failing_fetch_is_counted() {
     let mut settings = crate::support::git_settings(&format!("file://{}", remote.path().display()), basedir.path());
     settings.backends.git.refresh_interval_seconds = 3600;
     settings.security.admin_token = Some(vortex_settings::Secret::new("metrics-test-token-0123456789"));
-    let server = Server::start(router(AppState::from_settings(&settings).await.unwrap())).await;
+    let server = Server::start(app(AppState::from_settings(&settings).await.unwrap())).await;
     let text = exposition(server.addr).await;
     assert_eq!(sample(&text, r#"vortex_git_fetches_total{result="ok"}"#), 1.0, "the first clone");
     assert!(sample(&text, "vortex_git_last_fetch_success_timestamp_seconds") > 1.7e9);

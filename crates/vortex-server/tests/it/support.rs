@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
@@ -14,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
 use vortex_core::native::{NativeOptions, NativeSource};
-use vortex_server::{AppState, NativeBackend, router};
+use vortex_server::{App, AppState, NativeBackend, app};
 
 /// Third-party Python packages the tests run against, pinned: the Spring Cloud Config client the
 /// assertions were written against, and Prometheus' own text-format parser.
@@ -55,14 +54,14 @@ pub(crate) fn workspace_root() -> PathBuf {
 }
 
 /// A router over the native backend at `location`.
-pub(crate) fn native_app(location: &Path) -> Router {
+pub(crate) fn native_app(location: &Path) -> App {
     let options = NativeOptions { search_locations: vec![location.display().to_string()], ..NativeOptions::default() };
     let backend = NativeBackend::new(NativeSource::new(options).unwrap());
-    router(AppState::new(Arc::new(backend), "native"))
+    app(AppState::new(Arc::new(backend), "native"))
 }
 
 /// A router over the sample repository.
-pub(crate) fn sample_app() -> Router {
+pub(crate) fn sample_app() -> App {
     native_app(&sample_repo())
 }
 
@@ -82,7 +81,7 @@ impl TempRepo {
         Self { dir }
     }
 
-    pub(crate) fn app(&self) -> Router {
+    pub(crate) fn app(&self) -> App {
         native_app(self.dir.path())
     }
 }
@@ -114,12 +113,12 @@ impl Reply {
 }
 
 /// Sends a GET through the router in-process.
-pub(crate) async fn get(app: &Router, uri: &str) -> Reply {
+pub(crate) async fn get(app: &App, uri: &str) -> Reply {
     get_with(app, uri, &[]).await
 }
 
 /// Sends a GET with headers through the router in-process.
-pub(crate) async fn get_with(app: &Router, uri: &str, headers: &[(&str, &str)]) -> Reply {
+pub(crate) async fn get_with(app: &App, uri: &str, headers: &[(&str, &str)]) -> Reply {
     let mut request = Request::get(uri);
     for (name, value) in headers {
         request = request.header(*name, *value);
@@ -128,7 +127,7 @@ pub(crate) async fn get_with(app: &Router, uri: &str, headers: &[(&str, &str)]) 
 }
 
 /// Sends any request through the router in-process.
-pub(crate) async fn send(app: &Router, request: Request<Body>) -> Reply {
+pub(crate) async fn send(app: &App, request: Request<Body>) -> Reply {
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
@@ -144,7 +143,7 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    pub(crate) async fn start(app: Router) -> Self {
+    pub(crate) async fn start(app: App) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -210,7 +209,7 @@ pub(crate) fn redact_repo(text: &str) -> String {
 /// backend with the search path `{label}`, so that label `v2` finds the `v2/` directory as the
 /// native backend's label directories do. Keep the returned dirs alive while the router is used.
 #[cfg(feature = "git")]
-pub(crate) async fn git_sample_app() -> (Router, tempfile::TempDir, tempfile::TempDir) {
+pub(crate) async fn git_sample_app() -> (App, tempfile::TempDir, tempfile::TempDir) {
     let remote = tempfile::tempdir().unwrap();
     copy_dir(&sample_repo(), remote.path());
     for args in [
@@ -226,7 +225,7 @@ pub(crate) async fn git_sample_app() -> (Router, tempfile::TempDir, tempfile::Te
     let mut settings = git_settings(&format!("file://{}", remote.path().display()), basedir.path());
     settings.backends.git.search_paths = vec!["{label}".to_owned()];
     let state = AppState::from_settings(&settings).await.unwrap();
-    (router(state), remote, basedir)
+    (app(state), remote, basedir)
 }
 
 /// Settings that enable only the git backend, for `uri`, with the mirror under `basedir`.

@@ -49,7 +49,7 @@ async fn oversized_bodies_get_413_in_the_json_shape() {
 async fn shutdown_lets_in_flight_requests_finish() {
     let (entered_tx, entered_rx) = tokio::sync::oneshot::channel::<()>();
     let entered = std::sync::Arc::new(std::sync::Mutex::new(Some(entered_tx)));
-    let app = sample_app().route(
+    let app = sample_app().merge(axum::Router::new().route(
         "/slow/request/handler/x",
         get(move || {
             let signal = entered.lock().unwrap().take();
@@ -62,7 +62,7 @@ async fn shutdown_lets_in_flight_requests_finish() {
                 "finished"
             }
         }),
-    );
+    ));
     let server = Server::start(app).await;
     let addr = server.addr;
     let in_flight = tokio::spawn(async move { raw_get(addr, "/slow/request/handler/x", "").await });

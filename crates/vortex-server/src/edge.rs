@@ -1,0 +1,264 @@
+//! The edge: one tower service in front of the router that does everything every request needs —
+//! the request timeout, the body limit, the JSON shape of errors made outside the handlers, the
+//! HTTP metrics and the per-request debug log.
+//!
+//! These were five tower and axum layers at first. axum applies `Router::layer` to every route
+//! separately and clones the layered, boxed service on every request; `from_fn` middlewares box
+//! their futures on top. One hand-written service with one unboxed future does the same work for
+//! a fraction of the cost (figures in `docs/benchmarks.md`, "The request path").
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use tokio::time::Sleep;
+use tower::Service;
+use vortex_metrics::{HttpMetrics, Timer};
+
+use crate::{ApiError, AppState};
+
+/// Every route template of the router; other paths are recorded as `unmatched`.
+pub(crate) const ROUTES: &[&str] = &[
+    "/{a}",
+    "/{a}/{b}",
+    "/{a}/{b}/{c}",
+    "/{a}/{b}/{c}/{*path}",
+    "/health",
+    "/actuator/health",
+    "/cache",
+    "/cache/{*key}",
+    "/monitor",
+    "/metrics",
+    "/actuator/prometheus",
+];
+
+/// The index in [`ROUTES`] of the route that serves `path`, `None` for the fallback. It mirrors the
+/// router's table without a lookup or an allocation; a test checks it against axum's own matching.
+pub(crate) fn route_template(path: &str) -> Option<usize> {
+    let index = |template: &str| ROUTES.iter().position(|r| *r == template);
+    match path {
+        "/health" | "/actuator/health" | "/cache" | "/monitor" | "/metrics" | "/actuator/prometheus" => {
+            return index(path);
+        }
+        _ => {}
+    }
+    let rest = path.strip_prefix('/')?;
+    if rest.strip_prefix("cache/").is_some_and(|key| !key.is_empty()) {
+        return index("/cache/{*key}");
+    }
+    // axum's parameters match empty segments in the middle (`/a//c`), never a trailing empty
+    // one; the wildcard takes anything of at least one character.
+    let parts: [Option<&str>; 4] = {
+        let mut split = rest.splitn(4, '/');
+        [split.next(), split.next(), split.next(), split.next()]
+    };
+    match parts {
+        [Some(a), None, None, None] if !a.is_empty() => index("/{a}"),
+        [Some(_), Some(b), None, None] if !b.is_empty() => index("/{a}/{b}"),
+        [Some(_), Some(_), Some(c), None] if !c.is_empty() => index("/{a}/{b}/{c}"),
+        [Some(_), Some(_), Some(_), Some(tail)] if !tail.is_empty() => index("/{a}/{b}/{c}/{*path}"),
+        _ => None,
+    }
+}
+
+/// The complete HTTP application: the [`router`](crate::router) behind the edge. Serve it with
+/// [`serve`](crate::serve), or call it as a tower `Service`.
+#[derive(Clone)]
+pub struct App {
+    router: Router,
+    edge: Arc<Edge>,
+}
+
+/// What the edge applies to every request.
+struct Edge {
+    timeout: Duration,
+    body_limit: usize,
+    /// `None` when metrics are off: then nothing is timed or counted.
+    http: Option<Arc<HttpMetrics>>,
+}
+
+impl App {
+    /// `router` behind the edge configured by `state`: its timeout, body limit and metrics.
+    pub(crate) fn new(router: Router, state: &AppState) -> Self {
+        let shared = &state.inner;
+        #[cfg(feature = "metrics")]
+        let http = shared.prometheus.as_ref().map(|(_, http)| Arc::clone(http));
+        #[cfg(not(feature = "metrics"))]
+        let http = None;
+        Self { router, edge: Arc::new(Edge { timeout: shared.request_timeout, body_limit: shared.body_limit, http }) }
+    }
+
+    /// Adds the routes of `other` behind the same edge: for applications that serve more than
+    /// the config API from one listener. Routes of `other` must not overlap the config API's.
+    #[must_use]
+    pub fn merge(mut self, other: Router) -> Self {
+        self.router = self.router.merge(other);
+        self
+    }
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("timeout", &self.edge.timeout)
+            .field("body_limit", &self.edge.body_limit)
+            .field("metrics", &self.edge.http.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Service<Request> for App {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = EdgeFuture<<Router as Service<Request>>::Future>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // The router is always ready.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let edge = &self.edge;
+        let track = edge.http.as_ref().map(|http| {
+            http.in_flight_add(1.0);
+            Track {
+                http: Arc::clone(http),
+                started: Timer::start(),
+                route: route_template(request.uri().path()),
+                method: request.method().clone(),
+            }
+        });
+        let log = tracing::enabled!(tracing::Level::DEBUG).then(|| (request.method().clone(), request.uri().clone()));
+        let state = match limit_body(request, edge.body_limit) {
+            Ok(request) => Phase::Running { future: self.router.call(request) },
+            Err(response) => Phase::Done { response: Some(response) },
+        };
+        EdgeFuture { phase: state, deadline: None, timeout: edge.timeout, track, log }
+    }
+}
+
+/// Refuses a declared body over `limit` at once; caps the bodies that handlers may read.
+fn limit_body(request: Request, limit: usize) -> Result<Request, Response> {
+    let declared = request.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE).into_response());
+    }
+    // GET and HEAD handlers never read a body: they skip the limiting wrapper and its allocation.
+    if request.method() == Method::GET || request.method() == Method::HEAD {
+        return Ok(request);
+    }
+    Ok(request.map(|body| Body::new(http_body_util::Limited::new(body, limit))))
+}
+
+/// A request being timed for the HTTP metrics.
+struct Track {
+    http: Arc<HttpMetrics>,
+    started: Timer,
+    route: Option<usize>,
+    method: Method,
+}
+
+pin_project_lite::pin_project! {
+    #[project = PhaseProj]
+    enum Phase<F> {
+        Running { #[pin] future: F },
+        Done { response: Option<Response> },
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The router's future inside the edge: no box, and no timer until the request has to wait.
+    pub struct EdgeFuture<F> {
+        #[pin]
+        phase: Phase<F>,
+        #[pin]
+        deadline: Option<Sleep>,
+        timeout: Duration,
+        track: Option<Track>,
+        log: Option<(Method, Uri)>,
+    }
+
+    impl<F> PinnedDrop for EdgeFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            // Dropped before it answered (the client left, or the server stopped): no longer in
+            // flight, and not counted as answered.
+            if let Some(track) = this.project().track.take() {
+                track.http.in_flight_add(-1.0);
+            }
+        }
+    }
+}
+
+impl<F> Future for EdgeFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let response = match this.phase.as_mut().project() {
+            PhaseProj::Done { response } => response.take(),
+            PhaseProj::Running { future } => match future.poll(cx) {
+                Poll::Ready(Ok(response)) => Some(response),
+                Poll::Pending => {
+                    // Most answers come from the cache on the first poll: the timer is armed only
+                    // for requests that wait, from the first time they do.
+                    if this.deadline.is_none() {
+                        this.deadline.set(Some(tokio::time::sleep(*this.timeout)));
+                    }
+                    if let Some(deadline) = this.deadline.as_mut().as_pin_mut() {
+                        ready!(deadline.poll(cx));
+                    }
+                    this.phase.set(Phase::Done { response: None });
+                    None
+                }
+            },
+        };
+        let response = finish(response.unwrap_or_else(timed_out));
+        if let Some(track) = this.track.take() {
+            track.http.in_flight_add(-1.0);
+            track.http.record(track.route, track.method.as_str(), response.status().as_u16(), track.started.elapsed());
+        }
+        if let Some((method, uri)) = this.log.take() {
+            tracing::debug!(%method, %uri, status = response.status().as_u16(), "request");
+        }
+        Poll::Ready(Ok(response))
+    }
+}
+
+fn timed_out() -> Response {
+    ApiError::from_status(StatusCode::REQUEST_TIMEOUT).into_response()
+}
+
+/// Gives error responses made outside the handlers (405 from the router, 413 from an extractor)
+/// the JSON error shape, keeping their other headers (`Allow`, `WWW-Authenticate`).
+fn finish(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response.headers().get(CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return response;
+    }
+    let mut replaced = ApiError::from_status(status).into_response();
+    for (name, value) in response.headers() {
+        if name != CONTENT_TYPE && name != CONTENT_LENGTH {
+            replaced.headers_mut().entry(name).or_insert_with(|| value.clone());
+        }
+    }
+    replaced
+}
+
+#[cfg(test)]
+mod tests;
