@@ -20,6 +20,8 @@
 //! |---|---|---|
 //! | `prometheus` | [`Prometheus`]: a registry and the text exposition (`metrics-exporter-prometheus`) | no |
 
+#[cfg(feature = "prometheus")]
+mod fast;
 mod handles;
 pub mod names;
 #[cfg(feature = "prometheus")]

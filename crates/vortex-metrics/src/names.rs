@@ -41,9 +41,19 @@ pub const HTTP_IN_FLIGHT: &str = "vortex_http_requests_in_flight";
 /// Always 1; the labels say the `version` and the compiled-in `features`.
 pub const BUILD_INFO: &str = "vortex_build_info";
 
-/// Histograms whose buckets resolve microseconds: the request and cache paths.
-pub const FAST_HISTOGRAMS: &[&str] = &[CACHE_LOOKUP_DURATION, BACKEND_LOAD_DURATION, HTTP_REQUEST_DURATION];
-/// Buckets of [`FAST_HISTOGRAMS`], in seconds: 5 µs to 10 s.
+/// The metrics recorded on every request. With the `prometheus` feature they are plain atomics
+/// (histograms with fixed buckets), cheap enough for the hot path.
+pub const HOT: &[&str] = &[
+    HTTP_REQUESTS,
+    HTTP_REQUEST_DURATION,
+    HTTP_NOT_MODIFIED,
+    HTTP_IN_FLIGHT,
+    CACHE_LOOKUPS,
+    CACHE_LOOKUP_DURATION,
+    BACKEND_LOAD_DURATION,
+];
+/// Buckets of the hot histograms (request, cache lookup and backend load durations), in seconds:
+/// 5 µs to 10 s.
 pub const FAST_BUCKETS: &[f64] = &[
     0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05,
     0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -51,7 +61,9 @@ pub const FAST_BUCKETS: &[f64] = &[
 /// Buckets of [`GIT_FETCH_DURATION`], in seconds: 10 ms to 2 min.
 pub const GIT_BUCKETS: &[f64] = &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];
 
-enum Kind {
+/// What kind of metric a name is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
     Counter,
     Gauge,
     Histogram,
@@ -115,6 +127,16 @@ pub(crate) fn describe(recorder: &dyn Recorder) {
             Kind::Histogram => recorder.describe_histogram(key, *unit, help),
         }
     }
+}
+
+/// The kind of the metric `name`.
+pub(crate) fn kind(name: &str) -> Option<Kind> {
+    ALL.iter().find(|(n, ..)| *n == name).map(|(_, kind, ..)| *kind)
+}
+
+/// The description of the metric `name`.
+pub(crate) fn help(name: &str) -> Option<&'static str> {
+    ALL.iter().find(|(n, ..)| *n == name).map(|(.., help)| *help)
 }
 
 /// Every metric name, for documentation checks.

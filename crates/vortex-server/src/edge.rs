@@ -44,6 +44,35 @@ pub(crate) const ROUTES: &[&str] = &[
 /// The index in [`ROUTES`] of the route that serves `path`, `None` for the fallback. It mirrors the
 /// router's table without a lookup or an allocation; a test checks it against axum's own matching.
 pub(crate) fn route_template(path: &str) -> Option<usize> {
+    // Resolved at compile time: recording must not search the table.
+    const fn at(template: &str) -> usize {
+        let mut i = 0;
+        while i < ROUTES.len() {
+            if eq(ROUTES[i].as_bytes(), template.as_bytes()) {
+                return i;
+            }
+            i += 1;
+        }
+        panic!("not a route template")
+    }
+    const fn eq(a: &[u8], b: &[u8]) -> bool {
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            if a[i] != b[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+    const ONE: usize = at("/{a}");
+    const TWO: usize = at("/{a}/{b}");
+    const THREE: usize = at("/{a}/{b}/{c}");
+    const RESOURCE: usize = at("/{a}/{b}/{c}/{*path}");
+    const CACHE_KEY: usize = at("/cache/{*key}");
     let index = |template: &str| ROUTES.iter().position(|r| *r == template);
     match path {
         "/health" | "/actuator/health" | "/cache" | "/monitor" | "/metrics" | "/actuator/prometheus" => {
@@ -53,7 +82,7 @@ pub(crate) fn route_template(path: &str) -> Option<usize> {
     }
     let rest = path.strip_prefix('/')?;
     if rest.strip_prefix("cache/").is_some_and(|key| !key.is_empty()) {
-        return index("/cache/{*key}");
+        return Some(CACHE_KEY);
     }
     // axum's parameters match empty segments in the middle (`/a//c`), never a trailing empty
     // one; the wildcard takes anything of at least one character.
@@ -62,10 +91,10 @@ pub(crate) fn route_template(path: &str) -> Option<usize> {
         [split.next(), split.next(), split.next(), split.next()]
     };
     match parts {
-        [Some(a), None, None, None] if !a.is_empty() => index("/{a}"),
-        [Some(_), Some(b), None, None] if !b.is_empty() => index("/{a}/{b}"),
-        [Some(_), Some(_), Some(c), None] if !c.is_empty() => index("/{a}/{b}/{c}"),
-        [Some(_), Some(_), Some(_), Some(tail)] if !tail.is_empty() => index("/{a}/{b}/{c}/{*path}"),
+        [Some(a), None, None, None] if !a.is_empty() => Some(ONE),
+        [Some(_), Some(b), None, None] if !b.is_empty() => Some(TWO),
+        [Some(_), Some(_), Some(c), None] if !c.is_empty() => Some(THREE),
+        [Some(_), Some(_), Some(_), Some(tail)] if !tail.is_empty() => Some(RESOURCE),
         _ => None,
     }
 }

@@ -34,11 +34,7 @@ struct Options {
 /// Every read route: `/{a}`, `/{a}/{b}`, `/{a}/{b}/{c}` and `/{a}/{b}/{c}/{*path}`, and `GET
 /// /cache/...` (the application `cache`). The shapes are told apart by the number of segments and
 /// then, within one count, as the contract's precedence table says.
-pub(crate) async fn read(
-    State(state): State<AppState>,
-    _: ReadAccess,
-    request: Request,
-) -> Result<Response, ApiError> {
+pub(crate) async fn read(State(state): State<AppState>, _: ReadAccess, request: Request) -> Result<Response, ApiError> {
     let (uri, headers) = (request.uri(), request.headers());
     let (segments, options) = parse_uri(uri)?;
     match segments.as_slice() {
@@ -50,9 +46,7 @@ pub(crate) async fn read(
         // `/{label}/{name}-{profiles}.{ext}`; `/foo/dev.yml` has no hyphen to split: no route
         // matches, as in Spring.
         [label, file] if flat_extension(file).is_some() => match flat_parts(file) {
-            Some((name, profiles, format)) => {
-                flat(&state, name, profiles, Some(label), format, options, headers).await
-            }
+            Some((name, profiles, format)) => flat(&state, name, profiles, Some(label), format, options, headers).await,
             None => Err(ApiError::no_route(uri.path())),
         },
         [name, profiles] => environment(&state, name, profiles, None, headers).await,

@@ -180,7 +180,7 @@ async fn admin_routes_require_the_bearer_token() {
     ];
 
     let off = Server::start(app(
-        AppState::new(Arc::new(native_backend(repo.dir.path())), "native").with_cache(CacheOptions::default()),
+        AppState::new(Arc::new(native_backend(repo.dir.path())), "native").with_cache(CacheOptions::default())
     ))
     .await;
     for (method, path) in routes {
