@@ -13,6 +13,7 @@ use vortex_core::{
     BoxFuture, ChangeListener, ConfigQuery, ConfigSource, CoreError, Environment, Resource, SourceHealth,
 };
 
+use crate::key::QueryKey;
 use crate::{CacheKey, CacheOptions, CacheStats, Clock, Evictions, KeyPattern};
 
 use vortex_metrics::{CacheMetrics, EvictionCause};
@@ -192,15 +193,20 @@ impl<S: ConfigSource> CachedSource<S> {
     pub async fn get(&self, query: &ConfigQuery) -> Result<Arc<Snapshot>, CoreError> {
         let inner = &self.inner;
         let started = inner.metrics.start();
-        let key = self.key(query);
-        if let Some(entry) = inner.cache.get(&key).await {
-            if entry.is_fresh(inner.clock.now(), inner.ttl) {
+        let lookup = QueryKey::new(query, inner.source.default_label());
+        let key = match inner.cache.get(&lookup).await {
+            Some(entry) if entry.is_fresh(inner.clock.now(), inner.ttl) => {
                 inner.counters.hits.fetch_add(1, Ordering::Relaxed);
                 inner.metrics.hit(started);
                 return Ok(Arc::clone(&entry.snapshot));
             }
-            inner.discard(&key, &entry).await;
-        }
+            Some(entry) => {
+                let key = self.key(query);
+                inner.discard(&key, &entry).await;
+                key
+            }
+            None => self.key(query),
+        };
         inner.counters.misses.fetch_add(1, Ordering::Relaxed);
         let result = self.load(&key).await;
         inner.metrics.miss(started);

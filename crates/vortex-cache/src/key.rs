@@ -1,6 +1,7 @@
 //! [`CacheKey`]: which queries share a cache entry, and its text form; [`KeyPattern`]: globs over it.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
 use vortex_core::ConfigQuery;
 
@@ -13,7 +14,7 @@ use vortex_core::ConfigQuery;
 /// The text form, used by the admin API, is `application:profiles:label`, e.g. `orders:prod:main`,
 /// or `application:profiles` for a backend without labels. `%` and `:` inside the application or
 /// the label are written `%25` and `%3A`, so the form can always be read back.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct CacheKey {
     application: String,
     profiles: String,
@@ -86,6 +87,61 @@ impl CacheKey {
     pub(crate) fn names_any_label(&self, labels: &[String]) -> bool {
         self.label.as_deref().is_some_and(|own| own.split(',').any(|l| labels.iter().any(|m| m == l.trim())))
     }
+}
+
+impl Hash for CacheKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_parts(state, &self.application, self.profiles.split(','), self.label.as_deref());
+    }
+}
+
+/// The key of a query, borrowed: a cache hit is looked up with it and builds no [`CacheKey`]
+/// (three strings). It hashes exactly as the key it stands for, and is equivalent to it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct QueryKey<'a> {
+    query: &'a ConfigQuery,
+    label: Option<&'a str>,
+}
+
+impl<'a> QueryKey<'a> {
+    /// The key of `query`, with `default_label` standing in for a missing label, as
+    /// [`CacheKey::new`] makes it.
+    pub(crate) fn new(query: &'a ConfigQuery, default_label: Option<&'a str>) -> Self {
+        Self { query, label: query.label.as_deref().or(default_label) }
+    }
+
+    fn profiles(&self) -> impl Iterator<Item = &'a str> + 'a {
+        self.query.profiles.iter().map(String::as_str)
+    }
+}
+
+impl Hash for QueryKey<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_parts(state, &self.query.application, self.profiles(), self.label);
+    }
+}
+
+impl moka::Equivalent<CacheKey> for QueryKey<'_> {
+    fn equivalent(&self, key: &CacheKey) -> bool {
+        self.query.application == key.application
+            && self.label == key.label.as_deref()
+            && self.profiles().eq(key.profiles.split(','))
+    }
+}
+
+/// The one hash of a key's parts, whether they are stored joined or borrowed from a query.
+fn hash_parts<'p, H: Hasher>(
+    state: &mut H,
+    application: &str,
+    profiles: impl Iterator<Item = &'p str>,
+    label: Option<&str>,
+) {
+    application.hash(state);
+    for profile in profiles {
+        profile.hash(state);
+    }
+    state.write_u8(0);
+    label.hash(state);
 }
 
 impl fmt::Display for CacheKey {

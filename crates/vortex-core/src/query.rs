@@ -1,5 +1,7 @@
 //! The normalised request: application, profiles and label, validated before any backend sees them.
 
+use std::borrow::Cow;
+
 use crate::CoreError;
 
 /// Application used when a request names none (Spring's `default-application-name`).
@@ -56,18 +58,19 @@ fn normalise_name(what: &'static str, raw: &str) -> Result<String, CoreError> {
         return Err(CoreError::invalid(what, "must not be empty"));
     }
     // Spring decodes once more when a `%` survives the first decoding; we keep decoding, so no
-    // depth of encoding can smuggle a `..` past the checks.
-    let mut candidate = raw.to_owned();
+    // depth of encoding can smuggle a `..` past the checks. (A backslash is refused outright, so
+    // no form with backslashes as slashes needs checking.)
+    let mut candidate = Cow::Borrowed(raw);
     for _ in 0..4 {
         check_name(what, &candidate)?;
-        // The checks are repeated on a normalised form: backslashes as slashes.
-        check_name(what, &candidate.replace('\\', "/"))?;
         if !candidate.contains('%') {
             break;
         }
-        candidate = percent_decode(&candidate).ok_or_else(|| CoreError::invalid(what, "malformed percent-encoding"))?;
+        candidate = Cow::Owned(
+            percent_decode(&candidate).ok_or_else(|| CoreError::invalid(what, "malformed percent-encoding"))?,
+        );
     }
-    let name = raw.replace("(_)", "/");
+    let name = if raw.contains("(_)") { raw.replace("(_)", "/") } else { raw.to_owned() };
     if name.starts_with('/') || name.ends_with('/') || name.contains("//") {
         return Err(CoreError::invalid(what, "must not start or end with a path separator"));
     }

@@ -130,11 +130,13 @@ pub(crate) fn describe(recorder: &dyn Recorder) {
 }
 
 /// The kind of the metric `name`.
+#[cfg(feature = "prometheus")]
 pub(crate) fn kind(name: &str) -> Option<Kind> {
     ALL.iter().find(|(n, ..)| *n == name).map(|(_, kind, ..)| *kind)
 }
 
 /// The description of the metric `name`.
+#[cfg(feature = "prometheus")]
 pub(crate) fn help(name: &str) -> Option<&'static str> {
     ALL.iter().find(|(n, ..)| *n == name).map(|(.., help)| *help)
 }

@@ -4,7 +4,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use vortex_settings::BasicAuthSettings;
 
@@ -35,17 +35,32 @@ impl BasicAuth {
 pub(crate) struct ReadAccess;
 
 impl FromRequestParts<AppState> for ReadAccess {
-    type Rejection = Response;
+    type Rejection = Unauthorized;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Unauthorized> {
+        Self::check(state, &parts.headers)
+    }
+}
+
+impl ReadAccess {
+    /// Grants access when basic authentication is off or `headers` carry the credentials.
+    pub(crate) fn check(state: &AppState, headers: &HeaderMap) -> Result<Self, Unauthorized> {
         match &state.inner.auth {
-            Some(auth) if !auth.allows(parts.headers.get(AUTHORIZATION)) => {
-                let mut response = ApiError::from_status(StatusCode::UNAUTHORIZED).into_response();
-                response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"vortex\""));
-                Err(response)
-            }
+            Some(auth) if !auth.allows(headers.get(AUTHORIZATION)) => Err(Unauthorized),
             _ => Ok(Self),
         }
+    }
+}
+
+/// A read request without the credentials: 401 with a `Basic` challenge.
+#[derive(Debug)]
+pub(crate) struct Unauthorized;
+
+impl IntoResponse for Unauthorized {
+    fn into_response(self) -> Response {
+        let mut response = ApiError::from_status(StatusCode::UNAUTHORIZED).into_response();
+        response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"vortex\""));
+        response
     }
 }
 

@@ -24,7 +24,8 @@ use tokio::time::Sleep;
 use tower::Service;
 use vortex_metrics::{HttpMetrics, Timer};
 
-use crate::{ApiError, AppState};
+use crate::auth::ReadAccess;
+use crate::{ApiError, AppState, routes};
 
 /// Every route template of the router; other paths are recorded as `unmatched`.
 pub(crate) const ROUTES: &[&str] = &[
@@ -41,38 +42,42 @@ pub(crate) const ROUTES: &[&str] = &[
     "/actuator/prometheus",
 ];
 
+/// Indices of the read routes in [`ROUTES`], resolved at compile time.
+const ONE: usize = at("/{a}");
+const TWO: usize = at("/{a}/{b}");
+const THREE: usize = at("/{a}/{b}/{c}");
+const RESOURCE: usize = at("/{a}/{b}/{c}/{*path}");
+const CACHE_KEY: usize = at("/cache/{*key}");
+
+/// The index of `template` in [`ROUTES`], at compile time.
+const fn at(template: &str) -> usize {
+    let mut i = 0;
+    while i < ROUTES.len() {
+        if eq(ROUTES[i].as_bytes(), template.as_bytes()) {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("not a route template")
+}
+
+const fn eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// The index in [`ROUTES`] of the route that serves `path`, `None` for the fallback. It mirrors the
 /// router's table without a lookup or an allocation; a test checks it against axum's own matching.
 pub(crate) fn route_template(path: &str) -> Option<usize> {
-    // Resolved at compile time: recording must not search the table.
-    const fn at(template: &str) -> usize {
-        let mut i = 0;
-        while i < ROUTES.len() {
-            if eq(ROUTES[i].as_bytes(), template.as_bytes()) {
-                return i;
-            }
-            i += 1;
-        }
-        panic!("not a route template")
-    }
-    const fn eq(a: &[u8], b: &[u8]) -> bool {
-        if a.len() != b.len() {
-            return false;
-        }
-        let mut i = 0;
-        while i < a.len() {
-            if a[i] != b[i] {
-                return false;
-            }
-            i += 1;
-        }
-        true
-    }
-    const ONE: usize = at("/{a}");
-    const TWO: usize = at("/{a}/{b}");
-    const THREE: usize = at("/{a}/{b}/{c}");
-    const RESOURCE: usize = at("/{a}/{b}/{c}/{*path}");
-    const CACHE_KEY: usize = at("/cache/{*key}");
     let index = |template: &str| ROUTES.iter().position(|r| *r == template);
     match path {
         "/health" | "/actuator/health" | "/cache" | "/monitor" | "/metrics" | "/actuator/prometheus" => {
@@ -104,7 +109,11 @@ pub(crate) fn route_template(path: &str) -> Option<usize> {
 #[derive(Clone)]
 pub struct App {
     router: Router,
+    state: AppState,
     edge: Arc<Edge>,
+    /// Whether read requests skip the router; off once other routes are merged in, which may be
+    /// more specific than the read API's.
+    direct_reads: bool,
 }
 
 /// What the edge applies to every request.
@@ -123,14 +132,20 @@ impl App {
         let http = shared.prometheus.as_ref().map(|(_, http)| Arc::clone(http));
         #[cfg(not(feature = "metrics"))]
         let http = None;
-        Self { router, edge: Arc::new(Edge { timeout: shared.request_timeout, body_limit: shared.body_limit, http }) }
+        let edge = Arc::new(Edge { timeout: shared.request_timeout, body_limit: shared.body_limit, http });
+        Self { router, state: state.clone(), edge, direct_reads: true }
     }
 
     /// Adds the routes of `other` behind the same edge: for applications that serve more than
-    /// the config API from one listener. Routes of `other` must not overlap the config API's.
+    /// the config API from one listener. axum's precedence applies (`/x/y` wins over the read
+    /// API's `/{a}/{b}`); every request then goes through the router.
+    ///
+    /// # Panics
+    /// When a route of `other` is also a route of the config API, as [`Router::merge`] does.
     #[must_use]
     pub fn merge(mut self, other: Router) -> Self {
         self.router = self.router.merge(other);
+        self.direct_reads = false;
         self
     }
 }
@@ -157,29 +172,43 @@ impl Service<Request> for App {
 
     fn call(&mut self, request: Request) -> Self::Future {
         let edge = &self.edge;
+        let route = route_template(request.uri().path());
         let track = edge.http.as_ref().map(|http| {
             http.in_flight_add(1.0);
-            Track {
-                http: Arc::clone(http),
-                started: Timer::start(),
-                route: route_template(request.uri().path()),
-                method: request.method().clone(),
-            }
+            Track { http: Arc::clone(http), started: Timer::start(), route, method: request.method().clone() }
         });
         let log = tracing::enabled!(tracing::Level::DEBUG).then(|| (request.method().clone(), request.uri().clone()));
-        let state = match limit_body(request, edge.body_limit) {
-            Ok(request) => Phase::Running { future: self.router.call(request) },
-            Err(response) => Phase::Done { response: Some(response) },
+        let phase = match limit_body(request, edge.body_limit) {
+            // The read API does not need the router: the route is known, and the handler reads
+            // the raw path itself. Skipping it saves its parameter extraction (an allocation per
+            // parameter and for the extensions that carry them) on the hottest path.
+            Ok(request) if self.direct_reads && request.method() == Method::GET && route.is_some_and(is_read_route) => {
+                Phase::Direct { future: Box::pin(read(self.state.clone(), request)) }
+            }
+            Ok(request) => Phase::Routed { future: self.router.call(request) },
+            Err(status) => Phase::Done { response: Some(ApiError::from_status(status).into_response()) },
         };
-        EdgeFuture { phase: state, deadline: None, timeout: edge.timeout, track, log }
+        EdgeFuture { phase, deadline: None, timeout: edge.timeout, track, log }
     }
 }
 
+fn is_read_route(route: usize) -> bool {
+    matches!(route, ONE | TWO | THREE | RESOURCE | CACHE_KEY)
+}
+
+/// A `GET` of the read API, as the router's handler would answer it.
+async fn read(state: AppState, request: Request) -> Response {
+    if let Err(refused) = ReadAccess::check(&state, request.headers()) {
+        return refused.into_response();
+    }
+    routes::answer(&state, request.uri(), request.headers()).await.unwrap_or_else(IntoResponse::into_response)
+}
+
 /// Refuses a declared body over `limit` at once; caps the bodies that handlers may read.
-fn limit_body(request: Request, limit: usize) -> Result<Request, Response> {
+fn limit_body(request: Request, limit: usize) -> Result<Request, StatusCode> {
     let declared = request.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
-        return Err(ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE).into_response());
+        return Err(StatusCode::PAYLOAD_TOO_LARGE);
     }
     // GET and HEAD handlers never read a body: they skip the limiting wrapper and its allocation.
     if request.method() == Method::GET || request.method() == Method::HEAD {
@@ -199,7 +228,8 @@ struct Track {
 pin_project_lite::pin_project! {
     #[project = PhaseProj]
     enum Phase<F> {
-        Running { #[pin] future: F },
+        Routed { #[pin] future: F },
+        Direct { future: Pin<Box<dyn Future<Output = Response> + Send>> },
         Done { response: Option<Response> },
     }
 }
@@ -235,23 +265,25 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let response = match this.phase.as_mut().project() {
-            PhaseProj::Done { response } => response.take(),
-            PhaseProj::Running { future } => match future.poll(cx) {
-                Poll::Ready(Ok(response)) => Some(response),
-                Poll::Pending => {
-                    // Most answers come from the cache on the first poll: the timer is armed only
-                    // for requests that wait, from the first time they do.
-                    if this.deadline.is_none() {
-                        this.deadline.set(Some(tokio::time::sleep(*this.timeout)));
-                    }
-                    if let Some(deadline) = this.deadline.as_mut().as_pin_mut() {
-                        ready!(deadline.poll(cx));
-                    }
-                    this.phase.set(Phase::Done { response: None });
-                    None
+        let polled = match this.phase.as_mut().project() {
+            PhaseProj::Done { response } => Poll::Ready(response.take()),
+            PhaseProj::Routed { future } => future.poll(cx).map(|Ok(response)| Some(response)),
+            PhaseProj::Direct { future } => future.as_mut().poll(cx).map(Some),
+        };
+        let response = match polled {
+            Poll::Ready(response) => response,
+            Poll::Pending => {
+                // Most answers come from the cache on the first poll: the timer is armed only
+                // for requests that wait, from the first time they do.
+                if this.deadline.is_none() {
+                    this.deadline.set(Some(tokio::time::sleep(*this.timeout)));
                 }
-            },
+                if let Some(deadline) = this.deadline.as_mut().as_pin_mut() {
+                    ready!(deadline.poll(cx));
+                }
+                this.phase.set(Phase::Done { response: None });
+                None
+            }
         };
         let response = finish(response.unwrap_or_else(timed_out));
         if let Some(track) = this.track.take() {

@@ -5,6 +5,8 @@
 //! shapes apart from the raw, percent-encoded path, exactly as the precedence table of the contract
 //! says.
 
+use std::borrow::Cow;
+
 use axum::extract::{Request, State};
 use axum::http::header::{ACCEPT, ACCEPT_CHARSET, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
@@ -35,30 +37,33 @@ struct Options {
 /// /cache/...` (the application `cache`). The shapes are told apart by the number of segments and
 /// then, within one count, as the contract's precedence table says.
 pub(crate) async fn read(State(state): State<AppState>, _: ReadAccess, request: Request) -> Result<Response, ApiError> {
-    let (uri, headers) = (request.uri(), request.headers());
+    answer(&state, request.uri(), request.headers()).await
+}
+
+/// Answers a read request that may be served (see [`ReadAccess`]). The edge calls it directly for
+/// the read routes, without the router's parameter extraction.
+pub(crate) async fn answer(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<Response, ApiError> {
     let (segments, options) = parse_uri(uri)?;
     match segments.as_slice() {
         // `/{name}-{profiles}.{ext}` with the default label.
         [single] => match flat_parts(single) {
-            Some((name, profiles, format)) => flat(&state, name, profiles, None, format, options, headers).await,
+            Some((name, profiles, format)) => flat(state, name, profiles, None, format, options, headers).await,
             None => Err(ApiError::no_route(uri.path())),
         },
         // `/{label}/{name}-{profiles}.{ext}`; `/foo/dev.yml` has no hyphen to split: no route
         // matches, as in Spring.
         [label, file] if flat_extension(file).is_some() => match flat_parts(file) {
-            Some((name, profiles, format)) => flat(&state, name, profiles, Some(label), format, options, headers).await,
+            Some((name, profiles, format)) => flat(state, name, profiles, Some(label), format, options, headers).await,
             None => Err(ApiError::no_route(uri.path())),
         },
-        [name, profiles] => environment(&state, name, profiles, None, headers).await,
+        [name, profiles] => environment(state, name, profiles, None, headers).await,
         // With `?useDefaultLabel`: the resource `/{name}/{profile}/{path}`.
         [name, profile, path] if options.use_default_label => {
-            resource(&state, name, profile, None, path, options, headers).await
+            resource(state, name, profile, None, path, options, headers).await
         }
-        [name, profiles, label] => environment(&state, name, profiles, Some(label), headers).await,
-        [name, profile, label, path @ ..] => {
-            resource(&state, name, profile, Some(label), &path.join("/"), options, headers).await
-        }
-        [] => Err(ApiError::no_route(uri.path())),
+        [name, profiles, label] => environment(state, name, profiles, Some(label), headers).await,
+        [name, profile, label, path] => resource(state, name, profile, Some(label), path, options, headers).await,
+        _ => Err(ApiError::no_route(uri.path())),
     }
 }
 
@@ -168,19 +173,34 @@ fn if_none_match(request: &HeaderMap, etag: &[u8]) -> bool {
         .any(|tag| tag == b"*" || tag.strip_prefix(b"W/").unwrap_or(tag) == etag)
 }
 
+/// The segments of a read path, percent-decoded: up to three, then the rest of the path (a
+/// resource's path, slashes included) as the fourth. Borrowed unless a segment had to be decoded.
+struct Segments<'a> {
+    parts: [Cow<'a, str>; 4],
+    len: usize,
+}
+
+impl<'a> Segments<'a> {
+    fn as_slice(&self) -> &[Cow<'a, str>] {
+        &self.parts[..self.len]
+    }
+}
+
 /// Splits the raw path into percent-decoded segments and reads the query parameters.
-fn parse_uri(uri: &Uri) -> Result<(Vec<String>, Options), ApiError> {
-    let segments = uri
-        .path()
-        .trim_start_matches('/')
-        .split('/')
-        .map(|s| {
-            percent_decode(s).ok_or_else(|| CoreError::InvalidInput {
+fn parse_uri(uri: &Uri) -> Result<(Segments<'_>, Options), ApiError> {
+    let mut segments = Segments { parts: Default::default(), len: 0 };
+    for (slot, raw) in segments.parts.iter_mut().zip(uri.path().trim_start_matches('/').splitn(4, '/')) {
+        *slot = if raw.contains('%') {
+            // Decoding the rest in one piece equals decoding its segments and joining them.
+            Cow::Owned(percent_decode(raw).ok_or_else(|| CoreError::InvalidInput {
                 what: "path",
                 reason: "malformed percent-encoding".to_owned(),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+            })?)
+        } else {
+            Cow::Borrowed(raw)
+        };
+        segments.len += 1;
+    }
     let mut options = Options { resolve_placeholders: true, use_default_label: false };
     for pair in uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));

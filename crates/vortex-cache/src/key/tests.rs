@@ -65,3 +65,34 @@ fn globs() {
     let long = "a".repeat(400);
     assert!(!matches(&format!("{}b", "*a".repeat(200)), &long));
 }
+
+#[test]
+fn a_borrowed_query_key_hashes_and_compares_as_the_key_it_stands_for() {
+    use std::hash::BuildHasher;
+
+    use moka::Equivalent;
+
+    let hasher = std::collections::hash_map::RandomState::new();
+    let cases = [
+        (query("orders", "dev", None), Some("main")),
+        (query("orders", "dev,db", Some("v1")), Some("main")),
+        (query("a,b", "x", None), None),
+        (query("orders", "db,dev", None), Some("main")),
+    ];
+    for (q, default) in &cases {
+        let borrowed = QueryKey::new(q, *default);
+        for (other, other_default) in &cases {
+            let key = CacheKey::new(other, *other_default);
+            let same = std::ptr::eq(q, other);
+            assert_eq!(borrowed.equivalent(&key), same, "{q:?} vs {key}");
+            if same {
+                assert_eq!(hasher.hash_one(borrowed), hasher.hash_one(&key), "{key}");
+            }
+        }
+    }
+    // The explicit default label and a missing one are the same entry.
+    let explicit = query("orders", "dev", Some("main"));
+    assert!(
+        QueryKey::new(&explicit, Some("main")).equivalent(&CacheKey::new(&query("orders", "dev", None), Some("main")))
+    );
+}

@@ -9,11 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use vortex_cache::{CacheOptions, Clock};
-use vortex_core::native::{NativeOptions, NativeSource};
-use vortex_core::{BoxFuture, ConfigQuery, ConfigSource, CoreError, Environment, Resource, SourceHealth};
-use vortex_server::{AppState, NativeBackend, app};
+use vortex_server::{AppState, app};
 
-use crate::support::{Server, TempRepo, raw_request};
+use crate::support::{Delayed, Server, TempRepo, native_backend, raw_request};
 
 const TOKEN: &str = "test-admin-token-0123456789";
 const BEARER: &str = "Bearer test-admin-token-0123456789";
@@ -52,11 +50,6 @@ async fn get(addr: SocketAddr, path: &str) -> Http {
 
 async fn admin(addr: SocketAddr, method: &str, path: &str) -> Http {
     http(addr, method, path, &[("Authorization", BEARER)], "").await
-}
-
-fn native_backend(dir: &Path) -> NativeBackend {
-    let options = NativeOptions { search_locations: vec![dir.display().to_string()], ..NativeOptions::default() };
-    NativeBackend::new(NativeSource::new(options).unwrap())
 }
 
 /// A server over the native backend at `dir`, with a cache built from `options` and the admin API on.
@@ -292,47 +285,6 @@ async fn the_entry_bound_holds_over_http() {
     let stats = admin(server.addr, "GET", "/cache").await.json();
     assert!(stats["entries"].as_u64().unwrap() <= 5, "{stats}");
     assert!(stats["evictions"]["size"].as_u64().unwrap() >= 35, "{stats}");
-}
-
-/// The native backend, counting loads and waiting before and after reading the files: waiting
-/// before makes concurrent requests overlap; waiting after widens the window in which an
-/// invalidation can overlap a load that already holds old content.
-struct Delayed {
-    inner: NativeBackend,
-    loads: Arc<AtomicU64>,
-    before: Duration,
-    after: Duration,
-}
-
-impl Delayed {
-    fn new(dir: &Path, before_ms: u64, after_ms: u64) -> Self {
-        let (before, after) = (Duration::from_millis(before_ms), Duration::from_millis(after_ms));
-        Self { inner: native_backend(dir), loads: Arc::default(), before, after }
-    }
-}
-
-impl ConfigSource for Delayed {
-    fn load<'a>(&'a self, query: &'a ConfigQuery) -> BoxFuture<'a, Result<Environment, CoreError>> {
-        Box::pin(async move {
-            self.loads.fetch_add(1, Ordering::SeqCst);
-            tokio::time::sleep(self.before).await;
-            let env = self.inner.load(query).await;
-            tokio::time::sleep(self.after).await;
-            env
-        })
-    }
-
-    fn resource<'a>(&'a self, query: &'a ConfigQuery, path: &'a str) -> BoxFuture<'a, Result<Resource, CoreError>> {
-        self.inner.resource(query, path)
-    }
-
-    fn health(&self) -> SourceHealth {
-        self.inner.health()
-    }
-
-    fn default_label(&self) -> Option<&str> {
-        self.inner.default_label()
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

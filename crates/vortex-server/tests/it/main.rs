@@ -8,6 +8,7 @@ mod binary;
 #[cfg(feature = "cache")]
 mod cache;
 mod client;
+mod edge;
 mod environment;
 mod flat;
 #[cfg(all(feature = "metrics", feature = "cache"))]

@@ -4,6 +4,7 @@ use std::fs;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -13,6 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
 use vortex_core::native::{NativeOptions, NativeSource};
+use vortex_core::{BoxFuture, ConfigQuery, ConfigSource, CoreError, Environment, Resource, SourceHealth};
 use vortex_server::{App, AppState, NativeBackend, app};
 
 /// Third-party Python packages the tests run against, pinned: the Spring Cloud Config client the
@@ -250,5 +252,52 @@ fn copy_dir(from: &Path, to: &Path) {
         } else {
             fs::copy(entry.path(), target).unwrap();
         }
+    }
+}
+
+/// The native backend over `dir`.
+pub(crate) fn native_backend(dir: &Path) -> NativeBackend {
+    let options = NativeOptions { search_locations: vec![dir.display().to_string()], ..NativeOptions::default() };
+    NativeBackend::new(NativeSource::new(options).unwrap())
+}
+
+/// The native backend, counting loads and waiting before and after reading the files: waiting
+/// before makes concurrent requests overlap; waiting after widens the window in which an
+/// invalidation can overlap a load that already holds old content.
+pub(crate) struct Delayed {
+    inner: NativeBackend,
+    pub(crate) loads: Arc<AtomicU64>,
+    before: Duration,
+    after: Duration,
+}
+
+impl Delayed {
+    pub(crate) fn new(dir: &Path, before_ms: u64, after_ms: u64) -> Self {
+        let (before, after) = (Duration::from_millis(before_ms), Duration::from_millis(after_ms));
+        Self { inner: native_backend(dir), loads: Arc::default(), before, after }
+    }
+}
+
+impl ConfigSource for Delayed {
+    fn load<'a>(&'a self, query: &'a ConfigQuery) -> BoxFuture<'a, Result<Environment, CoreError>> {
+        Box::pin(async move {
+            self.loads.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(self.before).await;
+            let env = self.inner.load(query).await;
+            tokio::time::sleep(self.after).await;
+            env
+        })
+    }
+
+    fn resource<'a>(&'a self, query: &'a ConfigQuery, path: &'a str) -> BoxFuture<'a, Result<Resource, CoreError>> {
+        self.inner.resource(query, path)
+    }
+
+    fn health(&self) -> SourceHealth {
+        self.inner.health()
+    }
+
+    fn default_label(&self) -> Option<&str> {
+        self.inner.default_label()
     }
 }

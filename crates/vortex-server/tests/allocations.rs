@@ -1,0 +1,78 @@
+//! Allocations per request on the hot path, counted per thread by `allocation-counter`'s global
+//! allocator (its own test binary, so no other test shares the allocator). A count, not a timing:
+//! it cannot flake, and it fails when a change adds heap work to a cached answer.
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use vortex_cache::CacheOptions;
+use vortex_core::native::{NativeOptions, NativeSource};
+use vortex_server::{App, AppState, NativeBackend};
+
+fn app(metrics: bool) -> App {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/sample-repo");
+    let options = NativeOptions { search_locations: vec![repo.display().to_string()], ..NativeOptions::default() };
+    let mut state = AppState::new(Arc::new(NativeBackend::new(NativeSource::new(options).unwrap())), "native");
+    if metrics {
+        state = state.with_metrics(vortex_metrics::Prometheus::new().unwrap());
+    }
+    vortex_server::app(state.with_cache(CacheOptions::default()))
+}
+
+/// Allocations made while answering one request (built before counting starts) and reading its
+/// body.
+fn allocations(runtime: &tokio::runtime::Runtime, app: &App, uri: &str, etag: Option<&str>) -> u64 {
+    let mut request = Request::get(uri);
+    if let Some(etag) = etag {
+        request = request.header("if-none-match", etag);
+    }
+    let request = request.body(Body::empty()).unwrap();
+    let service = app.clone();
+    let mut status = StatusCode::INTERNAL_SERVER_ERROR;
+    let info = allocation_counter::measure(|| {
+        runtime.block_on(async {
+            let response = service.oneshot(request).await.unwrap();
+            status = response.status();
+            let _ = response.into_body().collect().await.unwrap();
+        });
+    });
+    let expected = if etag.is_some() { StatusCode::NOT_MODIFIED } else { StatusCode::OK };
+    assert_eq!(status, expected, "{uri}");
+    info.count_total
+}
+
+fn etag(runtime: &tokio::runtime::Runtime, app: &App, uri: &str) -> String {
+    runtime.block_on(async {
+        let response = app.clone().oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+        response.headers()["etag"].to_str().unwrap().to_owned()
+    })
+}
+
+#[test]
+fn cached_answers_allocate_within_budget() {
+    // The budget: what a cached answer allocates today (see docs/benchmarks.md, "Allocations").
+    // Lower it when a change removes allocations; a change that needs more must say why.
+    const BUDGET: u64 = 10;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut report = Vec::new();
+    for metrics in [false, true] {
+        let app = runtime.block_on(async { app(metrics) });
+        for uri in ["/orders/dev", "/orders-dev.yml", "/main/orders-dev.properties", "/orders/dev/main"] {
+            let tag = etag(&runtime, &app, uri);
+            // Warm: the entry and its rendering exist; thread-locals and metric series are set up.
+            allocations(&runtime, &app, uri, None);
+            allocations(&runtime, &app, uri, Some(&tag));
+            let hit = (0..5).map(|_| allocations(&runtime, &app, uri, None)).min().unwrap();
+            let revalidated = (0..5).map(|_| allocations(&runtime, &app, uri, Some(&tag))).min().unwrap();
+            report.push(format!("{uri} metrics={metrics}: 200 {hit}, 304 {revalidated}"));
+            assert!(hit <= BUDGET && revalidated <= BUDGET, "over the budget of {BUDGET}:\n{}", report.join("\n"));
+        }
+    }
+    eprintln!("{}", report.join("\n"));
+}
