@@ -5,7 +5,7 @@
 //! folded into buckets later. With two histograms, three counters and two gauge updates per
 //! request, metrics cost 12 % of a cached request (`docs/adr/0007-hot-path-metrics.md`). The
 //! families of [`names::HOT`] are therefore kept here: a counter is one relaxed atomic addition, a
-//! histogram one search through 20 bounds and two additions (the sum is kept in nanoseconds). The
+//! histogram a short scan of its bounds and two additions (the sum is kept in nanoseconds). The
 //! [`Prometheus`](crate::Prometheus) recorder hands them out through the same `metrics` facade and
 //! renders them after the exporter's families.
 
@@ -77,8 +77,10 @@ impl HotHistogram {
 
 impl HistogramFn for HotHistogram {
     fn record(&self, seconds: f64) {
-        // `le` is inclusive: a sample equal to a bound belongs to that bound's bucket.
-        let bucket = self.bounds.partition_point(|&bound| bound < seconds);
+        // `le` is inclusive: a sample equal to a bound belongs to that bound's bucket. A scan from
+        // the smallest bound: hot-path samples land in the first buckets, where it stops after a
+        // comparison or two that the branch predictor learns (a binary search mispredicts).
+        let bucket = self.bounds.iter().position(|&bound| seconds <= bound).unwrap_or(self.bounds.len());
         if let Some(count) = self.counts.get(bucket) {
             count.fetch_add(1, Ordering::Relaxed);
         }

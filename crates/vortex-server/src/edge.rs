@@ -105,23 +105,23 @@ pub(crate) fn route_template(path: &str) -> Option<usize> {
 }
 
 /// The complete HTTP application: the [`router`](crate::router) behind the edge. Serve it with
-/// [`serve`](crate::serve), or call it as a tower `Service`.
+/// [`serve`](crate::serve), or call it as a tower `Service`. Cloning it (hyper does, per request)
+/// is one reference-count increment.
 #[derive(Clone)]
-pub struct App {
+pub struct App(Arc<Inner>);
+
+/// What the edge applies to every request, and what it serves.
+#[derive(Clone)]
+struct Inner {
     router: Router,
     state: AppState,
-    edge: Arc<Edge>,
-    /// Whether read requests skip the router; off once other routes are merged in, which may be
-    /// more specific than the read API's.
-    direct_reads: bool,
-}
-
-/// What the edge applies to every request.
-struct Edge {
     timeout: Duration,
     body_limit: usize,
     /// `None` when metrics are off: then nothing is timed or counted.
     http: Option<Arc<HttpMetrics>>,
+    /// Whether read requests skip the router; off once other routes are merged in, which may be
+    /// more specific than the read API's.
+    direct_reads: bool,
 }
 
 impl App {
@@ -132,8 +132,14 @@ impl App {
         let http = shared.prometheus.as_ref().map(|(_, http)| Arc::clone(http));
         #[cfg(not(feature = "metrics"))]
         let http = None;
-        let edge = Arc::new(Edge { timeout: shared.request_timeout, body_limit: shared.body_limit, http });
-        Self { router, state: state.clone(), edge, direct_reads: true }
+        Self(Arc::new(Inner {
+            router,
+            state: state.clone(),
+            timeout: shared.request_timeout,
+            body_limit: shared.body_limit,
+            http,
+            direct_reads: true,
+        }))
     }
 
     /// Adds the routes of `other` behind the same edge: for applications that serve more than
@@ -144,8 +150,9 @@ impl App {
     /// When a route of `other` is also a route of the config API, as [`Router::merge`] does.
     #[must_use]
     pub fn merge(mut self, other: Router) -> Self {
-        self.router = self.router.merge(other);
-        self.direct_reads = false;
+        let inner = Arc::make_mut(&mut self.0);
+        inner.router = inner.router.clone().merge(other);
+        inner.direct_reads = false;
         self
     }
 }
@@ -153,9 +160,10 @@ impl App {
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("App")
-            .field("timeout", &self.edge.timeout)
-            .field("body_limit", &self.edge.body_limit)
-            .field("metrics", &self.edge.http.is_some())
+            .field("timeout", &self.0.timeout)
+            .field("body_limit", &self.0.body_limit)
+            .field("metrics", &self.0.http.is_some())
+            .field("direct_reads", &self.0.direct_reads)
             .finish_non_exhaustive()
     }
 }
@@ -171,24 +179,24 @@ impl Service<Request> for App {
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let edge = &self.edge;
+        let app = &*self.0;
         let route = route_template(request.uri().path());
-        let track = edge.http.as_ref().map(|http| {
+        let track = app.http.as_ref().map(|http| {
             http.in_flight_add(1.0);
             Track { http: Arc::clone(http), started: Timer::start(), route, method: request.method().clone() }
         });
         let log = tracing::enabled!(tracing::Level::DEBUG).then(|| (request.method().clone(), request.uri().clone()));
-        let phase = match limit_body(request, edge.body_limit) {
+        let phase = match limit_body(request, app.body_limit) {
             // The read API does not need the router: the route is known, and the handler reads
             // the raw path itself. Skipping it saves its parameter extraction (an allocation per
             // parameter and for the extensions that carry them) on the hottest path.
-            Ok(request) if self.direct_reads && request.method() == Method::GET && route.is_some_and(is_read_route) => {
-                Phase::Direct { future: Box::pin(read(self.state.clone(), request)) }
+            Ok(request) if app.direct_reads && request.method() == Method::GET && route.is_some_and(is_read_route) => {
+                Phase::Direct { future: Box::pin(read(app.state.clone(), request)) }
             }
-            Ok(request) => Phase::Routed { future: self.router.call(request) },
+            Ok(request) => Phase::Routed { future: app.router.clone().call(request) },
             Err(status) => Phase::Done { response: Some(ApiError::from_status(status).into_response()) },
         };
-        EdgeFuture { phase, deadline: None, timeout: edge.timeout, track, log }
+        EdgeFuture { phase, deadline: None, timeout: app.timeout, track, log }
     }
 }
 
