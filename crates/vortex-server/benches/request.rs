@@ -53,7 +53,7 @@ fn interleaved(
     mut off: impl FnMut(),
     mut on: impl FnMut(),
 ) {
-    let mut timed = |b: &mut criterion::Bencher<'_>, timed_is_on: bool, off: &mut dyn FnMut(), on: &mut dyn FnMut()| {
+    let timed = |b: &mut criterion::Bencher<'_>, timed_is_on: bool, off: &mut dyn FnMut(), on: &mut dyn FnMut()| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
