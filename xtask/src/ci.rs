@@ -1,7 +1,7 @@
 //! `cargo xtask ci`: sequences the checks; each step is one process, no shell.
 //!
 //! fmt, clippy (all features), clippy and tests for every feature combination (cargo-hack), pending
-//! snapshots, benches in test mode, rustdoc, tidy.
+//! snapshots, benches in test mode, a smoke run of the load benchmark, rustdoc, tidy.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -33,6 +33,9 @@ pub(crate) fn run() -> Result<()> {
     step("tests", test)?;
     check_snapshots(&root)?;
     step("benches (test mode)", cargo(&root, &["test", "--workspace", "--benches", "--all-features"]))?;
+    // The load benchmark's harness, for a few seconds, so it never rots; no figure is checked.
+    eprintln!("xtask ci: load benchmark (smoke)");
+    crate::load::run(&["--smoke".to_owned()])?;
     let mut doc = cargo(&root, &["doc", "--workspace", "--no-deps", "--all-features"]);
     doc.env("RUSTDOCFLAGS", "-D warnings");
     step("rustdoc", doc)?;
@@ -41,18 +44,18 @@ pub(crate) fn run() -> Result<()> {
     Ok(())
 }
 
-fn workspace_root() -> Result<PathBuf> {
+pub(crate) fn workspace_root() -> Result<PathBuf> {
     let manifest = std::env::var("CARGO_MANIFEST_DIR").context("run through `cargo xtask`")?;
     Path::new(&manifest).parent().map(Path::to_path_buf).context("xtask has no parent directory")
 }
 
-fn cargo(root: &Path, args: &[&str]) -> Command {
+pub(crate) fn cargo(root: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
     command.args(args).current_dir(root);
     command
 }
 
-fn step(name: &str, mut command: Command) -> Result<()> {
+pub(crate) fn step(name: &str, mut command: Command) -> Result<()> {
     eprintln!("xtask ci: {name}: {command:?}");
     let started = Instant::now();
     let status = command.status().with_context(|| format!("cannot run {name}"))?;
