@@ -3,6 +3,7 @@
 //! Tasks:
 //! - `ci`: everything CI checks, in order (fmt, clippy, feature powerset, tests, snapshots, benches
 //!   in test mode, rustdoc, tidy).
+//! - `bench [FILTER]`: every Criterion suite of the workspace (all features), optionally filtered.
 //! - `load [--seconds N] [--smoke]`: the load benchmark against nginx (see `load.rs`).
 //! - `tidy`: the house rules that no compiler checks.
 
@@ -16,10 +17,11 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
+        Some("bench") => bench(&args[1..]),
         Some("load") => load::run(&args[1..]),
         Some("tidy") => tidy::run(),
         _ => {
-            eprintln!("usage: cargo xtask <ci|load|tidy>");
+            eprintln!("usage: cargo xtask <ci|bench [FILTER]|load [--seconds N] [--smoke]|tidy>");
             return ExitCode::from(2);
         }
     };
@@ -30,4 +32,12 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `cargo xtask bench [FILTER]`: the Criterion suites, release profile, all features.
+fn bench(filter: &[String]) -> anyhow::Result<()> {
+    let root = ci::workspace_root()?;
+    let mut command = ci::cargo(&root, &["bench", "--workspace", "--all-features", "--"]);
+    command.args(filter);
+    ci::step("criterion suites", command)
 }
