@@ -32,7 +32,7 @@ impl ConfigSource for MemorySource {
             label: query.label.clone(),
             version: Some("0123456789abcdef0123456789abcdef01234567".to_owned()),
             state: None,
-            property_sources: vec![PropertySource { name: "memory:application.yml".to_owned(), source }],
+            property_sources: vec![PropertySource::new("memory:application.yml", source)],
         };
         Box::pin(std::future::ready(Ok(env)))
     }

@@ -73,7 +73,7 @@ impl ConfigSource for TestSource {
                 label: query.label.clone(),
                 version: None,
                 state: None,
-                property_sources: vec![PropertySource { name: "test".to_owned(), source }],
+                property_sources: vec![PropertySource::new("test", source)],
             })
         })
     }

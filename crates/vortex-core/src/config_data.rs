@@ -4,6 +4,9 @@
 //! applies Spring Boot's precedence rules to them, so the native and git backends order property
 //! sources identically.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use crate::document::{self, Document, Format};
 use crate::{ConfigQuery, CoreError, DEFAULT_APPLICATION, PropertySource};
 
@@ -30,6 +33,55 @@ pub trait SearchLocation {
     fn display_path(&self, file: &str) -> String;
 }
 
+/// Parsed files, kept per file with the bytes they were parsed from: a file whose content has not
+/// changed is not parsed again, and every environment made from it shares its property maps. A
+/// cache of 10,000 environments over 200 files holds 200 parsed files, not 10,000 copies.
+///
+/// One entry per file path (the latest content read), so it is bounded by the repository's files;
+/// two labels with different content for one path take turns, which costs parsing, never
+/// correctness: an entry is used only when the bytes are identical.
+#[derive(Debug, Default)]
+pub struct DocumentCache {
+    files: Mutex<HashMap<String, (Arc<[u8]>, Arc<[Document]>)>>,
+}
+
+impl DocumentCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The documents of `bytes`, the content of the file `display`: kept ones when the content
+    /// is the one parsed last time, else freshly parsed (and kept).
+    fn parse(&self, format: Format, bytes: Vec<u8>, display: &str) -> Result<Arc<[Document]>, CoreError> {
+        {
+            let files = self.files.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some((kept, documents)) = files.get(display) {
+                if **kept == *bytes {
+                    return Ok(Arc::clone(documents));
+                }
+            }
+        }
+        // Parsed outside the lock: concurrent loads of other files do not wait.
+        let text = String::from_utf8(bytes)
+            .map_err(|_| CoreError::InvalidFile { file: display.to_owned(), message: "not valid UTF-8".to_owned() })?;
+        let documents: Arc<[Document]> = document::parse(format, &text, display)?.into();
+        let mut files = self.files.lock().unwrap_or_else(PoisonError::into_inner);
+        files.insert(display.to_owned(), (Arc::from(text.into_bytes()), Arc::clone(&documents)));
+        Ok(documents)
+    }
+
+    /// Files kept.
+    pub fn len(&self) -> usize {
+        self.files.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// Whether no file is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Loads the property sources for `query` from `locations`, highest precedence first.
 ///
 /// `locations` are in search order: a later location wins over an earlier one. The order is:
@@ -44,6 +96,7 @@ pub trait SearchLocation {
 pub fn load_property_sources<L: SearchLocation>(
     locations: &[L],
     query: &ConfigQuery,
+    documents: &DocumentCache,
 ) -> Result<Vec<PropertySource>, CoreError> {
     let names = config_names(query);
     let profiles = distinct_keep_last(&query.profiles);
@@ -53,7 +106,7 @@ pub fn load_property_sources<L: SearchLocation>(
             for name in &names {
                 for ext in EXTENSIONS {
                     let file = format!("{name}-{profile}.{ext}");
-                    load_file(location, &file, true, &profiles, 0, &mut sources)?;
+                    load_file(location, &file, true, &profiles, 0, documents, &mut sources)?;
                 }
             }
         }
@@ -62,7 +115,7 @@ pub fn load_property_sources<L: SearchLocation>(
         for name in &names {
             for ext in EXTENSIONS {
                 let file = format!("{name}.{ext}");
-                load_file(location, &file, false, &profiles, 0, &mut sources)?;
+                load_file(location, &file, false, &profiles, 0, documents, &mut sources)?;
             }
         }
     }
@@ -99,6 +152,7 @@ fn load_file<L: SearchLocation>(
     profile_specific: bool,
     profiles: &[String],
     depth: usize,
+    cache: &DocumentCache,
     sources: &mut Vec<PropertySource>,
 ) -> Result<bool, CoreError> {
     let Some(format) = Format::of(file) else {
@@ -111,13 +165,11 @@ fn load_file<L: SearchLocation>(
         return Ok(false);
     };
     let display = location.display_path(file);
-    let text = String::from_utf8(bytes)
-        .map_err(|_| CoreError::InvalidFile { file: display.clone(), message: "not valid UTF-8".to_owned() })?;
-    let documents = document::parse(format, &text, &display)?;
+    let documents = cache.parse(format, bytes, &display)?;
     let count = documents.len();
     let base_name = location.source_name(file);
-    let mut active: Vec<(usize, Document)> = Vec::new();
-    for (index, doc) in documents.into_iter().enumerate() {
+    let mut active: Vec<(usize, &Document)> = Vec::new();
+    for (index, doc) in documents.iter().enumerate() {
         if profile_specific {
             if let Some(key) = FORBIDDEN_IN_PROFILE_FILES.iter().find(|k| doc.properties.contains_key(**k)) {
                 let origin = doc.properties[*key].origin;
@@ -137,10 +189,10 @@ fn load_file<L: SearchLocation>(
     for (index, doc) in active.into_iter().rev() {
         let imports = doc.imports();
         if !imports.is_empty() {
-            load_imports(location, file, &imports, profiles, depth, sources)?;
+            load_imports(location, file, &imports, profiles, depth, cache, sources)?;
         }
         let name = if count == 1 { base_name.clone() } else { format!("{base_name} (document #{index})") };
-        sources.push(PropertySource { name, source: doc.properties });
+        sources.push(PropertySource { name, source: Arc::clone(&doc.properties) });
     }
     Ok(true)
 }
@@ -151,6 +203,7 @@ fn load_imports<L: SearchLocation>(
     imports: &[String],
     profiles: &[String],
     depth: usize,
+    cache: &DocumentCache,
     sources: &mut Vec<PropertySource>,
 ) -> Result<(), CoreError> {
     let display = location.display_path(importer);
@@ -176,7 +229,7 @@ fn load_imports<L: SearchLocation>(
             });
         }
         let path = if dir.is_empty() { target.to_owned() } else { format!("{dir}/{target}") };
-        let found = load_file(location, &path, false, profiles, depth + 1, sources)?;
+        let found = load_file(location, &path, false, profiles, depth + 1, cache, sources)?;
         if !found && !optional {
             return Err(CoreError::InvalidFile { file: display, message: format!("imported file {path} not found") });
         }

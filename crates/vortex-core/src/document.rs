@@ -3,6 +3,8 @@
 mod properties;
 mod yaml;
 
+use std::sync::Arc;
+
 use indexmap::IndexMap;
 
 use crate::profiles::ProfileExpr;
@@ -43,8 +45,8 @@ impl Format {
 /// One document of a configuration file: an ordered map of flat keys.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Document {
-    /// Flat keys (`a.b[0].c`) in file order.
-    pub properties: IndexMap<String, Property>,
+    /// Flat keys (`a.b[0].c`) in file order; shared with the property sources made from it.
+    pub properties: Arc<IndexMap<String, Property>>,
 }
 
 impl Document {

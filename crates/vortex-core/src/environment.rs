@@ -1,5 +1,7 @@
 //! The answer to a query: an [`Environment`] of ordered [`PropertySource`]s.
 
+use std::sync::Arc;
+
 use indexmap::IndexMap;
 use serde::ser::{SerializeMap, SerializeStruct};
 use serde::{Serialize, Serializer};
@@ -36,8 +38,16 @@ impl Property {
 pub struct PropertySource {
     /// The name clients see, e.g. `file:config/foo-dev.yml`.
     pub name: String,
-    /// The properties in file order.
-    pub source: IndexMap<String, Property>,
+    /// The properties in file order. Shared: every environment made from the same file content holds
+    /// the same map (see [`DocumentCache`](crate::config_data::DocumentCache)).
+    pub source: Arc<IndexMap<String, Property>>,
+}
+
+impl PropertySource {
+    /// A property source named `name` holding `source`.
+    pub fn new(name: impl Into<String>, source: IndexMap<String, Property>) -> Self {
+        Self { name: name.into(), source: Arc::new(source) }
+    }
 }
 
 /// The result of a query, in Spring Cloud Config's `Environment` shape.
@@ -125,7 +135,7 @@ impl Serialize for SourceMapJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let source = &self.0.ps.source;
         let mut map = serializer.serialize_map(Some(source.len()))?;
-        for (key, property) in source {
+        for (key, property) in source.iter() {
             if self.0.include_origin {
                 map.serialize_entry(key, &WithOrigin(property))?;
             } else {

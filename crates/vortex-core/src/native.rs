@@ -3,7 +3,7 @@
 use std::io::ErrorKind as IoErrorKind;
 use std::path::{Path, PathBuf};
 
-use crate::config_data::{SearchLocation, load_property_sources};
+use crate::config_data::{DocumentCache, SearchLocation, load_property_sources};
 use crate::resource;
 use crate::{ConfigQuery, CoreError, Environment, HealthStatus, Resource, SourceHealth};
 
@@ -42,6 +42,8 @@ impl Default for NativeOptions {
 pub struct NativeSource {
     locations: Vec<ConfiguredLocation>,
     options: NativeOptions,
+    /// Parsed files, shared by clones of this source.
+    documents: std::sync::Arc<DocumentCache>,
 }
 
 /// A search location as configured: the text used in source names, and the path it points at.
@@ -59,7 +61,7 @@ impl NativeSource {
     /// scheme other than `file:`.
     pub fn new(options: NativeOptions) -> Result<Self, CoreError> {
         let locations = options.search_locations.iter().map(|l| parse_location(l)).collect::<Result<_, _>>()?;
-        Ok(Self { locations, options })
+        Ok(Self { locations, options, documents: std::sync::Arc::default() })
     }
 
     /// Loads the environment for `query`.
@@ -69,7 +71,7 @@ impl NativeSource {
     /// when a directory or file cannot be read.
     pub fn load_blocking(&self, query: &ConfigQuery) -> Result<Environment, CoreError> {
         let locations = self.search_dirs(query);
-        let property_sources = load_property_sources(&locations, query)?;
+        let property_sources = load_property_sources(&locations, query, &self.documents)?;
         Ok(Environment {
             name: query.application.clone(),
             profiles: vec![query.profiles_joined()],

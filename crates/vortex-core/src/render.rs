@@ -45,7 +45,7 @@ pub fn merge(env: &Environment) -> IndexMap<String, Value> {
     let mut groups: IndexMap<String, IndexMap<String, Value>> = IndexMap::new();
     for ps in env.property_sources.iter().rev() {
         let mut here: IndexMap<&str, IndexMap<String, Value>> = IndexMap::new();
-        for (key, property) in &ps.source {
+        for (key, property) in ps.source.iter() {
             match key.find('[') {
                 None => {
                     plain.insert(key.clone(), property.value.clone());

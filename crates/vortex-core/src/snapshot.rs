@@ -137,7 +137,7 @@ impl Snapshot {
         let mut total = 256 + env.name.len() + env.label.as_ref().map_or(0, String::len);
         for ps in &env.property_sources {
             total += PER_SOURCE + ps.name.len();
-            for (key, property) in &ps.source {
+            for (key, property) in ps.source.iter() {
                 total += PER_PROPERTY + key.len() + property.value.text_len();
             }
         }

@@ -78,6 +78,8 @@ pub struct GitSource {
 
 struct Inner {
     options: GitOptions,
+    /// Parsed files, shared between loads and labels.
+    documents: vortex_core::config_data::DocumentCache,
     /// The URI as shown in source names and health: no trailing `/`, credentials removed.
     display_uri: String,
     dir: PathBuf,
@@ -133,6 +135,7 @@ impl GitSource {
                 .map_err(join_error)??;
         let ready = !labels.is_empty();
         let inner = Arc::new(Inner {
+            documents: vortex_core::config_data::DocumentCache::new(),
             options: GitOptions { uri: url, ..options },
             display_uri,
             dir,
@@ -219,7 +222,12 @@ impl GitSource {
         let inner = Arc::clone(&self.inner);
         blocking(move || {
             mirror::with_repo(&mirror, |repo| {
-                read(repo, &Layout { uri: &inner.display_uri, search_paths: &inner.options.search_paths })
+                let layout = Layout {
+                    uri: &inner.display_uri,
+                    search_paths: &inner.options.search_paths,
+                    documents: &inner.documents,
+                };
+                read(repo, &layout)
             })
         })
         .await

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use vortex_core::config_data::{SearchLocation, load_property_sources};
+use vortex_core::config_data::{DocumentCache, SearchLocation, load_property_sources};
 use vortex_core::{ConfigQuery, CoreError, ErrorKind, PropertySource, resource};
 
 /// Upper bound on directories a wildcard search path may match, against a pathological repository.
@@ -13,6 +13,8 @@ const MAX_WILDCARD_MATCHES: usize = 1_000;
 pub(crate) struct Layout<'a> {
     pub(crate) uri: &'a str,
     pub(crate) search_paths: &'a [String],
+    /// Parsed files, shared between loads.
+    pub(crate) documents: &'a DocumentCache,
 }
 
 /// Loads the property sources of `query` from the tree of `commit`, highest precedence first.
@@ -28,7 +30,7 @@ pub(crate) fn load_sources(
         .into_iter()
         .map(|prefix| TreeLocation { tree: &tree, uri: layout.uri, prefix })
         .collect();
-    load_property_sources(&locations, query)
+    load_property_sources(&locations, query, layout.documents)
 }
 
 /// Finds the resource `path` in the tree of `commit` (contract §1.3): the first location, in search

@@ -29,7 +29,7 @@ pub fn parse_properties(text: &str, file: &str) -> Result<Vec<Document>, CoreErr
         }
         if trimmed.starts_with('#') || trimmed.starts_with('!') {
             if matches!(trimmed.trim_end(), "#---" | "!---") {
-                documents.push(Document { properties: std::mem::take(&mut current) });
+                documents.push(Document { properties: std::sync::Arc::new(std::mem::take(&mut current)) });
             }
             continue;
         }
@@ -47,7 +47,7 @@ pub fn parse_properties(text: &str, file: &str) -> Result<Vec<Document>, CoreErr
         let (key, value, origin) = parse_logical_line(&logical, file)?;
         current.insert(key, Property { value: Value::String(value), origin: Some(origin) });
     }
-    documents.push(Document { properties: current });
+    documents.push(Document { properties: std::sync::Arc::new(current) });
     documents.retain(|d| !d.properties.is_empty());
     Ok(documents)
 }

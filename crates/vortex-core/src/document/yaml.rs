@@ -48,7 +48,7 @@ pub fn parse_yaml(text: &str, file: &str) -> Result<Vec<Document>, CoreError> {
             // A document that is a bare scalar or list is stored under `document`, as Spring does.
             _ => flattener.node(&root, "document", 0)?,
         }
-        documents.push(Document { properties: flattener.properties });
+        documents.push(Document { properties: std::sync::Arc::new(flattener.properties) });
     }
     Ok(documents)
 }

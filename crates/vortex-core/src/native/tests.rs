@@ -302,3 +302,34 @@ fn resource_candidates_follow_the_contract() {
     assert_eq!(crate::resource::candidates("README", &profiles(&["default"])), ["README"]);
     assert_eq!(crate::resource::candidates(".env", &profiles(&["dev"])), [".env-dev", ".env"]);
 }
+
+#[test]
+fn unchanged_files_are_parsed_once_and_shared_between_environments() {
+    let repo = Repo::new(&[("application.yml", "shared: 1\n"), ("orders.yml", "a: 1\n")]);
+    let source = repo.source(&["ROOT"]);
+    let load = |profiles: &str| source.load_blocking(&ConfigQuery::parse("orders", profiles, None).unwrap()).unwrap();
+    let (dev, prod) = (load("dev"), load("prod"));
+    assert_eq!(dev.property_sources.len(), 2);
+    for (a, b) in dev.property_sources.iter().zip(&prod.property_sources) {
+        assert!(std::sync::Arc::ptr_eq(&a.source, &b.source), "{} is shared", a.name);
+    }
+    assert_eq!(source.documents.len(), 2, "one entry per file");
+
+    // A changed file is parsed again; the other stays shared.
+    fs::write(repo.dir.path().join("orders.yml"), "a: 2\n").unwrap();
+    let changed = load("dev");
+    assert_eq!(changed.get("a"), Some(&Value::Int(2)));
+    assert!(!std::sync::Arc::ptr_eq(&changed.property_sources[0].source, &dev.property_sources[0].source));
+    assert!(std::sync::Arc::ptr_eq(&changed.property_sources[1].source, &dev.property_sources[1].source));
+    assert_eq!(dev.get("a"), Some(&Value::Int(1)), "an environment already made keeps its content");
+}
+
+#[test]
+fn a_file_broken_after_being_parsed_is_an_error_not_the_old_content() {
+    let repo = Repo::new(&[("orders.yml", "a: 1\n")]);
+    let source = repo.source(&["ROOT"]);
+    let query = ConfigQuery::parse("orders", "dev", None).unwrap();
+    assert!(source.load_blocking(&query).is_ok());
+    fs::write(repo.dir.path().join("orders.yml"), "a: [1\n").unwrap();
+    assert_eq!(source.load_blocking(&query).unwrap_err().kind(), ErrorKind::InvalidDocument);
+}

@@ -6,7 +6,7 @@ use crate::{Property, PropertySource};
 fn source(name: &str, entries: &[(&str, Value)]) -> PropertySource {
     let source: IndexMap<String, Property> =
         entries.iter().map(|(k, v)| ((*k).to_owned(), Property::new(v.clone()))).collect();
-    PropertySource { name: name.to_owned(), source }
+    PropertySource::new(name, source)
 }
 
 fn env(sources: Vec<PropertySource>) -> Environment {

@@ -13,7 +13,7 @@ fn env() -> Environment {
         label: Some("main".to_owned()),
         version: Some("abc".to_owned()),
         state: None,
-        property_sources: vec![PropertySource { name: "app.yml".to_owned(), source }],
+        property_sources: vec![PropertySource::new("app.yml", source)],
     }
 }
 
@@ -77,6 +77,7 @@ fn entity_tags_are_quoted_stable_and_change_with_the_bytes() {
 fn estimated_bytes_grow_with_content() {
     let small = Snapshot::new(env()).estimated_bytes();
     let mut big = env();
-    big.property_sources[0].source.insert("c".to_owned(), Property::new("z".repeat(4096)));
+    std::sync::Arc::make_mut(&mut big.property_sources[0].source)
+        .insert("c".to_owned(), Property::new("z".repeat(4096)));
     assert!(Snapshot::new(big).estimated_bytes() > small + 8192);
 }

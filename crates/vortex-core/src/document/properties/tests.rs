@@ -4,7 +4,7 @@ fn pairs(text: &str) -> Vec<Vec<(String, String)>> {
     parse_properties(text, "t.properties")
         .unwrap()
         .into_iter()
-        .map(|d| d.properties.into_iter().map(|(k, p)| (k, p.value.to_string())).collect())
+        .map(|d| d.properties.iter().map(|(k, p)| (k.clone(), p.value.to_string())).collect())
         .collect()
 }
 

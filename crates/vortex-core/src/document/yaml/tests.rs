@@ -3,7 +3,7 @@ use super::*;
 fn flat(text: &str) -> Vec<(String, Value)> {
     let docs = parse_yaml(text, "test.yml").unwrap();
     assert_eq!(docs.len(), 1, "{docs:?}");
-    docs.into_iter().next().unwrap().properties.into_iter().map(|(k, p)| (k, p.value)).collect()
+    docs.into_iter().next().unwrap().properties.iter().map(|(k, p)| (k.clone(), p.value.clone())).collect()
 }
 
 fn s(v: &str) -> Value {
