@@ -21,9 +21,10 @@ use anyhow::{Context, Result, bail};
 
 use crate::ci::{cargo, step, workspace_root};
 
-/// Applications in the generated repository, and properties per application file (about 4 KB).
+/// Applications in the generated repository, and properties per application file: a JSON
+/// Environment of about 4 KB, the entry size the memory target names.
 const APPLICATIONS: usize = 200;
-const PROPERTIES: usize = 100;
+const PROPERTIES: usize = 55;
 /// Connections for the throughput runs.
 const CONNECTIONS: u32 = 64;
 /// Connection counts of the sweep.
