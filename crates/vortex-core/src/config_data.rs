@@ -42,8 +42,11 @@ pub trait SearchLocation {
 /// correctness: an entry is used only when the bytes are identical.
 #[derive(Debug, Default)]
 pub struct DocumentCache {
-    files: Mutex<HashMap<String, (Arc<[u8]>, Arc<[Document]>)>>,
+    files: Mutex<HashMap<String, Parsed>>,
 }
+
+/// A file's bytes and the documents parsed from them.
+type Parsed = (Arc<[u8]>, Arc<[Document]>);
 
 impl DocumentCache {
     /// An empty cache.
