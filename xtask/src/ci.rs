@@ -56,13 +56,13 @@ pub(crate) fn cargo(root: &Path, args: &[&str]) -> Command {
 }
 
 pub(crate) fn step(name: &str, mut command: Command) -> Result<()> {
-    eprintln!("xtask ci: {name}: {command:?}");
+    eprintln!("xtask: {name}: {command:?}");
     let started = Instant::now();
     let status = command.status().with_context(|| format!("cannot run {name}"))?;
     if !status.success() {
         bail!("{name} failed ({status})");
     }
-    eprintln!("xtask ci: {name}: ok in {:.0?}", started.elapsed());
+    eprintln!("xtask: {name}: ok in {:.0?}", started.elapsed());
     Ok(())
 }
 

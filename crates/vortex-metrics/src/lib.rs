@@ -20,9 +20,9 @@
 //! |---|---|---|
 //! | `prometheus` | [`Prometheus`]: a registry and the text exposition (`metrics-exporter-prometheus`) | no |
 
-#[cfg(feature = "prometheus")]
-mod fast;
 mod handles;
+#[cfg(feature = "prometheus")]
+mod hot;
 pub mod names;
 #[cfg(feature = "prometheus")]
 mod prometheus;

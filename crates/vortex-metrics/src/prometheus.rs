@@ -5,7 +5,7 @@ use std::sync::Arc;
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
-use crate::fast::{Hot, HotRegistry};
+use crate::hot::{Hot, HotRegistry};
 use crate::{Metrics, names};
 
 /// A Prometheus registry of its own (nothing is installed globally, so several servers in one

@@ -7,31 +7,20 @@
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::hint::black_box;
-use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use common::cached_sample_app;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http_body_util::BodyExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
-use vortex_cache::CacheOptions;
-use vortex_core::native::{NativeOptions, NativeSource};
-use vortex_server::{App, AppState, NativeBackend};
-
-fn app(metrics: bool) -> App {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/sample-repo");
-    let options = NativeOptions { search_locations: vec![repo.display().to_string()], ..NativeOptions::default() };
-    let mut state = AppState::new(Arc::new(NativeBackend::new(NativeSource::new(options).unwrap())), "native");
-    if metrics {
-        state = state.with_metrics(vortex_metrics::Prometheus::new().unwrap());
-    }
-    vortex_server::app(state.with_cache(CacheOptions::default()))
-}
+use vortex_server::App;
 
 async fn hit(app: &App, uri: &str, if_none_match: Option<&str>) -> usize {
     let mut request = Request::get(uri);
@@ -75,7 +64,7 @@ fn request_path(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let mut group = c.benchmark_group("request");
     // Built inside the runtime, so the exporter's upkeep runs as in the server.
-    let (off, on) = rt.block_on(async { (app(false), app(true)) });
+    let (off, on) = rt.block_on(async { (cached_sample_app(false), cached_sample_app(true)) });
     let tag = rt.block_on(async {
         let response = off.clone().oneshot(Request::get("/orders/dev").body(Body::empty()).unwrap()).await.unwrap();
         response.headers()["etag"].to_str().unwrap().to_owned()
@@ -140,7 +129,12 @@ fn request_over_http(c: &mut Criterion) {
         rt.block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
-            let server = vortex_server::serve(listener, app(metrics), std::future::pending(), Duration::from_secs(1));
+            let server = vortex_server::serve(
+                listener,
+                cached_sample_app(metrics),
+                std::future::pending(),
+                Duration::from_secs(1),
+            );
             tokio::spawn(server);
             let stream = TcpStream::connect(addr).await.unwrap();
             stream.set_nodelay(true).unwrap();

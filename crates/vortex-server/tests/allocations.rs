@@ -4,26 +4,15 @@
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-use std::sync::Arc;
+#[path = "../benches/common/mod.rs"]
+mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use common::cached_sample_app;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
-use vortex_cache::CacheOptions;
-use vortex_core::native::{NativeOptions, NativeSource};
-use vortex_server::{App, AppState, NativeBackend};
-
-fn app(metrics: bool) -> App {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/sample-repo");
-    let options = NativeOptions { search_locations: vec![repo.display().to_string()], ..NativeOptions::default() };
-    let mut state = AppState::new(Arc::new(NativeBackend::new(NativeSource::new(options).unwrap())), "native");
-    if metrics {
-        state = state.with_metrics(vortex_metrics::Prometheus::new().unwrap());
-    }
-    vortex_server::app(state.with_cache(CacheOptions::default()))
-}
+use vortex_server::App;
 
 /// Allocations made while answering one request (built before counting starts) and reading its
 /// body.
@@ -62,7 +51,7 @@ fn cached_answers_allocate_within_budget() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let mut report = Vec::new();
     for metrics in [false, true] {
-        let app = runtime.block_on(async { app(metrics) });
+        let app = runtime.block_on(async { cached_sample_app(metrics) });
         for uri in ["/orders/dev", "/orders-dev.yml", "/main/orders-dev.properties", "/orders/dev/main"] {
             let tag = etag(&runtime, &app, uri);
             // Warm: the entry and its rendering exist; thread-locals and metric series are set up.

@@ -3,7 +3,7 @@
 //! The exporter's handles cost more than the hot path can afford: every counter or gauge update
 //! also bumps a generation counter, and every histogram sample is stored with a clock reading and
 //! folded into buckets later. With two histograms, three counters and two gauge updates per
-//! request, metrics cost 12 % of a cached request (`docs/adr/0007-hot-path-metrics.md`). The
+//! request, metrics cost 12 % of a cached request (`docs/adr/0007-edge-and-hot-path-metrics.md`). The
 //! families of [`names::HOT`] are therefore kept here: a counter is one relaxed atomic addition, a
 //! histogram a short scan of its bounds and two additions (the sum is kept in nanoseconds). The
 //! [`Prometheus`](crate::Prometheus) recorder hands them out through the same `metrics` facade and
