@@ -1,4 +1,4 @@
-//! `cargo xtask load [--seconds N] [--smoke]`: the load benchmark.
+//! `cargo xtask load [--seconds N] [--smoke] [--memory]`: the load benchmark.
 //!
 //! Builds the server (release; the dev build with `--smoke`), generates a configuration repository
 //! of realistic size, starts the server pinned to core 0 and drives it with `wrk` pinned to core 1
@@ -8,7 +8,8 @@
 //! p99 at half the maximum rate, and throughput and p99 against the connection count (an SVG plot).
 //!
 //! `wrk` and `nginx` come from Debian's packages, installed with apt-get when missing. Results go
-//! to `<target>/load/report.md`; a full run also writes `docs/load-sweep.svg`.
+//! to `<target>/load/report.md`; a full run also writes `docs/load-sweep.svg`. `--memory` measures
+//! only the resident memory with 10,000 cached entries.
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};
@@ -57,6 +58,7 @@ const SCENARIOS: &[Scenario] = &[
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let smoke = args.iter().any(|a| a == "--smoke");
+    let memory_only = args.iter().any(|a| a == "--memory");
     let seconds = match args.iter().position(|a| a == "--seconds") {
         Some(i) => args.get(i + 1).context("--seconds needs a value")?.parse::<u64>().context("--seconds")?,
         None if smoke => 1,
@@ -72,6 +74,12 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
     let repo = generate_repository(&work.join("repo"))?;
+    if memory_only {
+        // `--memory`: only the figure the memory target names, without the throughput runs.
+        let (body_kb, rss) = filled_memory(&binary, &work, &repo, 10_000)?;
+        writeln!(std::io::stdout(), "resident memory with 10000 cached entries (JSON bodies of {body_kb:.1} KB): {rss:.1} MB")?;
+        return Ok(());
+    }
 
     let mut report = String::new();
     let _ = writeln!(report, "# Load benchmark\n\n{}\n", machine());
@@ -165,24 +173,12 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     drop(vortex);
 
     // Memory with 10,000 cached entries of about 4 KB, on a fresh server.
-    let vortex = Server::start(&binary, &work, &repo)?;
     let entries = if smoke { 500 } else { 10_000 };
-    let mut body_bytes = 0;
-    for i in 0..entries {
-        let response = get(vortex.addr, &format!("/app-{}/p{}", i % APPLICATIONS, i / APPLICATIONS), None)?;
-        if response.status != 200 {
-            bail!("filling the cache: status {} for entry {i}", response.status);
-        }
-        body_bytes += response.body.len();
-    }
-    std::thread::sleep(Duration::from_millis(500));
+    let (body_kb, rss) = filled_memory(&binary, &work, &repo, entries)?;
     let _ = writeln!(
         report,
-        "\nResident memory with {entries} cached entries (JSON bodies of {:.1} KB on average): {:.1} MB.",
-        body_bytes as f64 / entries as f64 / 1024.0,
-        rss_mb(vortex.pid())?
+        "\nResident memory with {entries} cached entries (JSON bodies of {body_kb:.1} KB on average): {rss:.1} MB."
     );
-    drop(vortex);
 
     let path = work.join("report.md");
     std::fs::write(&path, &report).with_context(|| format!("cannot write {}", path.display()))?;
@@ -193,6 +189,22 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         bail!("some requests failed; see the errors column");
     }
     Ok(())
+}
+
+/// Starts a fresh server, fills its cache with `entries` distinct JSON Environments and returns
+/// the mean body size in KB and the resident memory in MB.
+fn filled_memory(binary: &Path, work: &Path, repo: &Path, entries: usize) -> Result<(f64, f64)> {
+    let vortex = Server::start(binary, work, repo)?;
+    let mut body_bytes = 0;
+    for i in 0..entries {
+        let response = get(vortex.addr, &format!("/app-{}/p{}", i % APPLICATIONS, i / APPLICATIONS), None)?;
+        if response.status != 200 {
+            bail!("filling the cache: status {} for entry {i}", response.status);
+        }
+        body_bytes += response.body.len();
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    Ok((body_bytes as f64 / entries as f64 / 1024.0, rss_mb(vortex.pid())?))
 }
 
 /// wrk script: print the figures as one JSON line when done.

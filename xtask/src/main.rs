@@ -21,7 +21,7 @@ fn main() -> ExitCode {
         Some("load") => load::run(&args[1..]),
         Some("tidy") => tidy::run(),
         _ => {
-            eprintln!("usage: cargo xtask <ci|bench [FILTER]|load [--seconds N] [--smoke]|tidy>");
+            eprintln!("usage: cargo xtask <ci|bench [FILTER]|load [--seconds N] [--smoke] [--memory]|tidy>");
             return ExitCode::from(2);
         }
     };

@@ -65,3 +65,33 @@ fn cached_answers_allocate_within_budget() {
     }
     eprintln!("{}", report.join("\n"));
 }
+
+#[test]
+fn a_cached_entry_holds_little_more_than_its_body() {
+    // What new cache entries keep allocated after their misses have been answered, per entry: the
+    // body, its entity tag, the environment (whose parsed files are shared with other entries) and
+    // the cache's own bookkeeping, amortised over many entries as the cache's tables grow. The
+    // files are parsed by an earlier request, so they are not counted.
+    const ENTRIES: i64 = 500;
+    const OVERHEAD_BUDGET: i64 = 1_536;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let app = runtime.block_on(async { cached_sample_app(false) });
+    etag(&runtime, &app, "/orders/warm");
+    let mut body = 0;
+    let info = allocation_counter::measure(|| {
+        runtime.block_on(async {
+            for i in 0..ENTRIES {
+                let request = Request::get(format!("/orders/entry{i}")).body(Body::empty()).unwrap();
+                let response = app.clone().oneshot(request).await.unwrap();
+                assert_eq!(response.status(), StatusCode::OK);
+                body = i64::try_from(response.into_body().collect().await.unwrap().to_bytes().len()).unwrap();
+            }
+        });
+    });
+    let per_entry = info.bytes_current / ENTRIES;
+    eprintln!("body {body} B, retained per entry {per_entry} B");
+    assert!(
+        per_entry <= body + OVERHEAD_BUDGET,
+        "a {body} B entry keeps {per_entry} B allocated (budget: body + {OVERHEAD_BUDGET} B)"
+    );
+}
