@@ -1,0 +1,127 @@
+//! The domain's own costs, at 10, 100 and 1,000 properties: parsing YAML and `.properties` files,
+//! and rendering an environment in each wire form (Environment JSON and the flat `.properties`,
+//! `.yml` and `.json`), as a cache miss makes them: entity tag and the exact-size copy included.
+//! Also building a query from the three path parts.
+//!
+//! `cargo bench -p vortex-core --bench core`
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::fmt::Write as _;
+use std::hint::black_box;
+
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use vortex_core::document::{Document, parse_properties, parse_yaml};
+use vortex_core::render::FlatFormat;
+use vortex_core::snapshot::{Representation, Snapshot};
+use vortex_core::{ConfigQuery, Environment, PropertySource};
+
+const SIZES: [usize; 3] = [10, 100, 1_000];
+
+/// A YAML file of `n` properties in sections of ten, with the mix of a real service file: strings,
+/// numbers, booleans, a placeholder, and a list every section.
+fn yaml(n: usize) -> String {
+    let mut text = String::new();
+    for section in 0..n.div_ceil(10) {
+        let _ = writeln!(text, "section{section}:");
+        let keys = (n - section * 10).min(10);
+        for i in 0..keys {
+            let value = match i {
+                0 => "8080".to_owned(),
+                1 => "true".to_owned(),
+                2 => "${section0.key3:fallback}".to_owned(),
+                3 => format!("jdbc:postgresql://db-{section}.internal:5432/orders"),
+                _ => format!("value of key {i} in section {section}"),
+            };
+            if i == 9 {
+                let _ = writeln!(text, "  key{i}:\n    - first\n    - second");
+            } else {
+                let _ = writeln!(text, "  key{i}: {value}");
+            }
+        }
+    }
+    text
+}
+
+/// The same `n` properties as a `.properties` file.
+fn properties(n: usize) -> String {
+    let documents = parse_yaml(&yaml(n), "bench.yml").unwrap();
+    let mut text = String::new();
+    for (key, property) in documents[0].properties.iter() {
+        let _ = writeln!(text, "{key}={}", property.value);
+    }
+    text
+}
+
+/// An environment of an application file with `n` properties over a shared `application.yml`
+/// that overrides a few of them, as `/orders/prod` would load.
+fn environment(n: usize) -> Environment {
+    let source = |name: &str, documents: Vec<Document>| {
+        let document = documents.into_iter().next().unwrap();
+        PropertySource::new(name, (*document.properties).clone())
+    };
+    let application = parse_yaml("section0:\n  key0: 9090\nshared:\n  timeout: 30s\n", "application.yml").unwrap();
+    Environment {
+        name: "orders".to_owned(),
+        profiles: vec!["prod".to_owned()],
+        label: Some("main".to_owned()),
+        version: Some("0123456789abcdef0123456789abcdef01234567".to_owned()),
+        state: None,
+        property_sources: vec![
+            source("file:repo/orders.yml", parse_yaml(&yaml(n), "orders.yml").unwrap()),
+            source("file:repo/application.yml", application),
+        ],
+    }
+}
+
+fn parsing(c: &mut Criterion) {
+    let mut group = c.benchmark_group("parse");
+    for n in SIZES {
+        let (yaml, properties) = (yaml(n), properties(n));
+        group.throughput(Throughput::Bytes(yaml.len() as u64));
+        group.bench_with_input(BenchmarkId::new("yaml", n), &yaml, |b, text| {
+            b.iter(|| parse_yaml(black_box(text), "orders.yml").unwrap());
+        });
+        group.throughput(Throughput::Bytes(properties.len() as u64));
+        group.bench_with_input(BenchmarkId::new("properties", n), &properties, |b, text| {
+            b.iter(|| parse_properties(black_box(text), "orders.properties").unwrap());
+        });
+    }
+    group.finish();
+}
+
+fn serialisation(c: &mut Criterion) {
+    let mut group = c.benchmark_group("render");
+    let forms = [
+        ("environment_json", Representation::Environment { origins: false, label_in_request: true }),
+        ("properties", Representation::Flat { format: FlatFormat::Properties, resolve_placeholders: true }),
+        ("yml", Representation::Flat { format: FlatFormat::Yaml, resolve_placeholders: true }),
+        ("json", Representation::Flat { format: FlatFormat::Json, resolve_placeholders: true }),
+    ];
+    for n in SIZES {
+        let env = environment(n);
+        for (name, representation) in forms {
+            let bytes = Snapshot::new(env.clone()).render(representation).unwrap().body().len();
+            group.throughput(Throughput::Bytes(bytes as u64));
+            // A fresh snapshot per iteration: a snapshot keeps what it renders. The clone (names
+            // and `Arc`s, not the property maps) is made outside the timing.
+            group.bench_with_input(BenchmarkId::new(name, n), &env, |b, env| {
+                b.iter_batched(
+                    || Snapshot::new(env.clone()),
+                    |snapshot| black_box(snapshot.render(representation).unwrap().body().len()),
+                    BatchSize::SmallInput,
+                );
+            });
+        }
+    }
+    group.finish();
+}
+
+fn query(c: &mut Criterion) {
+    c.bench_function("query/parse", |b| {
+        b.iter(|| ConfigQuery::parse(black_box("orders"), black_box("prod,cloud"), black_box(Some("main"))).unwrap());
+    });
+}
+
+criterion_group!(benches, parsing, serialisation, query);
+criterion_main!(benches);
