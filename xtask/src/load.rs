@@ -77,7 +77,10 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     if memory_only {
         // `--memory`: only the figure the memory target names, without the throughput runs.
         let (body_kb, rss) = filled_memory(&binary, &work, &repo, 10_000)?;
-        writeln!(std::io::stdout(), "resident memory with 10000 cached entries (JSON bodies of {body_kb:.1} KB): {rss:.1} MB")?;
+        writeln!(
+            std::io::stdout(),
+            "resident memory with 10000 cached entries (JSON bodies of {body_kb:.1} KB): {rss:.1} MB"
+        )?;
         return Ok(());
     }
 

@@ -122,6 +122,8 @@ struct Inner {
     /// Whether read requests skip the router; off once other routes are merged in, which may be
     /// more specific than the read API's.
     direct_reads: bool,
+    /// The routes' prefix: stripped before a path is classified.
+    prefix: Option<Arc<str>>,
 }
 
 impl App {
@@ -139,6 +141,7 @@ impl App {
             body_limit: shared.body_limit,
             http,
             direct_reads: true,
+            prefix: shared.prefix.clone(),
         }))
     }
 
@@ -180,7 +183,13 @@ impl Service<Request> for App {
 
     fn call(&mut self, request: Request) -> Self::Future {
         let app = &*self.0;
-        let route = route_template(request.uri().path());
+        let route = match &app.prefix {
+            None => route_template(request.uri().path()),
+            // Under a prefix the router strips it: the direct path, which reads the raw path,
+            // is for unprefixed servers only.
+            Some(prefix) => unprefixed(request.uri().path(), prefix).and_then(route_template),
+        };
+        let direct_reads = app.direct_reads && app.prefix.is_none();
         let track = app.http.as_ref().map(|http| {
             http.in_flight_add(1.0);
             Track { http: Arc::clone(http), started: Timer::start(), route, method: request.method().clone() }
@@ -190,13 +199,22 @@ impl Service<Request> for App {
             // The read API does not need the router: the route is known, and the handler reads
             // the raw path itself. Skipping it saves its parameter extraction (an allocation per
             // parameter and for the extensions that carry them) on the hottest path.
-            Ok(request) if app.direct_reads && request.method() == Method::GET && route.is_some_and(is_read_route) => {
+            Ok(request) if direct_reads && request.method() == Method::GET && route.is_some_and(is_read_route) => {
                 Phase::Direct { future: Box::pin(read(app.state.clone(), request)) }
             }
             Ok(request) => Phase::Routed { future: app.router.clone().call(request) },
             Err(status) => Phase::Done { response: Some(ApiError::from_status(status).into_response()) },
         };
         EdgeFuture { phase, deadline: None, timeout: app.timeout, track, log }
+    }
+}
+
+/// `path` without `prefix`, when it is under it: `/config/a` and `/config` are, `/configx` is not.
+fn unprefixed<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    match path.strip_prefix(prefix)? {
+        "" => Some("/"),
+        rest if rest.starts_with('/') => Some(rest),
+        _ => None,
     }
 }
 

@@ -62,6 +62,8 @@ struct Shared {
     prometheus: Option<(vortex_metrics::Prometheus, Arc<vortex_metrics::HttpMetrics>)>,
     request_timeout: Duration,
     body_limit: usize,
+    /// Every route is under this path (`server.prefix`), when set.
+    prefix: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -80,6 +82,7 @@ impl AppState {
             prometheus: None,
             request_timeout: Duration::from_secs(defaults.request_timeout_seconds),
             body_limit: defaults.body_limit_bytes,
+            prefix: None,
         };
         Self { inner: Arc::new(shared) }
     }
@@ -125,6 +128,19 @@ impl AppState {
     #[must_use]
     pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
         self.shared_mut().request_timeout = timeout;
+        self
+    }
+
+    /// Serves every route under `prefix` (`/config`: `/config/orders/dev`, `/config/health`), as
+    /// Spring's `spring.cloud.config.server.prefix`. A trailing `/` is ignored; an empty prefix or
+    /// `/` means the root. Validated settings (`server.prefix`) only hold clean prefixes.
+    #[must_use]
+    pub fn with_prefix(mut self, prefix: &str) -> Self {
+        let prefix = prefix.trim_end_matches('/');
+        self.shared_mut().prefix = (!prefix.is_empty()).then(|| {
+            let prefix = if prefix.starts_with('/') { prefix.to_owned() } else { format!("/{prefix}") };
+            Arc::from(prefix)
+        });
         self
     }
 
@@ -193,6 +209,9 @@ impl AppState {
         if let Some(token) = &settings.security.admin_token {
             state = state.with_admin_token(token.expose());
         }
+        if let Some(prefix) = &settings.server.prefix {
+            state = state.with_prefix(prefix);
+        }
         #[cfg(feature = "cache")]
         if settings.cache.enabled {
             state = state.with_cache(cache_options(&settings.cache));
@@ -257,9 +276,43 @@ async fn git_backend(
     })
 }
 
-/// The routes of the config server for `state`, without the edge: for embedding in an axum
-/// application that brings its own timeouts and limits. [`app`] is the complete application.
+/// The routes of the config server for `state`, under its prefix when it has one, without the
+/// edge: for embedding in an axum application that brings its own timeouts and limits (merge it,
+/// or nest it under a path of your own). [`app`] is the complete application.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use axum::{Router, routing::get};
+/// # use vortex_core::native::{NativeOptions, NativeSource};
+/// # use vortex_server::{AppState, NativeBackend};
+/// # fn demo(source: NativeSource) {
+/// let state = AppState::new(Arc::new(NativeBackend::new(source)), "native");
+/// let host: Router = Router::new()
+///     .route("/hello", get(|| async { "hello" }))
+///     .nest("/config", vortex_server::router(state)); // GET /config/orders/dev
+/// # }
+/// ```
 pub fn router(state: AppState) -> Router {
+    let routes = root_routes(state.clone());
+    match &state.inner.prefix {
+        Some(prefix) => Router::new().nest(prefix, routes),
+        None => routes,
+    }
+}
+
+/// Builds the config server's routes from validated settings in one call (backend, cache,
+/// metrics, limits, authentication, `server.prefix`), for an axum application that mounts them
+/// next to its own: `host.merge(router_from_settings(&settings).await?)`. Starts the git
+/// backend's background fetching when git is enabled, so call it within a tokio runtime.
+///
+/// # Errors
+/// When the enabled backend cannot be built, or is not compiled into this binary.
+pub async fn router_from_settings(settings: &Settings) -> Result<Router, CoreError> {
+    Ok(router(AppState::from_settings(settings).await?))
+}
+
+/// The routes at the root, whatever the prefix.
+fn root_routes(state: AppState) -> Router {
     let app = Router::new()
         .route("/health", get(routes::health))
         .route("/actuator/health", get(routes::health))

@@ -42,6 +42,11 @@ pub struct ServerSettings {
     /// On SIGTERM or SIGINT, how long in-flight requests may take to finish, in seconds. Default `30`.
     /// Env `VORTEX__SERVER__SHUTDOWN_GRACE_SECONDS`.
     pub shutdown_grace_seconds: u64,
+    /// A path prefix for every route of the server, as Spring's `spring.cloud.config.server.prefix`:
+    /// with `/config`, `/orders/dev` is served at `/config/orders/dev` and health at
+    /// `/config/health`. Starts with `/`, does not end with one. Default none.
+    /// Env `VORTEX__SERVER__PREFIX`.
+    pub prefix: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -52,6 +57,7 @@ impl Default for ServerSettings {
             request_timeout_seconds: 30,
             body_limit_bytes: 1024 * 1024,
             shutdown_grace_seconds: 30,
+            prefix: None,
         }
     }
 }

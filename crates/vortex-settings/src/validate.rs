@@ -37,6 +37,11 @@ impl Settings {
         if server.request_timeout_seconds == 0 {
             problem("server.request_timeout_seconds", "must be greater than 0".to_owned());
         }
+        if let Some(prefix) = &server.prefix {
+            if let Err(reason) = check_prefix(prefix) {
+                problem("server.prefix", format!("{prefix:?} {reason}"));
+            }
+        }
         if server.body_limit_bytes == 0 {
             problem("server.body_limit_bytes", "must be greater than 0".to_owned());
         }
@@ -165,4 +170,22 @@ fn native_location_problem(location: &str, enabled: bool) -> Option<&'static str
         return Some("is not a directory (prefix it with optional: if it may be missing)");
     }
     None
+}
+
+/// A route prefix: `/` and path segments of unreserved characters, not ending with `/`.
+fn check_prefix(prefix: &str) -> Result<(), &'static str> {
+    if !prefix.starts_with('/') {
+        return Err("must start with '/'");
+    }
+    if prefix.len() == 1 || prefix.ends_with('/') {
+        return Err("must not end with '/' (leave it unset to serve at the root)");
+    }
+    if prefix.contains("//") || prefix.split('/').any(|segment| segment == "." || segment == "..") {
+        return Err("must not have empty, '.' or '..' segments");
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.' | '~');
+    if !prefix.chars().all(allowed) {
+        return Err("may only hold letters, digits, '/', '-', '_', '.' and '~'");
+    }
+    Ok(())
 }

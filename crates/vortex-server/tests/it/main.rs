@@ -13,6 +13,7 @@ mod environment;
 mod flat;
 #[cfg(all(feature = "metrics", feature = "cache"))]
 mod metrics;
+mod prefix;
 mod resources;
 mod support;
 mod wire;

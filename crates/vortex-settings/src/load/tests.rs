@@ -102,6 +102,28 @@ fn secrets_come_from_the_environment_and_are_redacted() {
 }
 
 #[test]
+fn a_prefix_is_a_clean_absolute_path() {
+    let load_prefix = |prefix: &str| {
+        let repo = sample_repo();
+        load(None, &env(&[("VORTEX__BACKENDS__NATIVE__SEARCH_LOCATIONS", &repo), ("VORTEX__SERVER__PREFIX", prefix)]))
+    };
+    assert_eq!(load_prefix("/config/v1").unwrap().settings.server.prefix.as_deref(), Some("/config/v1"));
+    for (prefix, reason) in [
+        ("config", "must start with '/'"),
+        ("/", "must not end with '/'"),
+        ("/config/", "must not end with '/'"),
+        ("/a//b", "must not have empty, '.' or '..' segments"),
+        ("/a/../b", "must not have empty, '.' or '..' segments"),
+        ("/{app}", "may only hold letters"),
+        ("/a b", "may only hold letters"),
+    ] {
+        let lines = problems(load_prefix(prefix));
+        assert_eq!(lines.len(), 1, "{prefix}: {lines:?}");
+        assert!(lines[0].starts_with(&format!("server.prefix: {prefix:?} {reason}")), "{prefix}: {lines:?}");
+    }
+}
+
+#[test]
 fn every_problem_is_reported_with_key_and_origin() {
     let file = write("server:\n  port: 0\ncache:\n  ttl_seconds: 0\n  max_capacity: 0\nlogging:\n  level: loud\n");
     let lines = problems(load(
