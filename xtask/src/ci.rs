@@ -1,7 +1,7 @@
 //! `cargo xtask ci`: sequences the checks; each step is one process, no shell.
 //!
 //! fmt, clippy (all features), clippy and tests for every feature combination (cargo-hack), pending
-//! snapshots, benches in test mode, a smoke run of the load benchmark, rustdoc, tidy.
+//! snapshots, examples with their output checked, `cargo package` of every crate, benches in test mode, a smoke run of the load benchmark, rustdoc, tidy.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,6 +32,12 @@ pub(crate) fn run() -> Result<()> {
     test.env("INSTA_UPDATE", "no");
     step("tests", test)?;
     check_snapshots(&root)?;
+    crate::examples::run()?;
+    // A publish dry run of every library crate, in dependency order, each built from its package.
+    step(
+        "package (publish dry run)",
+        cargo(&root, &["package", "--workspace", "--exclude", "xtask", "--allow-dirty", "--quiet"]),
+    )?;
     step("benches (test mode)", cargo(&root, &["test", "--workspace", "--benches", "--all-features"]))?;
     // The load benchmark's harness, for a few seconds, so it never rots; no figure is checked.
     eprintln!("xtask ci: load benchmark (smoke)");

@@ -1,13 +1,15 @@
 //! Project automation, run as `cargo xtask <task>`.
 //!
 //! Tasks:
-//! - `ci`: everything CI checks, in order (fmt, clippy, feature powerset, tests, snapshots, benches
-//!   in test mode, rustdoc, tidy).
+//! - `ci`: everything CI checks, in order (fmt, clippy, feature powerset, tests, snapshots, examples,
+//!   packaging, benches in test mode, rustdoc, tidy).
 //! - `bench [FILTER]`: every Criterion suite of the workspace (all features), optionally filtered.
-//! - `load [--seconds N] [--smoke]`: the load benchmark against nginx (see `load.rs`).
+//! - `load [--seconds N] [--smoke] [--memory]`: the load benchmark against nginx (see `load.rs`).
+//! - `examples`: runs every crate's examples and checks their output.
 //! - `tidy`: the house rules that no compiler checks.
 
 mod ci;
+mod examples;
 mod load;
 mod tidy;
 
@@ -19,9 +21,10 @@ fn main() -> ExitCode {
         Some("ci") => ci::run(),
         Some("bench") => bench(&args[1..]),
         Some("load") => load::run(&args[1..]),
+        Some("examples") => examples::run(),
         Some("tidy") => tidy::run(),
         _ => {
-            eprintln!("usage: cargo xtask <ci|bench [FILTER]|load [--seconds N] [--smoke] [--memory]|tidy>");
+            eprintln!("usage: cargo xtask <ci|bench [FILTER]|load [--seconds N] [--smoke] [--memory]|examples|tidy>");
             return ExitCode::from(2);
         }
     };
