@@ -42,7 +42,14 @@
 //! # let _ = removed; Ok(()) }
 //! ```
 //!
-//! This crate has no cargo features.
+//! A runnable example that wraps a source of its own: `cargo run -p vortex-cache --example
+//! custom_source`.
+//!
+//! # Features
+//!
+//! | feature | adds | default |
+//! |---|---|---|
+//! | (none) | this crate has no cargo features | |
 
 mod cached;
 mod key;

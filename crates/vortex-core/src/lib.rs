@@ -17,7 +17,37 @@
 //! This crate must never depend on an async runtime, an HTTP stack or the settings crate: the
 //! server maps its errors to HTTP, and backends build on it.
 //!
-//! It has no cargo features.
+//! # Quick start
+//!
+//! Parse a directory as Spring's native backend does and render one application as `.properties`
+//! (the runnable version: `cargo run -p vortex-core --example render_dir`):
+//!
+//! ```
+//! use vortex_core::native::{NativeOptions, NativeSource};
+//! use vortex_core::render::{FlatFormat, render};
+//! use vortex_core::ConfigQuery;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! std::fs::write(dir.path().join("application.yml"), "server:\n  port: 8080\n")?;
+//! std::fs::write(dir.path().join("orders-prod.properties"), "server.port=9000\nname=${spring.application.name:orders}\n")?;
+//!
+//! let source = NativeSource::new(NativeOptions {
+//!     search_locations: vec![dir.path().display().to_string()],
+//!     ..NativeOptions::default()
+//! })?;
+//! let env = source.load_blocking(&ConfigQuery::parse("orders", "prod", None)?)?;
+//! assert_eq!(env.get("server.port").map(ToString::to_string).as_deref(), Some("9000"));
+//! assert_eq!(render(&env, FlatFormat::Properties, true)?, "server.port: 9000\nname: orders");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Features
+//!
+//! | feature | adds | default |
+//! |---|---|---|
+//! | (none) | this crate has no cargo features: everything above is always there | |
 
 pub mod config_data;
 pub mod document;

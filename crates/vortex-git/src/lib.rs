@@ -9,7 +9,43 @@
 //! This crate must never fetch on the request path except for one rate-limited fetch for an unknown
 //! label, never hold a lock while git works, and never log credentials.
 //!
-//! It has no cargo features.
+//! # Quick start
+//!
+//! Mirror a repository and answer a query at a label (the runnable version, which makes a
+//! repository to serve: `cargo run -p vortex-git --example serve_label`):
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use vortex_core::{ConfigQuery, ConfigSource};
+//! use vortex_git::{GitOptions, GitSource};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let source = GitSource::start(GitOptions {
+//!     uri: "https://github.com/example/config-repo".to_owned(),
+//!     basedir: "/var/lib/vortex/git".into(),
+//!     default_label: "main".to_owned(),
+//!     try_master_branch: true,
+//!     search_paths: vec!["{application}".to_owned()],
+//!     refresh_interval: Duration::from_secs(30),
+//!     timeout: Duration::from_secs(10),
+//!     delete_untracked_branches: false,
+//!     clone_on_start: true,
+//!     credentials: None,
+//!     ssh_command: None,
+//!     metrics: vortex_metrics::GitMetrics::default(),
+//! })
+//! .await?;
+//! let env = source.load(&ConfigQuery::parse("orders", "prod", Some("v1.2.0"))?).await?;
+//! println!("commit {:?}: {} property sources", env.version, env.property_sources.len());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Features
+//!
+//! | feature | adds | default |
+//! |---|---|---|
+//! | (none) | this crate has no cargo features (gitoxide's features are fixed by the workspace) | |
 
 mod error;
 mod mirror;
