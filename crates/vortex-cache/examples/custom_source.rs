@@ -3,6 +3,9 @@
 //!
 //! `cargo run -p vortex-cache --example custom_source`
 
+// Printing is what an example is for.
+#![allow(clippy::print_stdout)]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use indexmap::IndexMap;

@@ -4,6 +4,9 @@
 //! `cargo run -p vortex-core --example render_dir -- <directory> <application> [profiles]`
 //! (defaults: the bundled sample repository, `orders`, `dev`).
 
+// Printing is what an example is for.
+#![allow(clippy::print_stdout)]
+
 use std::path::Path;
 use std::process::ExitCode;
 

@@ -6,6 +6,9 @@
 //! Without a repository it makes one: the bundled sample repository committed on branch `main`
 //! in a temporary directory (needs the `git` command).
 
+// Printing is what an example is for.
+#![allow(clippy::print_stdout)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Duration;

@@ -4,6 +4,9 @@
 //!
 //! `cargo run -p vortex-server --example embed`
 
+// Printing is what an example is for.
+#![allow(clippy::print_stdout)]
+
 use std::path::Path;
 use std::sync::Arc;
 

@@ -3,6 +3,9 @@
 //!
 //! `cargo run -p vortex-settings --example validate`
 
+// Printing is what an example is for.
+#![allow(clippy::print_stdout)]
+
 use std::collections::HashMap;
 use std::path::Path;
 
