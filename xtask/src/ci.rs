@@ -1,7 +1,8 @@
 //! `cargo xtask ci`: sequences the checks; each step is one process, no shell.
 //!
 //! fmt, clippy (all features), clippy and tests for every feature combination (cargo-hack), pending
-//! snapshots, examples with their output checked, `cargo package` of every crate, benches in test mode, a smoke run of the load benchmark, rustdoc, tidy.
+//! snapshots, examples with their output checked, `cargo package` of every crate, benches in test mode,
+//! smoke runs of the load benchmark and of the sizes harness, rustdoc, tidy.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -42,6 +43,9 @@ pub(crate) fn run() -> Result<()> {
     // The load benchmark's harness, for a few seconds, so it never rots; no figure is checked.
     eprintln!("xtask ci: load benchmark (smoke)");
     crate::load::run(&["--smoke".to_owned()])?;
+    // The sizes harness on the smallest and largest feature sets (dev profile); no figure is checked.
+    eprintln!("xtask ci: sizes (smoke)");
+    crate::sizes::run(&["--smoke".to_owned()])?;
     let mut doc = cargo(&root, &["doc", "--workspace", "--no-deps", "--all-features"]);
     doc.env("RUSTDOCFLAGS", "-D warnings");
     step("rustdoc", doc)?;

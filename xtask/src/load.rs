@@ -291,14 +291,14 @@ fn mean(runs: &[Run]) -> Run {
 }
 
 /// The server under test, stopped when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     addr: SocketAddr,
-    first_200: Duration,
+    pub(crate) first_200: Duration,
 }
 
 impl Server {
-    fn start(binary: &Path, work: &Path, repo: &Path) -> Result<Self> {
+    pub(crate) fn start(binary: &Path, work: &Path, repo: &Path) -> Result<Self> {
         let port = free_port()?;
         let settings = work.join("settings.yaml");
         std::fs::write(
@@ -337,7 +337,7 @@ impl Server {
         }
     }
 
-    fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 }
@@ -459,7 +459,7 @@ fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn rss_mb(pid: u32) -> Result<f64> {
+pub(crate) fn rss_mb(pid: u32) -> Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let kb = status
         .lines()
@@ -470,7 +470,7 @@ fn rss_mb(pid: u32) -> Result<f64> {
 }
 
 /// `application.yml`, and per application a file of about 4 KB and a `prod` profile file.
-fn generate_repository(dir: &Path) -> Result<PathBuf> {
+pub(crate) fn generate_repository(dir: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let mut shared = String::from("management:\n  endpoints: health,info\nlogging:\n  level: INFO\n");
     for i in 0..20 {
@@ -516,7 +516,7 @@ fn ensure_tools() -> Result<()> {
     bail!("cannot install {packages:?} with apt-get; install them and run again")
 }
 
-fn target_dir(root: &Path) -> PathBuf {
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 

@@ -108,6 +108,60 @@ impl Metrics {
             slots: (0..(routes.len() + 1) * METHODS.len() * CLASSES.len()).map(|_| OnceLock::new()).collect(),
             in_flight: self.gauge(names::HTTP_IN_FLIGHT, &[]),
             not_modified: self.counter(names::HTTP_NOT_MODIFIED, &[]),
+            rejected: Rejection::ALL.map(|r| self.counter(names::HTTP_REJECTED, &[("reason", r.label())])),
+            auth_failures: AuthApi::ALL.map(|api| {
+                ["missing", "wrong"].map(|credentials| {
+                    self.counter(names::AUTH_FAILURES, &[("api", api.label()), ("credentials", credentials)])
+                })
+            }),
+        }
+    }
+}
+
+/// Why the edge refused a request (or a connection) before any handler ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// `server.max_concurrent_requests` were already being served: 503.
+    Overloaded,
+    /// The request target was over `server.max_uri_bytes`: 414.
+    UriTooLong,
+    /// `server.max_connections` were open: the connection was closed at accept.
+    Connections,
+}
+
+impl Rejection {
+    const ALL: [Self; 3] = [Self::Overloaded, Self::UriTooLong, Self::Connections];
+
+    /// The `reason` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Overloaded => "overloaded",
+            Self::UriTooLong => "uri_too_long",
+            Self::Connections => "connections",
+        }
+    }
+}
+
+/// Which API refused an authentication attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthApi {
+    /// The read API's basic authentication.
+    Read,
+    /// The admin API's bearer token.
+    Admin,
+    /// `POST /monitor`'s webhook signature or token.
+    Webhook,
+}
+
+impl AuthApi {
+    const ALL: [Self; 3] = [Self::Read, Self::Admin, Self::Webhook];
+
+    /// The `api` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Admin => "admin",
+            Self::Webhook => "webhook",
         }
     }
 }
@@ -269,6 +323,8 @@ pub struct HttpMetrics {
     slots: Box<[OnceLock<(Counter, Histogram)>]>,
     in_flight: Gauge,
     not_modified: Counter,
+    rejected: [Counter; 3],
+    auth_failures: [[Counter; 2]; 3],
 }
 
 impl std::fmt::Debug for HttpMetrics {
@@ -287,6 +343,16 @@ impl HttpMetrics {
     /// dropped.
     pub fn in_flight_add(&self, delta: f64) {
         self.in_flight.increment(delta);
+    }
+
+    /// Counts a request or connection refused before any handler ran.
+    pub fn rejected(&self, why: Rejection) {
+        self.rejected[why as usize].increment(1);
+    }
+
+    /// Counts a refused authentication attempt: without credentials (`missing`) or with wrong ones.
+    pub fn auth_failed(&self, api: AuthApi, missing: bool) {
+        self.auth_failures[api as usize][usize::from(!missing)].increment(1);
     }
 
     /// Records an answered request. `route` is the index of the matched template in the `routes`

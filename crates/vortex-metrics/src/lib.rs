@@ -27,6 +27,8 @@ pub mod names;
 #[cfg(feature = "prometheus")]
 mod prometheus;
 
-pub use handles::{CacheMetrics, EvictionCause, GitMetrics, HttpMetrics, MeteredSource, Metrics, Timer};
+pub use handles::{
+    AuthApi, CacheMetrics, EvictionCause, GitMetrics, HttpMetrics, MeteredSource, Metrics, Rejection, Timer,
+};
 #[cfg(feature = "prometheus")]
 pub use prometheus::Prometheus;

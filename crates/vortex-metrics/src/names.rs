@@ -38,6 +38,13 @@ pub const HTTP_REQUEST_DURATION: &str = "vortex_http_request_duration_seconds";
 pub const HTTP_NOT_MODIFIED: &str = "vortex_http_not_modified_total";
 /// Requests being answered now.
 pub const HTTP_IN_FLIGHT: &str = "vortex_http_requests_in_flight";
+/// Requests refused before any handler ran, by `reason` (`overloaded`, `uri_too_long`), and
+/// connections closed at accept (`connections`). Heads over `server.max_header_bytes` are refused
+/// by hyper (431) before they are requests, and are not counted.
+pub const HTTP_REJECTED: &str = "vortex_http_rejected_total";
+/// Refused authentication attempts, by `api` (`read`, `admin`, `webhook`) and `credentials`
+/// (`missing`, `wrong`).
+pub const AUTH_FAILURES: &str = "vortex_auth_failures_total";
 /// Always 1; the labels say the `version` and the compiled-in `features`.
 pub const BUILD_INFO: &str = "vortex_build_info";
 
@@ -113,6 +120,13 @@ const ALL: &[(&str, Kind, Option<Unit>, &str)] = &[
     ),
     (HTTP_NOT_MODIFIED, Kind::Counter, None, "HTTP requests answered 304 Not Modified."),
     (HTTP_IN_FLIGHT, Kind::Gauge, None, "HTTP requests being answered now."),
+    (
+        HTTP_REJECTED,
+        Kind::Counter,
+        None,
+        "Requests refused before a handler ran, and connections closed at accept, by reason.",
+    ),
+    (AUTH_FAILURES, Kind::Counter, None, "Refused authentication attempts, by api and credentials (missing, wrong)."),
     (BUILD_INFO, Kind::Gauge, None, "Always 1; the labels give the version and the compiled-in features."),
 ];
 

@@ -149,7 +149,7 @@ fn request_over_http(c: &mut Criterion) {
                 listener,
                 cached_sample_app(metrics),
                 std::future::pending(),
-                Duration::from_secs(1),
+                vortex_server::ServeOptions { grace: Duration::from_secs(1), ..Default::default() },
             );
             tokio::spawn(server);
             let stream = TcpStream::connect(addr).await.unwrap();

@@ -1,7 +1,9 @@
 //! The admin API: cache statistics and invalidation, and the `/monitor` push webhook.
 //!
 //! Every route requires `Authorization: Bearer <security.admin_token>`. Without a configured
-//! token the routes answer 403 `admin_disabled`, saying how to turn them on.
+//! token the routes answer 403 `admin_disabled`, saying how to turn them on. `POST /monitor` is
+//! the exception when `security.webhook_secret` is set: git hosts cannot send a bearer token, so
+//! it then requires the host's signature (or GitLab's token) instead.
 
 use axum::Json;
 use axum::Router;
@@ -15,6 +17,9 @@ use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::json;
 
+use vortex_metrics::AuthApi;
+
+use crate::auth::WebhookRefusal;
 use crate::error::ApiError;
 use crate::{AppState, monitor, routes};
 
@@ -24,33 +29,92 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
     let admin = middleware::from_fn_with_state(state, require_token);
     Router::new()
         .route("/cache", get(stats).delete(delete_pattern).route_layer(admin.clone()))
-        .route("/cache/{*key}", delete(delete_key).route_layer(admin.clone()).merge(get(routes::read)))
-        .route("/monitor", post(monitor).route_layer(admin))
+        .route("/cache/{*key}", delete(delete_key).route_layer(admin).merge(get(routes::read)))
+        // Authenticated in the handler: a signature covers the body.
+        .route("/monitor", post(monitor))
 }
 
 /// Answers 403 when the admin API is off, 401 without the right bearer token.
 async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let Some(token) = &state.inner.admin else {
-        return ApiError::new(
-            StatusCode::FORBIDDEN,
-            "admin_disabled",
-            "the admin API is off: set security.admin_token to turn it on",
-        )
-        .into_response();
-    };
-    if token.allows(request.headers().get(AUTHORIZATION)) {
-        return next.run(request).await;
+    match admin_access(&state, request.method().as_str(), request.uri().path(), request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(denied) => denied.into_response(),
     }
-    // Never log the header: a near-miss token is still a secret.
-    tracing::warn!(
-        method = %request.method(),
-        path = request.uri().path(),
-        credentials = if request.headers().contains_key(AUTHORIZATION) { "wrong" } else { "missing" },
-        "admin API: request refused"
-    );
-    let mut response = ApiError::from_status(StatusCode::UNAUTHORIZED).into_response();
-    response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"vortex-admin\""));
-    response
+}
+
+/// Why an admin or webhook request was refused.
+#[derive(Debug, Clone, Copy)]
+enum Denied {
+    /// No admin token is configured: 403.
+    AdminDisabled,
+    /// The bearer token is missing or wrong: 401 with a `Bearer` challenge.
+    Token,
+    /// The webhook has no signature or token: 401.
+    Unsigned,
+    /// The webhook's signature or token does not match: 401.
+    BadSignature,
+}
+
+impl IntoResponse for Denied {
+    fn into_response(self) -> Response {
+        let unauthorized = |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message);
+        match self {
+            Self::AdminDisabled => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "admin_disabled",
+                "the admin API is off: set security.admin_token to turn it on",
+            )
+            .into_response(),
+            Self::Token => {
+                let mut response = ApiError::from_status(StatusCode::UNAUTHORIZED).into_response();
+                response
+                    .headers_mut()
+                    .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"vortex-admin\""));
+                response
+            }
+            Self::Unsigned => unauthorized(
+                "the webhook is not signed: configure the git host's webhook secret (security.webhook_secret)",
+            )
+            .into_response(),
+            Self::BadSignature => {
+                unauthorized("the webhook signature does not match security.webhook_secret").into_response()
+            }
+        }
+    }
+}
+
+/// The admin token check. Refusals are logged and counted, never with the header: a near-miss
+/// token is still a secret.
+fn admin_access(state: &AppState, method: &str, path: &str, headers: &HeaderMap) -> Result<(), Denied> {
+    let Some(token) = &state.inner.admin else {
+        return Err(Denied::AdminDisabled);
+    };
+    if token.allows(headers.get(AUTHORIZATION)) {
+        return Ok(());
+    }
+    let missing = !headers.contains_key(AUTHORIZATION);
+    tracing::warn!(method, path, credentials = if missing { "missing" } else { "wrong" }, "admin API: request refused");
+    state.auth_failed(AuthApi::Admin, missing);
+    Err(Denied::Token)
+}
+
+/// Who may post to `/monitor`: with `security.webhook_secret`, only a request signed with it (or
+/// carrying GitLab's token); without one, the admin API's bearer token.
+fn monitor_access(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), Denied> {
+    let Some(secret) = &state.inner.webhook else {
+        return admin_access(state, "POST", "/monitor", headers);
+    };
+    let (header, denied) = match secret.verify(headers, body) {
+        Ok(header) => {
+            tracing::debug!(header, "monitor: webhook signature verified");
+            return Ok(());
+        }
+        Err(WebhookRefusal::Unsigned) => ("none", Denied::Unsigned),
+        Err(WebhookRefusal::Wrong(header)) => (header, Denied::BadSignature),
+    };
+    tracing::warn!(header, "monitor: webhook refused, nothing changed");
+    state.auth_failed(AuthApi::Webhook, matches!(denied, Denied::Unsigned));
+    Err(denied)
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,6 +201,9 @@ async fn delete_key(State(state): State<AppState>, Path(key): Path<String>) -> R
 /// `POST /monitor`: a git host's push webhook (or `path=`): fetch now, invalidate the applications
 /// the changed files concern, and answer their names as Spring does.
 async fn monitor(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    if let Err(denied) = monitor_access(&state, &headers, &body) {
+        return Ok(denied.into_response());
+    }
     let Some(paths) = monitor::changed_paths(&headers, &body)? else {
         return Ok(Json(json!([])).into_response());
     };

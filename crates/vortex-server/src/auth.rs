@@ -1,31 +1,48 @@
-//! HTTP basic authentication for the read API, when `security.basic_auth` is configured, and the
-//! bearer token of the admin API.
+//! HTTP basic authentication for the read API, when `security.basic_auth` is configured, the
+//! bearer token of the admin API, and the signatures of git hosts' webhooks.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use vortex_metrics::AuthApi;
 use vortex_settings::BasicAuthSettings;
 
 use crate::{ApiError, AppState};
 
 /// The expected `Authorization` header value.
-#[derive(Debug)]
 pub(crate) struct BasicAuth {
-    expected: Vec<u8>,
+    /// `None` when a user name is set without a password: nothing is let in.
+    expected: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for BasicAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BasicAuth(<redacted>)")
+    }
 }
 
 impl BasicAuth {
-    /// Returns the checker, or `None` when basic authentication is not configured.
+    /// Returns the checker, or `None` when basic authentication is not configured (no user name).
+    /// A user name without a password (settings built in code whose `password_file` was never
+    /// read) lets no one in rather than everyone.
     pub(crate) fn from_settings(settings: &BasicAuthSettings) -> Option<Self> {
-        let (user, password) = (settings.username.as_ref()?, settings.password.as_ref()?);
-        let credentials = format!("{user}:{}", password.expose());
-        Some(Self { expected: format!("Basic {}", base64(credentials.as_bytes())).into_bytes() })
+        let user = settings.username.as_ref()?;
+        let expected = settings.password.as_ref().map(|password| {
+            let credentials = format!("{user}:{}", password.expose());
+            format!("Basic {}", base64(credentials.as_bytes())).into_bytes()
+        });
+        Some(Self { expected })
     }
 
     fn allows(&self, header: Option<&HeaderValue>) -> bool {
-        header.is_some_and(|value| constant_time_eq(value.as_bytes(), &self.expected))
+        match (&self.expected, header) {
+            (Some(expected), Some(value)) => constant_time_eq(value.as_bytes(), expected),
+            _ => false,
+        }
     }
 }
 
@@ -46,7 +63,14 @@ impl ReadAccess {
     /// Grants access when basic authentication is off or `headers` carry the credentials.
     pub(crate) fn check(state: &AppState, headers: &HeaderMap) -> Result<Self, Unauthorized> {
         match &state.inner.auth {
-            Some(auth) if !auth.allows(headers.get(AUTHORIZATION)) => Err(Unauthorized),
+            Some(auth) if !auth.allows(headers.get(AUTHORIZATION)) => {
+                let missing = !headers.contains_key(AUTHORIZATION);
+                // Counted, and logged at debug only: read clients retry, and a fleet with a
+                // rotated password would flood the log. Never the header itself.
+                tracing::debug!(credentials = if missing { "missing" } else { "wrong" }, "read API: request refused");
+                state.auth_failed(AuthApi::Read, missing);
+                Err(Unauthorized)
+            }
             _ => Ok(Self),
         }
     }
@@ -86,6 +110,77 @@ impl BearerToken {
     }
 }
 
+/// The shared secret of git hosts' webhooks (`security.webhook_secret`).
+pub(crate) struct WebhookSecret {
+    secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookSecret(<redacted>)")
+    }
+}
+
+/// Why a webhook was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WebhookRefusal {
+    /// No signature or token header at all.
+    Unsigned,
+    /// The named header's signature or token does not match.
+    Wrong(&'static str),
+}
+
+/// The headers that carry an HMAC-SHA256 of the body as hex, and the prefix before the hex: GitHub
+/// (and Gitea since 1.17, Forgejo), Gitea, Gogs, Bitbucket Cloud and Server.
+const SIGNATURE_HEADERS: [(&str, &str); 4] = [
+    ("x-hub-signature-256", "sha256="),
+    ("x-gitea-signature", ""),
+    ("x-gogs-signature", ""),
+    ("x-hub-signature", "sha256="),
+];
+/// The headers that carry the secret itself: GitLab, and Gitee's "password" mode.
+const TOKEN_HEADERS: [&str; 2] = ["x-gitlab-token", "x-gitee-token"];
+
+impl WebhookSecret {
+    pub(crate) fn new(secret: &str) -> Self {
+        Self { secret: secret.as_bytes().to_vec() }
+    }
+
+    /// Accepts `body` when the first signature or token header present matches the secret, and
+    /// returns that header's name. Signatures are compared in constant time.
+    pub(crate) fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<&'static str, WebhookRefusal> {
+        for (name, prefix) in SIGNATURE_HEADERS {
+            let Some(value) = headers.get(name) else { continue };
+            let signature = value.as_bytes().strip_prefix(prefix.as_bytes()).and_then(decode_hex);
+            let valid = signature.is_some_and(|signature| {
+                // HMAC accepts keys of any length: `new_from_slice` cannot fail here.
+                Hmac::<Sha256>::new_from_slice(&self.secret)
+                    .map(|mac| mac.chain_update(body).verify_slice(&signature).is_ok())
+                    .unwrap_or(false)
+            });
+            return if valid { Ok(name) } else { Err(WebhookRefusal::Wrong(name)) };
+        }
+        for name in TOKEN_HEADERS {
+            let Some(value) = headers.get(name) else { continue };
+            return if constant_time_eq(value.as_bytes(), &self.secret) {
+                Ok(name)
+            } else {
+                Err(WebhookRefusal::Wrong(name))
+            };
+        }
+        Err(WebhookRefusal::Unsigned)
+    }
+}
+
+/// Lower- or upper-case hex, even length; `None` otherwise.
+fn decode_hex(text: &[u8]) -> Option<Vec<u8>> {
+    let digit = |c: u8| char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok());
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    text.chunks(2).map(|pair| Some((digit(pair[0])? << 4) | digit(pair[1])?)).collect()
+}
+
 /// Compares without an early exit, so the time taken does not reveal how much of a guess matched.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     let mut diff = a.len() ^ b.len();
@@ -121,6 +216,28 @@ mod tests {
         for (input, expected) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")] {
             assert_eq!(base64(input.as_bytes()), expected);
         }
+    }
+
+    /// RFC 4231, test case 2: the key "Jefe".
+    #[test]
+    fn hmac_sha256_matches_rfc_4231() {
+        let secret = WebhookSecret::new("Jefe");
+        let mut headers = HeaderMap::new();
+        let signature = "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+        headers.insert("x-hub-signature-256", HeaderValue::from_static(signature));
+        assert_eq!(secret.verify(&headers, b"what do ya want for nothing?"), Ok("x-hub-signature-256"));
+        assert_eq!(
+            secret.verify(&headers, b"what do ya want for nothing!"),
+            Err(WebhookRefusal::Wrong("x-hub-signature-256"))
+        );
+    }
+
+    #[test]
+    fn hex_decoding_refuses_what_is_not_hex() {
+        assert_eq!(decode_hex(b"00ff7A"), Some(vec![0, 255, 122]));
+        assert_eq!(decode_hex(b"0"), None);
+        assert_eq!(decode_hex(b"zz"), None);
+        assert_eq!(decode_hex(b"+1"), None);
     }
 
     #[test]

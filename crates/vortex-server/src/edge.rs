@@ -1,6 +1,7 @@
 //! The edge: one tower service in front of the router that does everything every request needs —
-//! the request timeout, the body limit, the JSON shape of errors made outside the handlers, the
-//! HTTP metrics and the per-request debug log.
+//! load shedding over the concurrency limit, the URI limit, the request timeout, the body limit,
+//! the JSON shape of errors made outside the handlers, the HTTP metrics and the per-request debug
+//! log.
 //!
 //! These were five tower and axum layers at first. axum applies `Router::layer` to every route
 //! separately and clones the layered, boxed service on every request; `from_fn` middlewares box
@@ -11,18 +12,19 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::{HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use tokio::time::Sleep;
 use tower::Service;
-use vortex_metrics::{HttpMetrics, Timer};
+use vortex_metrics::{HttpMetrics, Rejection, Timer};
 
 use crate::auth::ReadAccess;
 use crate::{ApiError, AppState, routes};
@@ -124,6 +126,12 @@ struct Inner {
     direct_reads: bool,
     /// The routes' prefix: stripped before a path is classified.
     prefix: Option<Arc<str>>,
+    max_uri_bytes: usize,
+    max_concurrent: usize,
+    /// Requests being served now, against `max_concurrent`. A plain counter, not a semaphore: a
+    /// request that finds no room is refused, never queued, so no wait list is needed (tokio's
+    /// semaphore takes a lock on every release).
+    in_flight: Arc<AtomicUsize>,
 }
 
 impl App {
@@ -142,7 +150,76 @@ impl App {
             http,
             direct_reads: true,
             prefix: shared.prefix.clone(),
+            max_uri_bytes: shared.max_uri_bytes,
+            max_concurrent: shared.max_concurrent_requests,
+            in_flight: Arc::new(AtomicUsize::new(0)),
         }))
+    }
+
+    /// Answers one request: what the `Service` implementation does, without needing `&mut`.
+    pub(crate) fn handle(&self, request: Request) -> EdgeFuture<<Router as Service<Request>>::Future> {
+        let app = &*self.0;
+        let route = match &app.prefix {
+            None => route_template(request.uri().path()),
+            // Under a prefix the router strips it: the direct path, which reads the raw path,
+            // is for unprefixed servers only.
+            Some(prefix) => unprefixed(request.uri().path(), prefix).and_then(route_template),
+        };
+        let direct_reads = app.direct_reads && app.prefix.is_none();
+        let track = app.http.as_ref().map(|http| {
+            http.in_flight_add(1.0);
+            Track { http: Arc::clone(http), started: Timer::start(), route, method: request.method().clone() }
+        });
+        let log = tracing::enabled!(tracing::Level::DEBUG).then(|| (request.method().clone(), request.uri().clone()));
+        let (phase, slot) = match self.admit(&request, route) {
+            Err(refusal) => (Phase::Done { response: Some(refusal.into_response(app)) }, None),
+            Ok(slot) => {
+                let phase = match limit_body(request, app.body_limit) {
+                    // The read API does not need the router: the route is known, and the handler
+                    // reads the raw path itself. Skipping it saves its parameter extraction (an
+                    // allocation per parameter and for the extensions that carry them) on the
+                    // hottest path.
+                    Ok(request)
+                        if direct_reads && request.method() == Method::GET && route.is_some_and(is_read_route) =>
+                    {
+                        Phase::Direct { future: Box::pin(read(app.state.clone(), request)) }
+                    }
+                    Ok(request) => Phase::Routed { future: app.router.clone().call(request) },
+                    Err(status) => Phase::Done { response: Some(ApiError::from_status(status).into_response()) },
+                };
+                (phase, slot)
+            }
+        };
+        EdgeFuture { phase, deadline: None, timeout: app.timeout, track, log, _slot: slot }
+    }
+
+    /// Refuses a request whose target is too long (414) or that finds every slot taken (503 with
+    /// `Retry-After`); otherwise takes a slot, held until the answer is complete. Health and
+    /// metrics take none and are never refused: an overloaded server must not look dead to its
+    /// liveness probe, nor go blind to its monitoring.
+    fn admit(&self, request: &Request, route: Option<usize>) -> Result<Option<Slot>, Refusal> {
+        let app = &*self.0;
+        let target = request.uri().path_and_query().map_or(0, |target| target.as_str().len());
+        if target > app.max_uri_bytes {
+            self.rejected(Rejection::UriTooLong);
+            return Err(Refusal::UriTooLong);
+        }
+        if route.is_some_and(is_exempt_route) {
+            return Ok(None);
+        }
+        if app.in_flight.fetch_add(1, Ordering::AcqRel) >= app.max_concurrent {
+            app.in_flight.fetch_sub(1, Ordering::AcqRel);
+            self.rejected(Rejection::Overloaded);
+            return Err(Refusal::Overloaded);
+        }
+        Ok(Some(Slot(Arc::clone(&app.in_flight))))
+    }
+
+    /// Counts a request or connection refused before any handler ran, when metrics are on.
+    pub(crate) fn rejected(&self, why: Rejection) {
+        if let Some(http) = &self.0.http {
+            http.rejected(why);
+        }
     }
 
     /// Adds the routes of `other` behind the same edge: for applications that serve more than
@@ -182,30 +259,43 @@ impl Service<Request> for App {
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let app = &*self.0;
-        let route = match &app.prefix {
-            None => route_template(request.uri().path()),
-            // Under a prefix the router strips it: the direct path, which reads the raw path,
-            // is for unprefixed servers only.
-            Some(prefix) => unprefixed(request.uri().path(), prefix).and_then(route_template),
-        };
-        let direct_reads = app.direct_reads && app.prefix.is_none();
-        let track = app.http.as_ref().map(|http| {
-            http.in_flight_add(1.0);
-            Track { http: Arc::clone(http), started: Timer::start(), route, method: request.method().clone() }
-        });
-        let log = tracing::enabled!(tracing::Level::DEBUG).then(|| (request.method().clone(), request.uri().clone()));
-        let phase = match limit_body(request, app.body_limit) {
-            // The read API does not need the router: the route is known, and the handler reads
-            // the raw path itself. Skipping it saves its parameter extraction (an allocation per
-            // parameter and for the extensions that carry them) on the hottest path.
-            Ok(request) if direct_reads && request.method() == Method::GET && route.is_some_and(is_read_route) => {
-                Phase::Direct { future: Box::pin(read(app.state.clone(), request)) }
+        self.handle(request)
+    }
+}
+
+/// A request refused by [`App::admit`].
+#[derive(Debug, Clone, Copy)]
+enum Refusal {
+    UriTooLong,
+    Overloaded,
+}
+
+impl Refusal {
+    fn into_response(self, app: &Inner) -> Response {
+        match self {
+            Self::UriTooLong => {
+                let message =
+                    format!("the request target is longer than {} bytes (server.max_uri_bytes)", app.max_uri_bytes);
+                ApiError::new(StatusCode::URI_TOO_LONG, "uri_too_long", message).into_response()
             }
-            Ok(request) => Phase::Routed { future: app.router.clone().call(request) },
-            Err(status) => Phase::Done { response: Some(ApiError::from_status(status).into_response()) },
-        };
-        EdgeFuture { phase, deadline: None, timeout: app.timeout, track, log }
+            Self::Overloaded => {
+                let message =
+                    format!("the server is serving its limit of {} requests; retry shortly", app.max_concurrent);
+                let mut response =
+                    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", message).into_response();
+                response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
+                response
+            }
+        }
+    }
+}
+
+/// A request's place under the concurrency limit, given back when it is dropped.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -216,6 +306,11 @@ fn unprefixed<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
         rest if rest.starts_with('/') => Some(rest),
         _ => None,
     }
+}
+
+/// Health and metrics routes: cheap, and needed most when the server is busiest.
+fn is_exempt_route(route: usize) -> bool {
+    matches!(ROUTES.get(route), Some(&("/health" | "/actuator/health" | "/metrics" | "/actuator/prometheus")))
 }
 
 fn is_read_route(route: usize) -> bool {
@@ -270,6 +365,8 @@ pin_project_lite::pin_project! {
         timeout: Duration,
         track: Option<Track>,
         log: Option<(Method, Uri)>,
+        // Held until the future is done or dropped.
+        _slot: Option<Slot>,
     }
 
     impl<F> PinnedDrop for EdgeFuture<F> {

@@ -19,19 +19,20 @@ mod backend;
 pub mod cli;
 mod edge;
 mod error;
+mod listen;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod monitor;
 mod routes;
 pub mod telemetry;
+#[cfg(feature = "tls")]
+mod tls;
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use tokio::net::TcpListener;
 use vortex_core::native::{NativeOptions, NativeSource};
 use vortex_core::snapshot::Snapshot;
 use vortex_core::{ConfigQuery, ConfigSource, CoreError};
@@ -40,6 +41,7 @@ use vortex_settings::Settings;
 pub use backend::NativeBackend;
 pub use edge::{App, EdgeFuture};
 pub use error::{ApiError, error_chain};
+pub use listen::{ServeOptions, serve};
 pub use routes::V2_MEDIA_TYPE;
 
 /// Shared state of every handler, built once in [`AppState::from_settings`]. Cloning it (axum does,
@@ -58,10 +60,14 @@ struct Shared {
     backend_name: &'static str,
     auth: Option<Arc<auth::BasicAuth>>,
     admin: Option<Arc<auth::BearerToken>>,
+    /// `POST /monitor` verifies signatures with it when set (`security.webhook_secret`).
+    webhook: Option<Arc<auth::WebhookSecret>>,
     #[cfg(feature = "metrics")]
     prometheus: Option<(vortex_metrics::Prometheus, Arc<vortex_metrics::HttpMetrics>)>,
     request_timeout: Duration,
     body_limit: usize,
+    max_uri_bytes: usize,
+    max_concurrent_requests: usize,
     /// Every route is under this path (`server.prefix`), when set.
     prefix: Option<Arc<str>>,
 }
@@ -78,10 +84,13 @@ impl AppState {
             backend_name,
             auth: None,
             admin: None,
+            webhook: None,
             #[cfg(feature = "metrics")]
             prometheus: None,
             request_timeout: Duration::from_secs(defaults.request_timeout_seconds),
             body_limit: defaults.body_limit_bytes,
+            max_uri_bytes: defaults.max_uri_bytes,
+            max_concurrent_requests: defaults.max_concurrent_requests,
             prefix: None,
         };
         Self { inner: Arc::new(shared) }
@@ -142,6 +151,31 @@ impl AppState {
             Arc::from(prefix)
         });
         self
+    }
+
+    /// Serves at most `max` requests at once: the next ones are answered 503 with `Retry-After`
+    /// at once (`server.max_concurrent_requests`). Health and metrics are never refused.
+    #[must_use]
+    pub fn with_max_concurrent_requests(mut self, max: usize) -> Self {
+        self.shared_mut().max_concurrent_requests = max.max(1);
+        self
+    }
+
+    /// Has `POST /monitor` accept only webhooks signed with `secret` (`security.webhook_secret`):
+    /// GitHub's `X-Hub-Signature-256`, Gitea's and Gogs' signatures, or GitLab's token.
+    #[must_use]
+    pub fn with_webhook_secret(mut self, secret: &str) -> Self {
+        self.shared_mut().webhook = Some(Arc::new(auth::WebhookSecret::new(secret)));
+        self
+    }
+
+    /// Counts a refused authentication attempt, when metrics are on.
+    fn auth_failed(&self, api: vortex_metrics::AuthApi, missing: bool) {
+        #[cfg(feature = "metrics")]
+        if let Some((_, http)) = &self.inner.prometheus {
+            http.auth_failed(api, missing);
+        }
+        let _ = (api, missing);
     }
 
     /// Turns the admin API on, answering only requests that carry `Authorization: Bearer <token>`.
@@ -205,9 +239,14 @@ impl AppState {
         let shared = state.shared_mut();
         shared.request_timeout = Duration::from_secs(settings.server.request_timeout_seconds);
         shared.body_limit = settings.server.body_limit_bytes;
+        shared.max_uri_bytes = settings.server.max_uri_bytes;
+        shared.max_concurrent_requests = settings.server.max_concurrent_requests.max(1);
         shared.auth = auth::BasicAuth::from_settings(&settings.security.basic_auth).map(Arc::new);
         if let Some(token) = &settings.security.admin_token {
             state = state.with_admin_token(token.expose());
+        }
+        if let Some(secret) = &settings.security.webhook_secret {
+            state = state.with_webhook_secret(secret.expose());
         }
         if let Some(prefix) = &settings.server.prefix {
             state = state.with_prefix(prefix);
@@ -344,49 +383,6 @@ const FEATURES: &str = match (cfg!(feature = "git"), cfg!(feature = "cache")) {
 /// Answers a path that no route serves.
 async fn no_route(uri: axum::http::Uri) -> ApiError {
     ApiError::no_route(uri.path())
-}
-
-/// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish for
-/// at most `grace`.
-///
-/// # Errors
-/// When accepting connections fails.
-pub async fn serve(
-    listener: TcpListener,
-    app: App,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    grace: Duration,
-) -> std::io::Result<()> {
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    // Responses are written whole; Nagle's algorithm would only hold back the tail of one that
-    // spans two segments until the client's delayed ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %err, "cannot set TCP_NODELAY");
-        }
-    });
-    let server = axum::serve(listener, axum::ServiceExt::into_make_service(app)).with_graceful_shutdown(async move {
-        let _ = stop_rx.await;
-    });
-    let mut server = tokio::spawn(server.into_future());
-    tokio::select! {
-        result = &mut server => return flatten(result),
-        () = shutdown => {}
-    }
-    tracing::info!(grace_seconds = grace.as_secs(), "shutting down: finishing in-flight requests");
-    let _ = stop_tx.send(());
-    match tokio::time::timeout(grace, &mut server).await {
-        Ok(result) => flatten(result),
-        Err(_) => {
-            tracing::warn!("grace period elapsed: closing the remaining connections");
-            server.abort();
-            Ok(())
-        }
-    }
-}
-
-fn flatten(result: Result<std::io::Result<()>, tokio::task::JoinError>) -> std::io::Result<()> {
-    result.map_err(std::io::Error::other)?
 }
 
 /// Renders the output of `--check-config`: where the settings came from, then the effective

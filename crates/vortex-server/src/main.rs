@@ -4,11 +4,10 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context;
 use vortex_server::cli::{self, Command};
-use vortex_server::{AppState, app, serve, shutdown_signal, telemetry};
+use vortex_server::{AppState, ServeOptions, app, serve, shutdown_signal, telemetry};
 use vortex_settings::Loaded;
 
 fn main() -> ExitCode {
@@ -61,6 +60,9 @@ fn run(loaded: &Loaded) -> anyhow::Result<()> {
     telemetry::init(&settings.logging);
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("failed to start the runtime")?;
+    // TLS material is read before anything starts: a bad certificate fails fast, naming its file.
+    let options = ServeOptions::from_settings(&settings.server).context("cannot set up TLS (server.tls)")?;
+    let scheme = if settings.server.tls.cert_path.is_some() { "https" } else { "http" };
     runtime.block_on(async {
         let state = AppState::from_settings(settings).await.context("failed to start the backend")?;
         let addr: SocketAddr = tokio::net::lookup_host((settings.server.host.as_str(), settings.server.port))
@@ -70,9 +72,8 @@ fn run(loaded: &Loaded) -> anyhow::Result<()> {
             .with_context(|| format!("server.host {:?} resolves to no address", settings.server.host))?;
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr().context("cannot read the bound address")?;
-        tracing::info!(address = %local, version = env!("CARGO_PKG_VERSION"), "vortex-server listening");
-        let grace = Duration::from_secs(settings.server.shutdown_grace_seconds);
-        serve(listener, app(state), shutdown_signal(), grace).await.context("server error")?;
+        tracing::info!(address = %local, scheme, version = env!("CARGO_PKG_VERSION"), "vortex-server listening");
+        serve(listener, app(state), shutdown_signal(), options).await.context("server error")?;
         tracing::info!("stopped");
         Ok(())
     })

@@ -48,6 +48,6 @@ pub use error::{Problem, SettingsError, ValueOrigin};
 pub use load::{ENV_PREFIX, Loaded, load};
 pub use model::{
     BackendsSettings, BasicAuthSettings, CacheSettings, GitSettings, LogFormat, LoggingSettings, MetricsSettings,
-    NativeSettings, SecuritySettings, ServerSettings, Settings,
+    NativeSettings, SecuritySettings, ServerSettings, Settings, TlsSettings,
 };
 pub use secret::Secret;

@@ -89,7 +89,7 @@ pub fn load(path: Option<&Path>, env: &HashMap<String, String>) -> Result<Loaded
         problems.push(Problem { key: key.to_owned(), message: "unknown setting".to_owned(), origin: origin_of(key) });
     });
 
-    let settings = match config.try_deserialize::<Settings>() {
+    let mut settings = match config.try_deserialize::<Settings>() {
         Ok(mut settings) => {
             trim_lists(&mut settings);
             settings
@@ -103,7 +103,9 @@ pub fn load(path: Option<&Path>, env: &HashMap<String, String>) -> Result<Loaded
             return Err(SettingsError::Invalid(problems));
         }
     };
-    for (key, message) in settings.check() {
+    let mut checked = crate::secret::read_secret_files(&mut settings);
+    checked.extend(settings.check());
+    for (key, message) in checked {
         let origin = origin_of(&key);
         problems.push(Problem { key, message, origin });
     }

@@ -47,6 +47,36 @@ pub struct ServerSettings {
     /// `/config/health`. Starts with `/`, does not end with one. Default none.
     /// Env `VORTEX__SERVER__PREFIX`.
     pub prefix: Option<String>,
+    /// Longest request target (path and query) accepted, in bytes; longer ones get 414.
+    /// Default `8192`. Env `VORTEX__SERVER__MAX_URI_BYTES`.
+    pub max_uri_bytes: usize,
+    /// Largest total size of a request's header names and values, in bytes; larger get 431.
+    /// Default `16384`. Env `VORTEX__SERVER__MAX_HEADER_BYTES`.
+    pub max_header_bytes: usize,
+    /// Requests served at once; the next ones get 503 with `Retry-After` at once rather than
+    /// queueing without bound. Default `1024`. Env `VORTEX__SERVER__MAX_CONCURRENT_REQUESTS`.
+    pub max_concurrent_requests: usize,
+    /// Open connections; connections over it are closed as they are accepted. Default `10000`.
+    /// Env `VORTEX__SERVER__MAX_CONNECTIONS`.
+    pub max_connections: usize,
+    /// Longest time a client may take to send a request's headers, and longest an idle kept-alive
+    /// connection stays open, in seconds: slow clients cannot hold connections. Default `10`.
+    /// Env `VORTEX__SERVER__HEADER_READ_TIMEOUT_SECONDS`.
+    pub header_read_timeout_seconds: u64,
+    /// TLS termination, for deployments without a proxy in front. Off unless both paths are set.
+    pub tls: TlsSettings,
+}
+
+/// TLS termination with rustls (feature `tls` of `vortex-server`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsSettings {
+    /// PEM file with the certificate chain, leaf first. Default none.
+    /// Env `VORTEX__SERVER__TLS__CERT_PATH`.
+    pub cert_path: Option<PathBuf>,
+    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1). Default none.
+    /// Env `VORTEX__SERVER__TLS__KEY_PATH`.
+    pub key_path: Option<PathBuf>,
 }
 
 impl Default for ServerSettings {
@@ -58,6 +88,12 @@ impl Default for ServerSettings {
             body_limit_bytes: 1024 * 1024,
             shutdown_grace_seconds: 30,
             prefix: None,
+            max_uri_bytes: 8 * 1024,
+            max_header_bytes: 16 * 1024,
+            max_concurrent_requests: 1024,
+            max_connections: 10_000,
+            header_read_timeout_seconds: 10,
+            tls: TlsSettings::default(),
         }
     }
 }
@@ -233,14 +269,27 @@ impl Default for MetricsSettings {
     }
 }
 
-/// Authentication.
+/// Authentication. Every secret is accepted inline, from its environment variable, or from a file
+/// (`*_file`, read once at start-up, one trailing newline removed), for secret stores that mount
+/// files.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SecuritySettings {
     /// Bearer token for the admin API; without one the admin API is off. Default none.
     /// Env `VORTEX__SECURITY__ADMIN_TOKEN`.
     pub admin_token: Option<Secret>,
-    /// HTTP basic authentication for the read API; off unless both fields are set.
+    /// File holding the admin token, instead of `admin_token`. Default none.
+    /// Env `VORTEX__SECURITY__ADMIN_TOKEN_FILE`.
+    pub admin_token_file: Option<PathBuf>,
+    /// Shared secret of the git host's webhooks: with it, `POST /monitor` only accepts payloads
+    /// signed with it (GitHub `X-Hub-Signature-256`, Gitea/Gogs `X-Gitea-Signature` /
+    /// `X-Gogs-Signature`, HMAC-SHA256) or carrying it (GitLab `X-Gitlab-Token`), and answers 401 to
+    /// others. Default none. Env `VORTEX__SECURITY__WEBHOOK_SECRET`.
+    pub webhook_secret: Option<Secret>,
+    /// File holding the webhook secret, instead of `webhook_secret`. Default none.
+    /// Env `VORTEX__SECURITY__WEBHOOK_SECRET_FILE`.
+    pub webhook_secret_file: Option<PathBuf>,
+    /// HTTP basic authentication for the read API; off unless a user name and a password are set.
     pub basic_auth: BasicAuthSettings,
 }
 
@@ -252,4 +301,7 @@ pub struct BasicAuthSettings {
     pub username: Option<String>,
     /// Password; never logged. Default none. Env `VORTEX__SECURITY__BASIC_AUTH__PASSWORD`.
     pub password: Option<Secret>,
+    /// File holding the password, instead of `password`. Default none.
+    /// Env `VORTEX__SECURITY__BASIC_AUTH__PASSWORD_FILE`.
+    pub password_file: Option<PathBuf>,
 }

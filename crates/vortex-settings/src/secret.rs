@@ -37,3 +37,51 @@ impl<'de> Deserialize<'de> for Secret {
         String::deserialize(deserializer).map(Self)
     }
 }
+
+impl crate::Settings {
+    /// Reads every secret given as a file (`*_file`) into its setting, as [`crate::load`] does
+    /// before validating: for settings built in code. One trailing newline is removed.
+    ///
+    /// # Errors
+    /// [`crate::SettingsError::Invalid`] naming each file that cannot be read, is empty, or is set
+    /// together with its inline secret.
+    pub fn read_secret_files(&mut self) -> Result<(), crate::SettingsError> {
+        let problems: Vec<_> = read_secret_files(self)
+            .into_iter()
+            .map(|(key, message)| crate::Problem { key, message, origin: crate::ValueOrigin::Default })
+            .collect();
+        if problems.is_empty() { Ok(()) } else { Err(crate::SettingsError::Invalid(problems)) }
+    }
+}
+
+/// Reads each `*_file` secret into its setting; returns `(dotted key, message)` per problem.
+pub(crate) fn read_secret_files(settings: &mut crate::Settings) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    let security = &mut settings.security;
+    let pairs: [(&str, &Option<std::path::PathBuf>, &mut Option<Secret>); 3] = [
+        ("security.admin_token", &security.admin_token_file, &mut security.admin_token),
+        ("security.webhook_secret", &security.webhook_secret_file, &mut security.webhook_secret),
+        ("security.basic_auth.password", &security.basic_auth.password_file, &mut security.basic_auth.password),
+    ];
+    for (key, file, secret) in pairs {
+        let Some(path) = file else { continue };
+        let file_key = format!("{key}_file");
+        if secret.is_some() {
+            problems.push((file_key, format!("set {key} or {key}_file, not both")));
+            continue;
+        }
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let value = text.strip_suffix('\n').map_or(text.as_str(), |t| t.strip_suffix('\r').unwrap_or(t));
+                if value.is_empty() {
+                    problems.push((file_key, format!("{} is empty", path.display())));
+                } else {
+                    *secret = Some(Secret::new(value));
+                }
+            }
+            // The error says why (missing, no permission, not UTF-8); never what the file holds.
+            Err(err) => problems.push((file_key, format!("cannot read {}: {err}", path.display()))),
+        }
+    }
+    problems
+}

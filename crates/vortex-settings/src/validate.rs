@@ -42,8 +42,31 @@ impl Settings {
                 problem("server.prefix", format!("{prefix:?} {reason}"));
             }
         }
-        if server.body_limit_bytes == 0 {
-            problem("server.body_limit_bytes", "must be greater than 0".to_owned());
+        for (key, value) in [
+            ("server.body_limit_bytes", server.body_limit_bytes),
+            ("server.max_uri_bytes", server.max_uri_bytes),
+            ("server.max_header_bytes", server.max_header_bytes),
+            ("server.max_concurrent_requests", server.max_concurrent_requests),
+            ("server.max_connections", server.max_connections),
+        ] {
+            if value == 0 {
+                problem(key, "must be greater than 0".to_owned());
+            }
+        }
+        if server.header_read_timeout_seconds == 0 {
+            problem("server.header_read_timeout_seconds", "must be greater than 0".to_owned());
+        }
+        let tls = &server.tls;
+        match (&tls.cert_path, &tls.key_path) {
+            (Some(cert), Some(key)) => {
+                for (name, path) in [("server.tls.cert_path", cert), ("server.tls.key_path", key)] {
+                    if !path.is_file() {
+                        problem(name, format!("{} is not a file", path.display()));
+                    }
+                }
+            }
+            (None, None) => {}
+            _ => problem("server.tls", "set both cert_path and key_path, or neither".to_owned()),
         }
 
         if self.cache.ttl_seconds == 0 {
@@ -123,9 +146,13 @@ impl Settings {
         if self.security.admin_token.as_ref().is_some_and(|t| t.expose().len() < 16) {
             problem("security.admin_token", "must be at least 16 characters long".to_owned());
         }
+        if self.security.webhook_secret.as_ref().is_some_and(|t| t.expose().len() < 16) {
+            problem("security.webhook_secret", "must be at least 16 characters long".to_owned());
+        }
         let auth = &self.security.basic_auth;
-        if auth.username.is_some() != auth.password.is_some() {
-            problem("security.basic_auth", "set both username and password, or neither".to_owned());
+        let has_password = auth.password.is_some() || auth.password_file.is_some();
+        if auth.username.is_some() != has_password {
+            problem("security.basic_auth", "set both username and password (or password_file), or neither".to_owned());
         }
         problems
     }

@@ -15,7 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
 use vortex_core::native::{NativeOptions, NativeSource};
 use vortex_core::{BoxFuture, ConfigQuery, ConfigSource, CoreError, Environment, Resource, SourceHealth};
-use vortex_server::{App, AppState, NativeBackend, app};
+use vortex_server::{App, AppState, NativeBackend, ServeOptions, app};
 
 /// Third-party Python packages the tests run against, pinned: the Spring Cloud Config client the
 /// assertions were written against, and Prometheus' own text-format parser.
@@ -146,13 +146,18 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) async fn start(app: App) -> Self {
+        Self::start_with(app, ServeOptions { grace: Duration::from_secs(5), ..ServeOptions::default() }).await
+    }
+
+    /// A server with its own connection options (limits, timeouts, TLS).
+    pub(crate) async fn start_with(app: App, options: ServeOptions) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let shutdown = async move {
             let _ = stopped.await;
         };
-        let task = tokio::spawn(vortex_server::serve(listener, app, shutdown, Duration::from_secs(5)));
+        let task = tokio::spawn(vortex_server::serve(listener, app, shutdown, options));
         Self { addr, stop: Some(stop), task }
     }
 

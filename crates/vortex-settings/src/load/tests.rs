@@ -1,6 +1,7 @@
 use std::fs;
 
 use super::*;
+use crate::Secret;
 
 fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
@@ -96,9 +97,96 @@ fn secrets_come_from_the_environment_and_are_redacted() {
     assert_eq!(token.expose(), "0123456789abcdef-token");
     assert_eq!(
         format!("{:?}", loaded.settings.security),
-        "SecuritySettings { admin_token: Some(<redacted>), basic_auth: BasicAuthSettings { username: None, password: None } }"
+        "SecuritySettings { admin_token: Some(<redacted>), admin_token_file: None, webhook_secret: None, \
+         webhook_secret_file: None, basic_auth: BasicAuthSettings { username: None, password: None, password_file: None } }"
     );
     assert_eq!(loaded.settings.backends.native.version.as_deref(), Some("42"));
+}
+
+#[test]
+fn secrets_come_from_files_without_their_trailing_newline() {
+    let dir = tempfile::tempdir().unwrap();
+    let write_secret = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let password = write_secret("password", "s3cret with spaces\n");
+    let token = write_secret("token", "0123456789abcdef-from-file\r\n");
+    let webhook = write_secret("webhook", "webhook-secret-0123456789");
+    let repo = sample_repo();
+    let loaded = load(
+        None,
+        &env(&[
+            ("VORTEX__BACKENDS__NATIVE__SEARCH_LOCATIONS", &repo),
+            ("VORTEX__SECURITY__BASIC_AUTH__USERNAME", "reader"),
+            ("VORTEX__SECURITY__BASIC_AUTH__PASSWORD_FILE", &password),
+            ("VORTEX__SECURITY__ADMIN_TOKEN_FILE", &token),
+            ("VORTEX__SECURITY__WEBHOOK_SECRET_FILE", &webhook),
+        ]),
+    )
+    .unwrap();
+    let security = &loaded.settings.security;
+    assert_eq!(security.basic_auth.password.as_ref().map(Secret::expose), Some("s3cret with spaces"));
+    assert_eq!(security.admin_token.as_ref().map(Secret::expose), Some("0123456789abcdef-from-file"));
+    assert_eq!(security.webhook_secret.as_ref().map(Secret::expose), Some("webhook-secret-0123456789"));
+    // The report shows where the secret came from, never the secret.
+    assert!(!format!("{security:?}").contains("s3cret"));
+}
+
+#[test]
+fn a_secret_file_that_cannot_be_used_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    fs::write(&empty, "\n").unwrap();
+    let missing = dir.path().join("missing");
+    let (empty, missing) = (empty.display().to_string(), missing.display().to_string());
+    let repo = sample_repo();
+    let lines = problems(load(
+        None,
+        &env(&[
+            ("VORTEX__BACKENDS__NATIVE__SEARCH_LOCATIONS", &repo),
+            ("VORTEX__SECURITY__BASIC_AUTH__USERNAME", "reader"),
+            ("VORTEX__SECURITY__BASIC_AUTH__PASSWORD_FILE", &missing),
+            ("VORTEX__SECURITY__ADMIN_TOKEN_FILE", &empty),
+            ("VORTEX__SECURITY__WEBHOOK_SECRET", "inline-secret-0123456789"),
+            ("VORTEX__SECURITY__WEBHOOK_SECRET_FILE", &empty),
+        ]),
+    ));
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[0].starts_with(&format!("security.admin_token_file: {empty} is empty")), "{lines:?}");
+    assert!(
+        lines[1].starts_with(
+            "security.webhook_secret_file: set security.webhook_secret or security.webhook_secret_file, not both"
+        ),
+        "{lines:?}"
+    );
+    assert!(lines[2].starts_with(&format!("security.basic_auth.password_file: cannot read {missing}: ")), "{lines:?}");
+    assert!(lines[2].ends_with("(from environment variable VORTEX__SECURITY__BASIC_AUTH__PASSWORD_FILE)"), "{lines:?}");
+}
+
+#[test]
+fn limits_must_be_positive_and_tls_complete() {
+    let repo = sample_repo();
+    let lines = problems(load(
+        None,
+        &env(&[
+            ("VORTEX__BACKENDS__NATIVE__SEARCH_LOCATIONS", &repo),
+            ("VORTEX__SERVER__MAX_URI_BYTES", "0"),
+            ("VORTEX__SERVER__MAX_CONCURRENT_REQUESTS", "0"),
+            ("VORTEX__SERVER__HEADER_READ_TIMEOUT_SECONDS", "0"),
+            ("VORTEX__SERVER__TLS__CERT_PATH", "/does/not/exist.pem"),
+        ]),
+    ));
+    assert_eq!(
+        lines,
+        [
+            "server.max_uri_bytes: must be greater than 0 (from environment variable VORTEX__SERVER__MAX_URI_BYTES)",
+            "server.max_concurrent_requests: must be greater than 0 (from environment variable VORTEX__SERVER__MAX_CONCURRENT_REQUESTS)",
+            "server.header_read_timeout_seconds: must be greater than 0 (from environment variable VORTEX__SERVER__HEADER_READ_TIMEOUT_SECONDS)",
+            "server.tls: set both cert_path and key_path, or neither (from built-in default)",
+        ]
+    );
 }
 
 #[test]

@@ -1,0 +1,210 @@
+//! The listener: accepts connections up to `server.max_connections`, terminates TLS when
+//! configured (feature `tls`), serves HTTP/1.1 on each connection with hyper under the header
+//! limits and timeouts, and shuts down gracefully.
+//!
+//! `axum::serve` has none of these knobs: without a header read timeout a client that sends its
+//! headers one byte a minute (slowloris) holds a task and a descriptor for ever, and without a
+//! connection limit enough of them exhaust the descriptors every other client needs.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use vortex_metrics::Rejection;
+
+use crate::App;
+
+/// How [`serve`](crate::serve) treats connections; [`ServeOptions::from_settings`] reads them from
+/// the `server` settings.
+#[derive(Clone)]
+pub struct ServeOptions {
+    /// After the shutdown signal, how long in-flight requests may take to finish.
+    pub grace: Duration,
+    /// Open connections at most; connections over it are closed as they are accepted.
+    pub max_connections: usize,
+    /// Longest time to receive a request's headers, and to wait idle for the next request on a
+    /// kept-alive connection.
+    pub header_read_timeout: Duration,
+    /// Largest request head (request line and headers), in bytes; larger ones get 431.
+    pub max_header_bytes: usize,
+    /// TLS termination; plain HTTP when `None`.
+    #[cfg(feature = "tls")]
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+impl std::fmt::Debug for ServeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut debug = f.debug_struct("ServeOptions");
+        debug
+            .field("grace", &self.grace)
+            .field("max_connections", &self.max_connections)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("max_header_bytes", &self.max_header_bytes);
+        #[cfg(feature = "tls")]
+        debug.field("tls", &self.tls.is_some());
+        debug.finish()
+    }
+}
+
+impl Default for ServeOptions {
+    /// The defaults of the `server` settings.
+    fn default() -> Self {
+        let defaults = vortex_settings::ServerSettings::default();
+        Self {
+            grace: Duration::from_secs(defaults.shutdown_grace_seconds),
+            max_connections: defaults.max_connections,
+            header_read_timeout: Duration::from_secs(defaults.header_read_timeout_seconds),
+            max_header_bytes: defaults.max_header_bytes,
+            #[cfg(feature = "tls")]
+            tls: None,
+        }
+    }
+}
+
+impl ServeOptions {
+    /// The options the `server` settings give, TLS included.
+    ///
+    /// # Errors
+    /// When `server.tls` is set and its certificate or key cannot be read or used, or when this
+    /// build has no TLS (feature `tls`).
+    pub fn from_settings(server: &vortex_settings::ServerSettings) -> std::io::Result<Self> {
+        #[cfg(not(feature = "tls"))]
+        if server.tls.cert_path.is_some() || server.tls.key_path.is_some() {
+            return Err(std::io::Error::other(
+                "server.tls: this build has no TLS (feature `tls`); terminate TLS in a proxy or rebuild with it",
+            ));
+        }
+        Ok(Self {
+            grace: Duration::from_secs(server.shutdown_grace_seconds),
+            max_connections: server.max_connections,
+            header_read_timeout: Duration::from_secs(server.header_read_timeout_seconds),
+            // hyper needs room for at least a request line and a few headers.
+            max_header_bytes: server.max_header_bytes.max(1024),
+            #[cfg(feature = "tls")]
+            tls: match (&server.tls.cert_path, &server.tls.key_path) {
+                (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
+                _ => None,
+            },
+        })
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` completes; then stops accepting, lets in-flight
+/// requests finish for at most `options.grace`, and closes idle connections at once.
+///
+/// # Errors
+/// When the listener fails for good (not for one failed accept: those are logged and retried).
+pub async fn serve(
+    listener: TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    options: ServeOptions,
+) -> std::io::Result<()> {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(options.header_read_timeout)
+        .max_header_size(options.max_header_bytes);
+    let http = Arc::new(http);
+    let slots = Arc::new(Semaphore::new(options.max_connections));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of descriptors, or a connection reset before it was accepted: wait a
+                    // moment (so an exhausted process does not spin) and go on.
+                    tracing::warn!(error = %err, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Reap finished connection tasks, so the set only holds open connections.
+        while connections.try_join_next().is_some() {}
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            tracing::debug!(%peer, "connection limit reached: closing a new connection");
+            app.rejected(Rejection::Connections);
+            drop(tcp);
+            continue;
+        };
+        // Responses are written whole; Nagle's algorithm would only hold back the tail of one
+        // that spans two segments until the client's delayed ACK.
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %err, "cannot set TCP_NODELAY");
+        }
+        let (app, http, stop) = (app.clone(), Arc::clone(&http), stop_rx.clone());
+        #[cfg(feature = "tls")]
+        let tls = options.tls.clone();
+        let timeout = options.header_read_timeout;
+        connections.spawn(async move {
+            let _slot = slot;
+            #[cfg(feature = "tls")]
+            if let Some(tls) = tls {
+                // The handshake gets the same time as a request's headers: a client that never
+                // finishes it does not hold the connection.
+                match tokio::time::timeout(timeout, tls.accept(tcp)).await {
+                    Ok(Ok(stream)) => connection(stream, app, &http, stop).await,
+                    Ok(Err(err)) => tracing::debug!(%peer, error = %err, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                }
+                return;
+            }
+            let _ = timeout;
+            connection(tcp, app, &http, stop).await;
+        });
+    }
+    drop(listener);
+    tracing::info!(grace_seconds = options.grace.as_secs(), "shutting down: finishing in-flight requests");
+    let _ = stop_tx.send(true);
+    let finished =
+        tokio::time::timeout(options.grace, async { while connections.join_next().await.is_some() {} }).await;
+    if finished.is_err() {
+        tracing::warn!(open = connections.len(), "grace period elapsed: closing the remaining connections");
+        connections.abort_all();
+    }
+    Ok(())
+}
+
+/// Serves HTTP/1.1 on one connection until the client closes it, a timeout closes it, or the
+/// server stops (then the request in flight, if any, completes first).
+async fn connection<I>(io: I, app: App, http: &http1::Builder, mut stop: watch::Receiver<bool>)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service =
+        hyper::service::service_fn(move |request: hyper::Request<Incoming>| app.handle(request.map(Body::new)));
+    let conn = http.serve_connection(TokioIo::new(io), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => {
+            if let Err(err) = result {
+                tracing::debug!(error = %err, "connection closed with an error");
+            }
+        }
+        () = stopped(&mut stop) => {
+            // Finish the response being written, then close; an idle connection closes at once.
+            conn.as_mut().graceful_shutdown();
+            if let Err(err) = conn.await {
+                tracing::debug!(error = %err, "connection closed with an error while stopping");
+            }
+        }
+    }
+}
+
+/// Completes once the server stops (or the sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns is not `Send`: drop it here, not across the caller's awaits.
+    let _ = stop.wait_for(|stopped| *stopped).await.map(drop);
+}
