@@ -100,3 +100,35 @@ async fn serves_then_stops_cleanly_on_sigterm() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l.contains("received SIGTERM")), "{rest:#?}");
 }
+
+#[tokio::test]
+async fn refused_admin_requests_are_logged_without_the_token() {
+    let port = free_port();
+    let token = "configured-admin-token-0123456789";
+    let mut child = binary()
+        .env("VORTEX__SERVER__HOST", "127.0.0.1")
+        .env("VORTEX__SERVER__PORT", port.to_string())
+        .env("VORTEX__LOGGING__FORMAT", "json")
+        .env("VORTEX__SECURITY__ADMIN_TOKEN", token)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let listening = lines.by_ref().map_while(Result::ok).find(|l| l.contains("vortex-server listening"));
+    assert!(listening.is_some(), "the server never said it was listening");
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let guess = "Authorization: Bearer configured-admin-token-0123456788\r\n";
+    let (status, _, _) = raw_get(addr, "/cache", guess).await;
+    assert_eq!(status, 401);
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    assert!(child.wait().unwrap().success());
+    let log: Vec<String> = lines.map_while(Result::ok).collect();
+    let refused: Vec<&String> = log.iter().filter(|l| l.contains("admin API: request refused")).collect();
+    assert_eq!(refused.len(), 1, "{log:#?}");
+    assert!(refused[0].contains(r#""credentials":"wrong""#), "{refused:?}");
+    for line in &log {
+        assert!(!line.contains("0123456788") && !line.contains(token), "a token in the log: {line}");
+    }
+}

@@ -15,5 +15,7 @@ mod flat;
 mod metrics;
 mod prefix;
 mod resources;
+#[cfg(all(feature = "metrics", feature = "cache"))]
+mod security;
 mod support;
 mod wire;
