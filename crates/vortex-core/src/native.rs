@@ -141,8 +141,14 @@ impl NativeSource {
                 dirs.push(dir);
             }
         };
-        let mut expanded = Vec::new();
+        // Each expanded location with its root: the part before the first placeholder, which
+        // nothing read may leave (a placeholder must not lead through a link out of it).
+        let mut expanded: Vec<(String, String)> = Vec::new();
         for location in &self.locations {
+            let root = match location.text.find('{') {
+                Some(at) => location.text[..at].rfind('/').map_or("", |slash| &location.text[..=slash]),
+                None => location.text.as_str(),
+            };
             for app in &apps {
                 for profile in &query.profiles {
                     for label in &labels {
@@ -151,22 +157,22 @@ impl NativeSource {
                             .replace("{application}", app)
                             .replace("{profile}", profile)
                             .replace("{label}", label);
-                        if !expanded.contains(&text) {
-                            expanded.push(text);
+                        if !expanded.iter().any(|(t, _)| *t == text) {
+                            expanded.push((text, root.to_owned()));
                         }
                     }
                 }
             }
         }
-        for text in &expanded {
-            push(DirLocation::new(text, ""));
+        for (text, root) in &expanded {
+            push(DirLocation::new(text, root, ""));
         }
         if self.options.add_label_locations {
             // Label directories come after every plain location, so they win; with several labels
             // the last one wins, as for git (contract §2.7).
-            for text in &expanded {
+            for (text, root) in &expanded {
                 for label in &labels {
-                    push(DirLocation::new(text, label));
+                    push(DirLocation::new(text, root, label));
                 }
             }
         }
@@ -202,6 +208,9 @@ fn parse_location(raw: &str) -> Result<ConfiguredLocation, CoreError> {
 #[derive(Debug, Clone)]
 struct DirLocation {
     path: PathBuf,
+    /// The directory that nothing read may leave, even through a link: the configured location,
+    /// or with placeholders its part before the first one.
+    root: PathBuf,
     /// `file:<location>[<label>/]`, the prefix of every source name.
     name_prefix: String,
     /// `<label>/` or empty: what error messages put in front of a file name.
@@ -209,22 +218,38 @@ struct DirLocation {
 }
 
 impl DirLocation {
-    fn new(location: &str, label: &str) -> Self {
+    fn new(location: &str, root: &str, label: &str) -> Self {
         let sub = if label.is_empty() { String::new() } else { format!("{label}/") };
         Self {
             path: PathBuf::from(format!("{location}{sub}")),
+            root: PathBuf::from(root),
             name_prefix: format!("file:{location}{sub}"),
             display_prefix: sub,
         }
     }
 
-    /// Reads `file` only if it resolves to a regular file inside this directory.
+    /// Reads `file` only if it resolves to a file inside the location: a link (the file itself,
+    /// a directory on its way, or the label directory) that leads out of it is not followed, and
+    /// reads as no file. Links that stay inside are followed.
     fn read_contained(&self, file: &str) -> Result<Option<Vec<u8>>, CoreError> {
         let candidate = self.path.join(file);
-        let (Ok(root), Ok(resolved)) = (self.path.canonicalize(), candidate.canonicalize()) else {
+        // Fast path, the common case: a plain file directly in a location that is no link.
+        if !file.contains('/') && self.path == self.root {
+            match std::fs::symlink_metadata(&candidate) {
+                Ok(meta) if !meta.file_type().is_symlink() => return read_optional(&candidate),
+                Ok(_) => {}
+                Err(e) if is_absent(&e) => return Ok(None),
+                Err(source) => return Err(CoreError::Io { path: candidate, source }),
+            }
+        }
+        let (Ok(root), Ok(resolved)) = (self.root.canonicalize(), candidate.canonicalize()) else {
             return Ok(None);
         };
         if !resolved.starts_with(&root) {
+            tracing::warn!(
+                file = %candidate.display(),
+                "not served: a link leads out of the search location"
+            );
             return Ok(None);
         }
         read_optional(&resolved)
@@ -233,7 +258,7 @@ impl DirLocation {
 
 impl SearchLocation for DirLocation {
     fn read(&self, file: &str) -> Result<Option<Vec<u8>>, CoreError> {
-        read_optional(&self.path.join(file))
+        self.read_contained(file)
     }
 
     fn source_name(&self, file: &str) -> String {
@@ -245,14 +270,19 @@ impl SearchLocation for DirLocation {
     }
 }
 
+/// Errors that mean "no such file here": missing, a directory, a file where a directory was
+/// expected, or a name too long to exist.
+fn is_absent(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        IoErrorKind::NotFound | IoErrorKind::IsADirectory | IoErrorKind::NotADirectory | IoErrorKind::InvalidFilename
+    )
+}
+
 fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, CoreError> {
     match std::fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
-        Err(e)
-            if matches!(e.kind(), IoErrorKind::NotFound | IoErrorKind::IsADirectory | IoErrorKind::NotADirectory) =>
-        {
-            Ok(None)
-        }
+        Err(e) if is_absent(&e) => Ok(None),
         Err(source) => Err(CoreError::Io { path: path.to_owned(), source }),
     }
 }

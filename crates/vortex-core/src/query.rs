@@ -70,12 +70,20 @@ fn normalise_name(what: &'static str, raw: &str) -> Result<String, CoreError> {
             percent_decode(&candidate).ok_or_else(|| CoreError::invalid(what, "malformed percent-encoding"))?,
         );
     }
+    let long = |text: &str| text.split(['/', ',']).any(|segment| segment.len() > MAX_SEGMENT_BYTES);
+    if long(&candidate.replace("(_)", "/")) {
+        return Err(CoreError::invalid(what, format!("a name segment is longer than {MAX_SEGMENT_BYTES} bytes")));
+    }
     let name = if raw.contains("(_)") { raw.replace("(_)", "/") } else { raw.to_owned() };
     if name.starts_with('/') || name.ends_with('/') || name.contains("//") {
         return Err(CoreError::invalid(what, "must not start or end with a path separator"));
     }
     Ok(name)
 }
+
+/// Longest application name, label or profile, per `/`-separated segment, in bytes: a file name
+/// built from it must stay under the 255 bytes file systems allow.
+pub(crate) const MAX_SEGMENT_BYTES: usize = 100;
 
 fn check_name(what: &'static str, value: &str) -> Result<(), CoreError> {
     if value.contains("..") {
@@ -104,6 +112,9 @@ fn parse_profiles(raw: &str) -> Result<Vec<String>, CoreError> {
         let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
         if profile.is_empty() {
             return Err(CoreError::invalid("profiles", "a profile must not be empty"));
+        }
+        if profile.len() > MAX_SEGMENT_BYTES {
+            return Err(CoreError::invalid("profiles", format!("a profile is longer than {MAX_SEGMENT_BYTES} bytes")));
         }
         if !profile.chars().all(valid_char) {
             return Err(CoreError::invalid("profiles", format!("{profile:?} may only use letters, digits and -_.+@")));

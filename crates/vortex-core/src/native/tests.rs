@@ -333,3 +333,34 @@ fn a_file_broken_after_being_parsed_is_an_error_not_the_old_content() {
     fs::write(repo.dir.path().join("orders.yml"), "a: [1\n").unwrap();
     assert_eq!(source.load_blocking(&query).unwrap_err().kind(), ErrorKind::InvalidDocument);
 }
+
+#[cfg(unix)]
+#[test]
+fn configuration_files_do_not_follow_links_out_of_the_location() {
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("secret.properties"), "password=hunter2\n").unwrap();
+    fs::write(outside.path().join("application.yml"), "from: outside\n").unwrap();
+    fs::create_dir(outside.path().join("master")).unwrap();
+    fs::write(outside.path().join("master/orders.yml"), "from: outside\n").unwrap();
+    let repo = Repo::new(&[("application.yml", "shared: 1\n"), ("inside.yml", "kept: yes\n")]);
+    let link = |target: &Path, name: &str| std::os::unix::fs::symlink(target, repo.dir.path().join(name)).unwrap();
+    link(&outside.path().join("secret.properties"), "orders.properties");
+    link(outside.path(), "payments");
+    // A link that stays inside the location is followed.
+    link(&repo.dir.path().join("inside.yml"), "billing.yml");
+    assert_eq!(repo.names(&["ROOT"], "orders", "default", None), ["application.yml"], "a linked file leads outside");
+    assert_eq!(repo.names(&["ROOT"], "billing", "default", None), ["billing.yml", "application.yml"]);
+    // `{application}` expanding to a directory that is a link out of the repository.
+    assert!(repo.names(&["ROOT/{application}"], "payments", "default", None).is_empty());
+    // A label directory that is a link out of the location.
+    link(&outside.path().join("master"), "master");
+    assert_eq!(repo.names(&["ROOT"], "orders", "default", Some("master")), ["application.yml"]);
+}
+
+#[test]
+fn overlong_file_names_read_as_absent_not_as_errors() {
+    let repo = Repo::new(&[("application.yml", "shared: 1\n")]);
+    let query = ConfigQuery::parse(&"a".repeat(100), &"b".repeat(100), Some(&"c".repeat(100))).unwrap();
+    let env = repo.source(&["ROOT/{label}/{application}", "ROOT"]).load_blocking(&query);
+    assert!(env.is_ok(), "{env:?}");
+}

@@ -46,6 +46,34 @@ fn traversal_is_rejected_everywhere() {
 }
 
 #[test]
+fn overlong_names_are_refused_per_segment() {
+    let long = "a".repeat(MAX_SEGMENT_BYTES + 1);
+    let fits = "a".repeat(MAX_SEGMENT_BYTES);
+    for (app, profiles, label) in [
+        (long.as_str(), "dev", None),
+        ("foo", long.as_str(), None),
+        ("foo", "dev", Some(long.as_str())),
+        (&format!("foo,{long}") as &str, "dev", None),
+        (&format!("foo(_){long}") as &str, "dev", None),
+    ] {
+        let err = parse(app, profiles, label).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidInput, "{app} {profiles} {label:?}");
+        assert!(err.to_string().contains("longer than 100 bytes"), "{err}");
+    }
+    assert!(parse(&fits, &fits, Some(&format!("{fits}(_){fits}"))).is_ok());
+    // The limit applies to the decoded name: encoding does not make a name too long.
+    assert!(parse(&"%61".repeat(MAX_SEGMENT_BYTES), "dev", None).is_ok());
+}
+
+#[test]
+fn nul_and_control_characters_are_refused_encoded_or_not() {
+    for raw in ["foo\0", "foo%00", "foo%2500", "foo%0A", "foo\n"] {
+        assert_eq!(parse(raw, "dev", None).unwrap_err().kind(), crate::ErrorKind::InvalidInput, "{raw:?}");
+        assert_eq!(parse("foo", "dev", Some(raw)).unwrap_err().kind(), crate::ErrorKind::InvalidInput, "{raw:?}");
+    }
+}
+
+#[test]
 fn profile_syntax_is_checked() {
     assert!(parse("foo", "dev-yml", None).is_ok());
     assert!(parse("foo", "a.b+c@d_e", None).is_ok());

@@ -144,3 +144,38 @@ async fn broken_yaml_in_the_repository_names_the_file() {
     assert!(!err.to_string().contains(&dir.path().display().to_string()), "{err}");
     assert!(load(&source, "good", "default", None).await.is_ok());
 }
+
+/// A link committed to the repository is never followed: not as a configuration file, not as a
+/// resource, not as a search path, even when its target exists on the server's disk.
+#[cfg(unix)]
+#[tokio::test]
+async fn committed_symlinks_are_never_followed() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.yml"), "password: hunter2\n").unwrap();
+    let remote = Remote::new("main");
+    remote.commit(&[("application.yml", "shared: 1\n"), ("real/app.yml", "level: real\n")], "files");
+    let link = |target: &std::path::Path, name: &str| {
+        std::os::unix::fs::symlink(target, remote.path().join(name)).unwrap();
+    };
+    link(&outside.path().join("secret.yml"), "orders.yml");
+    link(&outside.path().join("secret.yml"), "notes.txt");
+    link(outside.path(), "linked");
+    link(std::path::Path::new("real"), "alias");
+    remote.commit(&[], "links");
+    let dir = basedir();
+    let mut opts = options(&remote.uri(), dir.path());
+    opts.search_paths = vec!["linked".to_owned(), "alias".to_owned()];
+    let source = started(opts).await;
+
+    let env = load(&source, "orders", "default", None).await.unwrap();
+    let names: Vec<&str> = env.property_sources.iter().map(|s| s.name.as_str()).collect();
+    assert!(names.iter().all(|n| n.ends_with("/application.yml")), "{names:?}");
+    assert_eq!(env.get("password"), None);
+    let env = load(&source, "app", "default", None).await.unwrap();
+    assert_eq!(env.get("level"), None, "a link to a directory inside is not a search path either");
+
+    use vortex_core::ConfigSource;
+    let query = vortex_core::ConfigQuery::parse("orders", "default", None).unwrap();
+    let refused = source.resource(&query, "notes.txt").await.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::NotFound);
+}

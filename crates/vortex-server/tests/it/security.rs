@@ -350,3 +350,34 @@ mod tls {
         assert!(err.contains("server.key: holds no PEM certificate"), "{err}");
     }
 }
+
+#[tokio::test]
+async fn no_request_path_reaches_outside_the_repository() {
+    let app = app(AppState::new(Arc::new(native_backend(&sample_repo())), "native"));
+    let long = "a".repeat(150);
+    let attempts = [
+        "/..%2F..%2F..%2Fetc%2Fpasswd/default".to_owned(),
+        "/%2Fetc%2Fpasswd/default".to_owned(),
+        "/orders/default/master/..%2F..%2F..%2F..%2Fetc%2Fpasswd".to_owned(),
+        "/orders/default/master/%2e%2e/%2e%2e/%2e%2e/etc/passwd".to_owned(),
+        "/orders/default/master/%252e%252e/%252e%252e/etc/passwd".to_owned(),
+        "/orders/default/master//etc/passwd".to_owned(),
+        "/orders/default/(_)etc/passwd".to_owned(),
+        "/orders/default/master/a%00b.txt".to_owned(),
+        "/orders%00/default".to_owned(),
+        "/orders/dev%00".to_owned(),
+        "/..(_)..(_)etc-passwd.properties".to_owned(),
+        "/master/..%2F..%2Fetc-passwd.yml".to_owned(),
+        format!("/{long}/default"),
+        format!("/orders/{long}"),
+        format!("/orders/default/{long}"),
+    ];
+    for path in &attempts {
+        let reply = get_with(&app, path, &[]).await;
+        let status = reply.status.as_u16();
+        assert!(matches!(status, 400 | 404), "{path}: {status} {}", reply.body);
+        assert_eq!(reply.headers.get("content-type").and_then(|v| v.to_str().ok()), Some("application/json"));
+        assert!(!reply.body.contains("root:"), "{path}: {}", reply.body);
+    }
+    assert_eq!(get_with(&app, "/orders/default", &[]).await.status, 200, "still serving");
+}
