@@ -6,11 +6,13 @@
 //! - `bench [FILTER]`: every Criterion suite of the workspace (all features), optionally filtered.
 //! - `load [--seconds N] [--smoke] [--memory]`: the load benchmark against nginx (see `load.rs`).
 //! - `examples`: runs every crate's examples and checks their output.
+//! - `fuzz [--seconds N] [TARGET...]`: the cargo-fuzz targets of `fuzz/` (nightly), N seconds each.
 //! - `sizes [--smoke]`: the release binary of every feature combination: size, start-up, idle memory.
 //! - `tidy`: the house rules that no compiler checks.
 
 mod ci;
 mod examples;
+mod fuzz;
 mod load;
 mod sizes;
 mod tidy;
@@ -24,11 +26,12 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("load") => load::run(&args[1..]),
         Some("examples") => examples::run(),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("sizes") => sizes::run(&args[1..]),
         Some("tidy") => tidy::run(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|bench [FILTER]|load [--seconds N] [--smoke] [--memory]|examples|sizes [--smoke]|tidy>"
+                "usage: cargo xtask <ci|bench [FILTER]|load [--seconds N] [--smoke] [--memory]|examples|fuzz [--seconds N] [TARGET...]|sizes [--smoke]|tidy>"
             );
             return ExitCode::from(2);
         }

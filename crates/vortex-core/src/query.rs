@@ -70,9 +70,14 @@ fn normalise_name(what: &'static str, raw: &str) -> Result<String, CoreError> {
             percent_decode(&candidate).ok_or_else(|| CoreError::invalid(what, "malformed percent-encoding"))?,
         );
     }
-    let long = |text: &str| text.split(['/', ',']).any(|segment| segment.len() > MAX_SEGMENT_BYTES);
-    if long(&candidate.replace("(_)", "/")) {
+    let decoded = candidate.replace("(_)", "/");
+    if decoded.split(['/', ',']).any(|segment| segment.len() > MAX_SEGMENT_BYTES) {
         return Err(CoreError::invalid(what, format!("a name segment is longer than {MAX_SEGMENT_BYTES} bytes")));
+    }
+    // `.` names the directory it is in: as a path segment it is never an application or label
+    // (found by the `paths` fuzz target).
+    if decoded.split(['/', ',']).any(|segment| segment.trim() == ".") {
+        return Err(CoreError::invalid(what, "must not have a '.' segment"));
     }
     let name = if raw.contains("(_)") { raw.replace("(_)", "/") } else { raw.to_owned() };
     if name.starts_with('/') || name.ends_with('/') || name.contains("//") {

@@ -22,7 +22,8 @@ pub fn check_path(path: &str) -> Result<&str, CoreError> {
         if upper.contains("WEB-INF") || upper.contains("META-INF") || is_url || p.starts_with('/') || p.contains('\\') {
             return Err(not_found());
         }
-        if p.is_empty() || p.chars().any(char::is_control) || p.split('/').any(str::is_empty) {
+        // `.` segments too (found by the `paths` fuzz target): they name no file.
+        if p.is_empty() || p.chars().any(char::is_control) || p.split('/').any(|s| s.is_empty() || s == ".") {
             return Err(not_found());
         }
     }

@@ -371,6 +371,42 @@ pub fn app(state: AppState) -> App {
     App::new(router(state.clone()), &state)
 }
 
+/// Entry points for the fuzz targets in `fuzz/` (`cargo xtask fuzz`): the parsers of untrusted
+/// input that are internal to the server. Not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use axum::http::{HeaderMap, HeaderName, HeaderValue};
+
+    /// Decodes a request target as the read API does; returns the queries and resource paths an
+    /// accepted request would look up.
+    pub fn decode_target(target: &str) -> Vec<(vortex_core::ConfigQuery, Option<String>)> {
+        crate::routes::decode_target(target)
+    }
+
+    /// Parses a webhook: `headers` as `name: value` lines, then `body`. Returns the application
+    /// names the push concerns, or `None` when no git host's format matched or the body was refused.
+    pub fn webhook(headers: &str, body: &[u8]) -> Option<Vec<String>> {
+        let mut map = HeaderMap::new();
+        for line in headers.lines() {
+            let Some((name, value)) = line.split_once(':') else { continue };
+            if let (Ok(name), Ok(value)) = (HeaderName::try_from(name.trim()), HeaderValue::try_from(value.trim())) {
+                map.append(name, value);
+            }
+        }
+        let paths = crate::monitor::changed_paths(&map, body).ok()??;
+        Some(crate::monitor::service_names(&paths))
+    }
+
+    /// Verifies a webhook signature with `secret`; `true` when accepted.
+    pub fn verify_webhook(secret: &str, header: &str, value: &[u8], body: &[u8]) -> bool {
+        let mut map = HeaderMap::new();
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(header), HeaderValue::from_bytes(value)) {
+            map.insert(name, value);
+        }
+        crate::auth::WebhookSecret::new(secret).verify(&map, body).is_ok()
+    }
+}
+
 /// The features compiled into this build, for `vortex_build_info`.
 #[cfg(feature = "metrics")]
 const FEATURES: &str = match (cfg!(feature = "git"), cfg!(feature = "cache")) {

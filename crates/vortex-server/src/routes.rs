@@ -258,3 +258,27 @@ fn decode(bytes: &[u8], headers: &HeaderMap) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// Decodes a request target as [`answer`] does, up to the queries it would load and the resource
+/// path it would read, without any backend: the fuzzing entry point for path and label decoding.
+/// Returns what an accepted request would look up.
+pub(crate) fn decode_target(target: &str) -> Vec<(ConfigQuery, Option<String>)> {
+    let Ok(uri) = target.parse::<Uri>() else { return Vec::new() };
+    let Ok((segments, options)) = parse_uri(&uri) else { return Vec::new() };
+    let query = |name: &str, profiles: &str, label: Option<&str>| ConfigQuery::parse(name, profiles, label).ok();
+    let found = match segments.as_slice() {
+        [single] => flat_parts(single).and_then(|(name, profiles, _)| query(name, profiles, None)).map(|q| (q, None)),
+        [label, file] if flat_extension(file).is_some() => {
+            flat_parts(file).and_then(|(name, profiles, _)| query(name, profiles, Some(label))).map(|q| (q, None))
+        }
+        [name, profiles] => query(name, profiles, None).map(|q| (q, None)),
+        [name, profile, path] if options.use_default_label => {
+            query(name, profile, None).map(|q| (q, vortex_core::resource::check_path(path).ok().map(str::to_owned)))
+        }
+        [name, profiles, label] => query(name, profiles, Some(label)).map(|q| (q, None)),
+        [name, profile, label, path] => query(name, profile, Some(label))
+            .map(|q| (q, vortex_core::resource::check_path(path).ok().map(str::to_owned))),
+        _ => None,
+    };
+    found.into_iter().collect()
+}

@@ -279,6 +279,10 @@ fn resource_paths_are_checked() {
     assert_eq!(kind("WEB-INF/web.xml"), ErrorKind::NotFound);
     assert_eq!(kind("file:/etc/passwd"), ErrorKind::NotFound);
     assert_eq!(kind("missing.txt"), ErrorKind::NotFound);
+    // Found by the `paths` fuzz target: `.` segments name no file.
+    assert_eq!(kind("."), ErrorKind::NotFound);
+    assert_eq!(kind("./a.txt"), ErrorKind::NotFound);
+    assert_eq!(kind("%2e/a.txt"), ErrorKind::NotFound);
 }
 
 #[cfg(unix)]

@@ -39,6 +39,13 @@ fn traversal_is_rejected_everywhere() {
         ("foo", "dev", Some("a\\..\\b")),
         ("/etc", "dev", None),
         ("foo(_)", "dev", None),
+        // Found by the `paths` fuzz target: `//./6` named the application `.`.
+        (".", "6", None),
+        ("%2e", "dev", None),
+        ("a(_).", "dev", None),
+        ("a,.", "dev", None),
+        ("foo", "dev", Some(".")),
+        ("foo", "dev", Some("(_).(_)b")),
     ] {
         let err = parse(app, profiles, label).unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::InvalidInput, "{app} {profiles} {label:?}");
