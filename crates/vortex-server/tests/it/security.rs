@@ -381,3 +381,19 @@ async fn no_request_path_reaches_outside_the_repository() {
     }
     assert_eq!(get_with(&app, "/orders/default", &[]).await.status, 200, "still serving");
 }
+
+#[tokio::test]
+async fn admin_and_webhook_bodies_are_limited_even_without_a_length() {
+    let app = app_from(&settings(&[
+        ("VORTEX__SERVER__BODY_LIMIT_BYTES", "1024"),
+        ("VORTEX__SECURITY__ADMIN_TOKEN", TOKEN),
+    ]))
+    .await;
+    let bearer = format!("Bearer {TOKEN}");
+    let big = format!(r#"{{"path": "{}"}}"#, "x".repeat(4096));
+    // No Content-Length: the limit applies while the body is read.
+    let reply = post(&app, "/monitor", &[("Authorization", &bearer)], &big).await;
+    assert_eq!((reply.status.as_u16(), reply.json()["code"].as_str()), (413, Some("payload_too_large")), "{reply:?}");
+    let small = r#"{"path": "orders.yml"}"#;
+    assert_eq!(post(&app, "/monitor", &[("Authorization", &bearer)], small).await.status, 200);
+}
