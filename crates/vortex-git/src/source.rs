@@ -348,6 +348,14 @@ impl Inner {
     }
 
     async fn fetch_unlocked(&self) -> Result<FetchOutcome, GitError> {
+        // The clone was deleted (or emptied) under the running server: open a new one rather than
+        // fail every fetch into a directory that is gone. Until the fetch below completes, the
+        // last answers stay in the response cache; the old mirror's open packs keep serving.
+        let vanished = !self.dir.join("objects").is_dir();
+        if vanished && self.read_state(|s| s.mirror.is_some()) {
+            tracing::warn!(path = %self.dir.display(), "the local clone disappeared: cloning again");
+            self.write_state(|s| s.mirror = None);
+        }
         let mirror = match self.read_state(|s| s.mirror.clone()) {
             Some(mirror) => mirror,
             None => {

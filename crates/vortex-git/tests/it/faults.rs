@@ -200,3 +200,17 @@ async fn a_hanging_remote_is_abandoned_after_the_timeout() {
     let err = source.refresh().await.unwrap_err().to_string();
     assert!(err.contains("still waiting") || err.contains("timed out"), "{err}");
 }
+
+#[tokio::test]
+async fn a_clone_deleted_under_the_running_server_is_cloned_again() {
+    let remote = Remote::new("main");
+    remote.commit(&[("app.yml", "rev: 1\n")], "one");
+    let dir = basedir();
+    let source = started(options(&remote.uri(), dir.path())).await;
+    assert_eq!(value(&source, "app", None, "rev").await, Some(Value::Int(1)));
+    std::fs::remove_dir_all(mirror_dir(dir.path())).unwrap();
+    remote.commit(&[("app.yml", "rev: 2\n")], "two");
+    source.refresh().await.unwrap();
+    assert!(mirror_dir(dir.path()).join("objects").is_dir(), "the clone is back");
+    assert_eq!(value(&source, "app", None, "rev").await, Some(Value::Int(2)));
+}

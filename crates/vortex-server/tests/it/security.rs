@@ -384,11 +384,9 @@ async fn no_request_path_reaches_outside_the_repository() {
 
 #[tokio::test]
 async fn admin_and_webhook_bodies_are_limited_even_without_a_length() {
-    let app = app_from(&settings(&[
-        ("VORTEX__SERVER__BODY_LIMIT_BYTES", "1024"),
-        ("VORTEX__SECURITY__ADMIN_TOKEN", TOKEN),
-    ]))
-    .await;
+    let app =
+        app_from(&settings(&[("VORTEX__SERVER__BODY_LIMIT_BYTES", "1024"), ("VORTEX__SECURITY__ADMIN_TOKEN", TOKEN)]))
+            .await;
     let bearer = format!("Bearer {TOKEN}");
     let big = format!(r#"{{"path": "{}"}}"#, "x".repeat(4096));
     // No Content-Length: the limit applies while the body is read.
