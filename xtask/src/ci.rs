@@ -2,7 +2,7 @@
 //!
 //! fmt, clippy (all features), clippy and tests for every feature combination (cargo-hack), pending
 //! snapshots, examples with their output checked, `cargo package` of every crate, benches in test mode,
-//! smoke runs of the load benchmark and of the sizes harness, rustdoc, tidy.
+//! smoke runs of the load benchmark, the soak test and the sizes harness, rustdoc, tidy.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,6 +43,9 @@ pub(crate) fn run() -> Result<()> {
     // The load benchmark's harness, for a few seconds, so it never rots; no figure is checked.
     eprintln!("xtask ci: load benchmark (smoke)");
     crate::load::run(&["--smoke".to_owned()])?;
+    // Faults under traffic, in short: no failed request, memory bounded, a clean stop.
+    eprintln!("xtask ci: soak (smoke)");
+    crate::soak::run(&["--smoke".to_owned()])?;
     // The sizes harness on the smallest and largest feature sets (dev profile); no figure is checked.
     eprintln!("xtask ci: sizes (smoke)");
     crate::sizes::run(&["--smoke".to_owned()])?;
