@@ -1,6 +1,6 @@
 //! `cargo xtask sizes [--smoke]`: what each feature of `vortex-server` costs.
 //!
-//! Builds the release binary for every combination of the features `git`, `cache` and `metrics`
+//! Builds the release binary for every combination of the features `git`, `cache`, `metrics` and `tls`
 //! (the empty one is the native backend alone), and for each records the size of the binary as
 //! built and stripped, the time from process start to the first 200 (median of several starts)
 //! and the resident memory once idle. Every build serves the same generated repository with the
@@ -23,7 +23,7 @@ use crate::ci::{cargo, step, workspace_root};
 use crate::load::{Server, generate_repository, rss_mb, target_dir};
 
 /// The optional features of `vortex-server`.
-const FEATURES: [&str; 3] = ["git", "cache", "metrics"];
+const FEATURES: [&str; 4] = ["git", "cache", "metrics", "tls"];
 /// Starts per build; the median start-up time is reported.
 const STARTS: usize = 7;
 const README_START: &str = "<!-- sizes:start -->";
