@@ -135,6 +135,24 @@ fn invalid_keys_are_errors_for_tree_formats_only() {
     }
 }
 
+/// Found by the `render` and `properties` fuzz targets: a key of 130 segments rendered JSON nested
+/// deeper than serde_json (and other clients) will parse.
+#[test]
+fn keys_nesting_deeper_than_the_limit_are_refused() {
+    let at_limit = vec!["a"; tree::MAX_DEPTH].join(".");
+    let e = env(vec![source("x", &[(at_limit.as_str(), s("v"))])]);
+    let json = render(&e, FlatFormat::Json, false).unwrap();
+    assert!(serde_json::from_str::<serde_json::Value>(&json).is_ok());
+    let too_deep = vec!["a"; tree::MAX_DEPTH + 1].join(".");
+    let e = env(vec![source("x", &[(too_deep.as_str(), s("v"))])]);
+    for format in [FlatFormat::Json, FlatFormat::Yaml] {
+        let err = render(&e, format, false).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("nests deeper than 64 levels"), "{err}");
+    }
+    assert!(render(&e, FlatFormat::Properties, false).is_ok(), "flat keys have no depth");
+}
+
 #[test]
 fn document_is_stripped_in_yaml() {
     let scalar = env(vec![source("x", &[("document", s("blah"))])]);

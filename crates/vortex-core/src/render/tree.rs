@@ -92,10 +92,18 @@ enum Segment {
 }
 
 /// Builds a tree from merged flat properties (the root is always a map).
+/// Deepest tree a key may make, in segments (`a.b[0]` is three). Deeper trees are refused: JSON
+/// parsers have nesting limits (serde_json's is 128, found by the `render` and `properties` fuzz
+/// targets), and the writers recurse once per level.
+pub(crate) const MAX_DEPTH: usize = 64;
+
 pub(crate) fn build(flat: IndexMap<String, Value>) -> Result<Node, CoreError> {
     let mut root = IndexMap::new();
     for (key, value) in flat {
         let segments = segments(&key)?;
+        if segments.len() > MAX_DEPTH {
+            return Err(invalid(&key, "nests deeper than 64 levels"));
+        }
         insert_map(&mut root, &segments, value);
     }
     Ok(Node::Map(root))
