@@ -35,6 +35,7 @@ pub(crate) fn run() -> Result<()> {
     check_snapshots(&root)?;
     crate::examples::run()?;
     // A publish dry run of every library crate, in dependency order, each built from its package.
+    forget_packaged_builds(&crate::load::target_dir(&root))?;
     step(
         "package (publish dry run)",
         cargo(&root, &["package", "--workspace", "--exclude", "xtask", "--allow-dirty", "--quiet"]),
@@ -76,6 +77,57 @@ pub(crate) fn step(name: &str, mut command: Command) -> Result<()> {
         bail!("{name} failed ({status})");
     }
     eprintln!("xtask: {name}: ok in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+/// Forgets what earlier `cargo package --workspace` runs built. Cargo verifies each package against
+/// the others served from a local registry overlay, and treats registry crates as immutable: a
+/// crate whose version did not change is neither extracted again
+/// (`$CARGO_HOME/registry/src/-<hash>/vortex-core-0.1.0`) nor rebuilt (its fingerprint under
+/// `<target>/debug/.fingerprint`). Without this, the second run on a machine would verify against
+/// the first run's code.
+fn forget_packaged_builds(target: &Path) -> Result<()> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
+        .context("neither CARGO_HOME nor HOME is set")?;
+    let is_ours = |path: &Path| path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vortex"));
+    if let Ok(registries) = std::fs::read_dir(home.join("registry/src")) {
+        for registry in registries {
+            let registry = registry?.path();
+            // Overlay registries have no name: their directories start with `-`.
+            if !registry.file_name().is_some_and(|n| n.to_string_lossy().starts_with('-')) {
+                continue;
+            }
+            for entry in std::fs::read_dir(&registry)? {
+                let path = entry?.path();
+                if is_ours(&path) {
+                    std::fs::remove_dir_all(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+                }
+            }
+        }
+    }
+    // Builds of our crates from the overlay: their dep-info names a source under `registry/src/-`.
+    let (deps, fingerprints) = (target.join("debug/deps"), target.join("debug/.fingerprint"));
+    let Ok(entries) = std::fs::read_dir(&deps) else { return Ok(()) };
+    for entry in entries {
+        let path = entry?.path();
+        if !is_ours(&path) || path.extension().is_none_or(|e| e != "d") {
+            continue;
+        }
+        let from_overlay = std::fs::read_to_string(&path).is_ok_and(|info| info.contains("registry/src/-"));
+        let hash =
+            path.file_stem().and_then(|s| s.to_str()).and_then(|s| s.rsplit_once('-')).map(|(_, h)| h.to_owned());
+        if let (true, Some(hash)) = (from_overlay, hash) {
+            for fingerprint in std::fs::read_dir(&fingerprints)? {
+                let dir = fingerprint?.path();
+                if dir.file_name().is_some_and(|n| n.to_string_lossy().ends_with(&format!("-{hash}"))) {
+                    std::fs::remove_dir_all(&dir).with_context(|| format!("cannot remove {}", dir.display()))?;
+                }
+            }
+            std::fs::remove_file(&path)?;
+        }
+    }
     Ok(())
 }
 
