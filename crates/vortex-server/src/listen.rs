@@ -101,7 +101,9 @@ impl ServeOptions {
 /// requests finish for at most `options.grace`, and closes idle connections at once.
 ///
 /// # Errors
-/// When the listener fails for good (not for one failed accept: those are logged and retried).
+/// None today: a failed accept (descriptors exhausted, a connection reset before it was accepted)
+/// is logged and retried, so the function returns once shut down. The `Result` keeps room for
+/// listeners that can fail for good.
 pub async fn serve(
     listener: TcpListener,
     app: App,
