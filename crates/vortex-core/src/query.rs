@@ -70,13 +70,14 @@ fn normalise_name(what: &'static str, raw: &str) -> Result<String, CoreError> {
             percent_decode(&candidate).ok_or_else(|| CoreError::invalid(what, "malformed percent-encoding"))?,
         );
     }
-    let decoded = candidate.replace("(_)", "/");
-    if decoded.split(['/', ',']).any(|segment| segment.len() > MAX_SEGMENT_BYTES) {
+    // The segments the name makes on disk, without allocating (this runs on every request).
+    let segments = || candidate.split("(_)").flat_map(|part| part.split(['/', ',']));
+    if segments().any(|segment| segment.len() > MAX_SEGMENT_BYTES) {
         return Err(CoreError::invalid(what, format!("a name segment is longer than {MAX_SEGMENT_BYTES} bytes")));
     }
     // `.` names the directory it is in: as a path segment it is never an application or label
     // (found by the `paths` fuzz target).
-    if decoded.split(['/', ',']).any(|segment| segment.trim() == ".") {
+    if segments().any(|segment| segment.trim() == ".") {
         return Err(CoreError::invalid(what, "must not have a '.' segment"));
     }
     let name = if raw.contains("(_)") { raw.replace("(_)", "/") } else { raw.to_owned() };
