@@ -70,10 +70,12 @@ fn run(loaded: &Loaded) -> anyhow::Result<()> {
             .with_context(|| format!("cannot resolve server.host {:?}", settings.server.host))?
             .next()
             .with_context(|| format!("server.host {:?} resolves to no address", settings.server.host))?;
+        // Installed before the port is bound: a SIGTERM from then on stops the server gracefully.
+        let shutdown = shutdown_signal();
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr().context("cannot read the bound address")?;
         tracing::info!(address = %local, scheme, version = env!("CARGO_PKG_VERSION"), "vortex-server listening");
-        serve(listener, app(state), shutdown_signal(), options).await.context("server error")?;
+        serve(listener, app(state), shutdown, options).await.context("server error")?;
         tracing::info!("stopped");
         Ok(())
     })
