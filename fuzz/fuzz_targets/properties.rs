@@ -3,26 +3,14 @@
 //! Java), and the JSON rendering is valid JSON.
 #![no_main]
 
-use std::sync::Arc;
+mod common;
 
 use libfuzzer_sys::fuzz_target;
 use vortex_core::render::{FlatFormat, render};
-use vortex_core::{Environment, PropertySource};
 
 fuzz_target!(|text: &str| {
     let Ok(documents) = vortex_core::document::parse_properties(text, "fuzz.properties") else { return };
-    let property_sources = documents
-        .iter()
-        .map(|d| PropertySource { name: "fuzz.properties".to_owned(), source: Arc::clone(&d.properties) })
-        .collect();
-    let env = Environment {
-        name: "fuzz".to_owned(),
-        profiles: vec!["default".to_owned()],
-        label: None,
-        version: None,
-        state: None,
-        property_sources,
-    };
+    let env = common::environment(&documents, "fuzz.properties");
     let _ = render(&env, FlatFormat::Properties, true);
     let _ = render(&env, FlatFormat::Yaml, false);
     if let Ok(json) = render(&env, FlatFormat::Json, false) {

@@ -2,27 +2,14 @@
 //! `.json` (or is refused as a key that fits no tree), and the JSON is valid JSON.
 #![no_main]
 
-use std::sync::Arc;
+mod common;
 
 use libfuzzer_sys::fuzz_target;
 use vortex_core::render::{FlatFormat, render};
-use vortex_core::{Environment, PropertySource};
 
 fuzz_target!(|text: &str| {
     let Ok(documents) = vortex_core::document::parse_yaml(text, "fuzz.yml") else { return };
-    let property_sources = documents
-        .iter()
-        .enumerate()
-        .map(|(i, d)| PropertySource { name: format!("doc-{i}"), source: Arc::clone(&d.properties) })
-        .collect();
-    let env = Environment {
-        name: "fuzz".to_owned(),
-        profiles: vec!["default".to_owned()],
-        label: None,
-        version: None,
-        state: None,
-        property_sources,
-    };
+    let env = common::environment(&documents, "fuzz.yml");
     for resolve in [false, true] {
         let _ = render(&env, FlatFormat::Properties, resolve);
         let _ = render(&env, FlatFormat::Yaml, resolve);

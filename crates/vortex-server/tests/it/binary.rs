@@ -75,56 +75,59 @@ fn help_version_and_bad_arguments() {
     assert_eq!(bad.status.code(), Some(2));
 }
 
+/// The binary serving on a free loopback port with JSON logs and `env` on top, once it has said it
+/// is listening.
+struct Running {
+    child: std::process::Child,
+    lines: std::io::Lines<BufReader<std::process::ChildStderr>>,
+    addr: std::net::SocketAddr,
+}
+
+impl Running {
+    fn start(env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let mut command = binary();
+        command
+            .env("VORTEX__SERVER__HOST", "127.0.0.1")
+            .env("VORTEX__SERVER__PORT", port.to_string())
+            .env("VORTEX__LOGGING__FORMAT", "json")
+            .envs(env.iter().copied())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        // Wait for the "listening" log line: the port is bound once it is written.
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let listening = lines.by_ref().map_while(Result::ok).find(|l| l.contains("vortex-server listening"));
+        assert!(listening.is_some(), "the server never said it was listening");
+        Self { child, lines, addr: format!("127.0.0.1:{port}").parse().unwrap() }
+    }
+
+    /// Sends SIGTERM, asserts a clean exit and returns the rest of the log.
+    fn terminate(mut self) -> Vec<String> {
+        let killed = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(killed.success());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "exit after SIGTERM: {status}");
+        self.lines.map_while(Result::ok).collect()
+    }
+}
+
 #[tokio::test]
 async fn serves_then_stops_cleanly_on_sigterm() {
-    let port = free_port();
-    let mut child = binary()
-        .env("VORTEX__SERVER__HOST", "127.0.0.1")
-        .env("VORTEX__SERVER__PORT", port.to_string())
-        .env("VORTEX__LOGGING__FORMAT", "json")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait for the "listening" log line: the port is bound once it is written.
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let listening = lines.by_ref().map_while(Result::ok).find(|l| l.contains("vortex-server listening"));
-    assert!(listening.is_some(), "the server never said it was listening");
-    let addr = format!("127.0.0.1:{port}").parse().unwrap();
-    let (status, _, body) = raw_get(addr, "/orders/dev", "").await;
+    let server = Running::start(&[]);
+    let (status, _, body) = raw_get(server.addr, "/orders/dev", "").await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(killed.success());
-    let status = child.wait().unwrap();
-    assert!(status.success(), "exit after SIGTERM: {status}");
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let rest = server.terminate();
     assert!(rest.iter().any(|l| l.contains("received SIGTERM")), "{rest:#?}");
 }
 
 #[tokio::test]
 async fn refused_admin_requests_are_logged_without_the_token() {
-    let port = free_port();
     let token = "configured-admin-token-0123456789";
-    let mut child = binary()
-        .env("VORTEX__SERVER__HOST", "127.0.0.1")
-        .env("VORTEX__SERVER__PORT", port.to_string())
-        .env("VORTEX__LOGGING__FORMAT", "json")
-        .env("VORTEX__SECURITY__ADMIN_TOKEN", token)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let listening = lines.by_ref().map_while(Result::ok).find(|l| l.contains("vortex-server listening"));
-    assert!(listening.is_some(), "the server never said it was listening");
-    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let server = Running::start(&[("VORTEX__SECURITY__ADMIN_TOKEN", token)]);
     let guess = "Authorization: Bearer configured-admin-token-0123456788\r\n";
-    let (status, _, _) = raw_get(addr, "/cache", guess).await;
+    let (status, _, _) = raw_get(server.addr, "/cache", guess).await;
     assert_eq!(status, 401);
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(killed.success());
-    assert!(child.wait().unwrap().success());
-    let log: Vec<String> = lines.map_while(Result::ok).collect();
+    let log = server.terminate();
     let refused: Vec<&String> = log.iter().filter(|l| l.contains("admin API: request refused")).collect();
     assert_eq!(refused.len(), 1, "{log:#?}");
     assert!(refused[0].contains(r#""credentials":"wrong""#), "{refused:?}");
