@@ -455,7 +455,7 @@ fn etag(addr: SocketAddr, path: &str) -> Result<String> {
     response.headers.into_iter().find(|(k, _)| k == "etag").map(|(_, v)| v).context("no ETag")
 }
 
-fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 

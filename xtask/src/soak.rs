@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::ci::{cargo, step, workspace_root};
-use crate::load::{rss_mb, target_dir};
+use crate::load::{free_port, rss_mb, target_dir};
 
 const APPLICATIONS: usize = 40;
 /// Cache entries at most: the bound the flood must not push memory past.
@@ -434,7 +434,7 @@ struct Server {
 
 impl Server {
     fn start(binary: &Path, work: &Path, remote: &Path, clone: &Path) -> Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = free_port()?;
         let settings = work.join("settings.yaml");
         std::fs::write(
             &settings,
