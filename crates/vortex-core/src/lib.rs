@@ -11,6 +11,7 @@
 //! - [`placeholder`]: `${key:default}` resolution against an environment;
 //! - [`native`]: the filesystem backend;
 //! - [`resource`]: the path rules and file-name candidates of plain-text resources;
+//! - [`cipher`]: `{cipher}` values, decrypted as Spring Cloud Config Server does;
 //! - [`snapshot`]: an environment with its renderings and entity tags, made once each;
 //! - [`CoreError`] and [`ErrorKind`]: failures classified without reference to any transport.
 //!
@@ -49,6 +50,7 @@
 //! |---|---|---|
 //! | (none) | this crate has no cargo features: everything above is always there | |
 
+pub mod cipher;
 pub mod config_data;
 pub mod document;
 mod environment;

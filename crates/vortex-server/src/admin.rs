@@ -35,7 +35,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
 }
 
 /// Answers 403 when the admin API is off, 401 without the right bearer token.
-async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
     match admin_access(&state, request.method().as_str(), request.uri().path(), request.headers()) {
         Ok(()) => next.run(request).await,
         Err(denied) => denied.into_response(),

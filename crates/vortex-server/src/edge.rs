@@ -42,6 +42,13 @@ pub(crate) const ROUTES: &[&str] = &[
     "/monitor",
     "/metrics",
     "/actuator/prometheus",
+    "/encrypt",
+    "/encrypt/status",
+    "/encrypt/{name}/{profiles}",
+    "/decrypt",
+    "/decrypt/{name}/{profiles}",
+    "/key",
+    "/key/{name}/{profiles}",
 ];
 
 /// Indices of the read routes in [`ROUTES`], resolved at compile time.
@@ -50,6 +57,9 @@ const TWO: usize = at("/{a}/{b}");
 const THREE: usize = at("/{a}/{b}/{c}");
 const RESOURCE: usize = at("/{a}/{b}/{c}/{*path}");
 const CACHE_KEY: usize = at("/cache/{*key}");
+const ENCRYPT_FOR: usize = at("/encrypt/{name}/{profiles}");
+const DECRYPT_FOR: usize = at("/decrypt/{name}/{profiles}");
+const KEY_FOR: usize = at("/key/{name}/{profiles}");
 
 /// The index of `template` in [`ROUTES`], at compile time.
 const fn at(template: &str) -> usize {
@@ -82,7 +92,16 @@ const fn eq(a: &[u8], b: &[u8]) -> bool {
 pub(crate) fn route_template(path: &str) -> Option<usize> {
     let index = |template: &str| ROUTES.iter().position(|r| *r == template);
     match path {
-        "/health" | "/actuator/health" | "/cache" | "/monitor" | "/metrics" | "/actuator/prometheus" => {
+        "/health"
+        | "/actuator/health"
+        | "/cache"
+        | "/monitor"
+        | "/metrics"
+        | "/actuator/prometheus"
+        | "/encrypt"
+        | "/encrypt/status"
+        | "/decrypt"
+        | "/key" => {
             return index(path);
         }
         _ => {}
@@ -98,6 +117,9 @@ pub(crate) fn route_template(path: &str) -> Option<usize> {
         [split.next(), split.next(), split.next(), split.next()]
     };
     match parts {
+        [Some("encrypt"), Some(_), Some(c), None] if !c.is_empty() => Some(ENCRYPT_FOR),
+        [Some("decrypt"), Some(_), Some(c), None] if !c.is_empty() => Some(DECRYPT_FOR),
+        [Some("key"), Some(_), Some(c), None] if !c.is_empty() => Some(KEY_FOR),
         [Some(a), None, None, None] if !a.is_empty() => Some(ONE),
         [Some(_), Some(b), None, None] if !b.is_empty() => Some(TWO),
         [Some(_), Some(_), Some(c), None] if !c.is_empty() => Some(THREE),
@@ -313,8 +335,10 @@ fn is_exempt_route(route: usize) -> bool {
     matches!(ROUTES.get(route), Some(&("/health" | "/actuator/health" | "/metrics" | "/actuator/prometheus")))
 }
 
+/// Routes whose `GET` is the read API: the read templates, and the admin and encryption routes
+/// that only take other methods (`GET /cache/x` reads the application `cache`).
 fn is_read_route(route: usize) -> bool {
-    matches!(route, ONE | TWO | THREE | RESOURCE | CACHE_KEY)
+    matches!(route, ONE | TWO | THREE | RESOURCE | CACHE_KEY | ENCRYPT_FOR | DECRYPT_FOR)
 }
 
 /// A `GET` of the read API, as the router's handler would answer it.

@@ -18,6 +18,7 @@ mod auth;
 mod backend;
 pub mod cli;
 mod edge;
+mod encrypt;
 mod error;
 mod listen;
 #[cfg(feature = "metrics")]
@@ -34,6 +35,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
+use vortex_core::cipher::{DecryptingSource, InvalidCipher, TextEncryptor};
 use vortex_core::native::{NativeOptions, NativeSource};
 use vortex_core::snapshot::Snapshot;
 use vortex_core::{ConfigQuery, ConfigSource, CoreError};
@@ -61,6 +63,8 @@ struct Shared {
     backend_name: &'static str,
     auth: Option<Arc<auth::BasicAuth>>,
     admin: Option<Arc<auth::BearerToken>>,
+    /// The key of `{cipher}` values and `/encrypt` (`encrypt.key`), when set.
+    encryptor: Option<Arc<TextEncryptor>>,
     /// `POST /monitor` verifies signatures with it when set (`security.webhook_secret`).
     webhook: Option<Arc<auth::WebhookSecret>>,
     #[cfg(feature = "metrics")]
@@ -85,6 +89,7 @@ impl AppState {
             backend_name,
             auth: None,
             admin: None,
+            encryptor: None,
             webhook: None,
             #[cfg(feature = "metrics")]
             prometheus: None,
@@ -186,6 +191,22 @@ impl AppState {
         self
     }
 
+    /// Installs `encryptor` for `POST /encrypt` and `/decrypt`, and with `decrypt` also serves
+    /// `{cipher}` values decrypted, an invalid one as `decrypt` says. Call it before
+    /// [`with_cache`](Self::with_cache), so that the cache keeps decrypted environments and a
+    /// value is decrypted once per load rather than per request.
+    #[must_use]
+    pub fn with_encryption(mut self, encryptor: TextEncryptor, decrypt: Option<InvalidCipher>) -> Self {
+        let shared = self.shared_mut();
+        let encryptor = Arc::new(encryptor);
+        if let Some(invalid) = decrypt {
+            shared.source =
+                Arc::new(DecryptingSource::new(Arc::clone(&shared.source), Arc::clone(&encryptor), invalid));
+        }
+        shared.encryptor = Some(encryptor);
+        self
+    }
+
     /// The response cache, when there is one.
     #[cfg(feature = "cache")]
     pub fn cache(&self) -> Option<&vortex_cache::CachedSource<Arc<dyn ConfigSource>>> {
@@ -251,6 +272,13 @@ impl AppState {
         }
         if let Some(prefix) = &settings.server.prefix {
             state = state.with_prefix(prefix);
+        }
+        let encrypt = &settings.encrypt;
+        if let Some(key) = &encrypt.key {
+            let encryptor = TextEncryptor::new(key.expose(), &encrypt.salt)
+                .map_err(|err| CoreError::InvalidInput { what: "encrypt.key", reason: err.to_string() })?;
+            let invalid = if encrypt.prefix_invalid_properties { InvalidCipher::Prefix } else { InvalidCipher::Keep };
+            state = state.with_encryption(encryptor, encrypt.decrypt_on_server.then_some(invalid));
         }
         #[cfg(feature = "cache")]
         if settings.cache.enabled {
@@ -360,7 +388,8 @@ fn root_routes(state: AppState) -> Router {
         .route("/{a}/{b}", get(routes::read))
         .route("/{a}/{b}/{c}", get(routes::read))
         .route("/{a}/{b}/{c}/{*path}", get(routes::read))
-        .merge(admin::routes(state.clone()));
+        .merge(admin::routes(state.clone()))
+        .merge(encrypt::routes(state.clone()));
     #[cfg(feature = "metrics")]
     let app = metrics::routes(app, &state);
     app.fallback(no_route).with_state(state)

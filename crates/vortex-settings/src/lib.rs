@@ -47,7 +47,7 @@ mod validate;
 pub use error::{Problem, SettingsError, ValueOrigin};
 pub use load::{ENV_PREFIX, Loaded, load};
 pub use model::{
-    BackendsSettings, BasicAuthSettings, CacheSettings, GitSettings, LogFormat, LoggingSettings, MetricsSettings,
-    NativeSettings, SecuritySettings, ServerSettings, Settings, TlsSettings,
+    BackendsSettings, BasicAuthSettings, CacheSettings, EncryptSettings, GitSettings, LogFormat, LoggingSettings,
+    MetricsSettings, NativeSettings, SecuritySettings, ServerSettings, Settings, TlsSettings,
 };
 pub use secret::Secret;

@@ -23,6 +23,8 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// Authentication.
     pub security: SecuritySettings,
+    /// `{cipher}` values and the `/encrypt` and `/decrypt` endpoints.
+    pub encrypt: EncryptSettings,
 }
 
 /// The HTTP listener.
@@ -304,4 +306,42 @@ pub struct BasicAuthSettings {
     /// File holding the password, instead of `password`. Default none.
     /// Env `VORTEX__SECURITY__BASIC_AUTH__PASSWORD_FILE`.
     pub password_file: Option<PathBuf>,
+}
+
+/// `{cipher}` values, as Spring's `encrypt.*`: with a key, values written `{cipher}<hex>` are served
+/// decrypted, and `POST /encrypt` makes such values. Spring Security's symmetric scheme
+/// (`Encryptors.text`), so cipher texts of a Spring server with the same key and salt work here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EncryptSettings {
+    /// The symmetric key (Spring's `encrypt.key`); without one, `{cipher}` values are served as
+    /// written and `/encrypt` answers 404. Never logged. Default none. Env `VORTEX__ENCRYPT__KEY`.
+    pub key: Option<Secret>,
+    /// File holding the key, instead of `key`. Default none. Env `VORTEX__ENCRYPT__KEY_FILE`.
+    pub key_file: Option<PathBuf>,
+    /// Salt of the key derivation, hexadecimal (Spring's `encrypt.salt`). Default `deadbeef`.
+    /// Env `VORTEX__ENCRYPT__SALT`.
+    pub salt: String,
+    /// Whether the server decrypts `{cipher}` values before serving them; `false` serves them as
+    /// written, for clients that decrypt themselves (Spring's
+    /// `spring.cloud.config.server.encrypt.enabled`). Default `true`.
+    /// Env `VORTEX__ENCRYPT__DECRYPT_ON_SERVER`.
+    pub decrypt_on_server: bool,
+    /// A value that cannot be decrypted is served as `invalid.<key>: <n/a>` when `true`, or under its
+    /// own key with the cipher text when `false` (Spring's
+    /// `spring.cloud.config.server.encrypt.prefix-invalid-properties`). Default `true`.
+    /// Env `VORTEX__ENCRYPT__PREFIX_INVALID_PROPERTIES`.
+    pub prefix_invalid_properties: bool,
+}
+
+impl Default for EncryptSettings {
+    fn default() -> Self {
+        Self {
+            key: None,
+            key_file: None,
+            salt: "deadbeef".to_owned(),
+            decrypt_on_server: true,
+            prefix_invalid_properties: true,
+        }
+    }
 }

@@ -139,6 +139,19 @@ impl Settings {
             problem("backends.native.default_label", "must not be empty".to_owned());
         }
 
+        let encrypt = &self.encrypt;
+        if let Some(key) = &encrypt.key {
+            if key.expose().is_empty() {
+                problem("encrypt.key", "must not be empty".to_owned());
+            } else if key.expose().contains("-----BEGIN") {
+                problem("encrypt.key", "is a PEM key; only symmetric keys are supported".to_owned());
+            }
+        }
+        let salt = &encrypt.salt;
+        if salt.len() % 2 != 0 || !salt.bytes().all(|b| b.is_ascii_hexdigit()) {
+            problem("encrypt.salt", format!("{salt:?} is not hexadecimal (an even number of 0-9, a-f)"));
+        }
+
         if !LOG_LEVELS.contains(&self.logging.level.to_ascii_lowercase().as_str()) {
             problem("logging.level", format!("{:?} is not one of {}", self.logging.level, LOG_LEVELS.join(", ")));
         }

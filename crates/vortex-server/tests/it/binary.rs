@@ -56,11 +56,14 @@ fn check_config_prints_effective_settings_with_secrets_redacted() {
         .env("VORTEX__SECURITY__BASIC_AUTH__USERNAME", "reader")
         .env("VORTEX__SECURITY__BASIC_AUTH__PASSWORD", "hunter2-hunter2")
         .env("VORTEX__SERVER__PORT", "9000")
+        .env("VORTEX__ENCRYPT__KEY", "the-encryption-key")
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
     let stdout = String::from_utf8(output.stdout).unwrap();
-    assert!(!stdout.contains("a-very-secret-admin-token") && !stdout.contains("hunter2"), "{stdout}");
+    for secret in ["a-very-secret-admin-token", "hunter2", "the-encryption-key"] {
+        assert!(!stdout.contains(secret), "{secret}: {stdout}");
+    }
     insta::assert_snapshot!(stdout);
 }
 

@@ -118,3 +118,30 @@ async fn client_reads_merged_configuration(app: App) {
     assert_eq!(payments["server.port"], "8082");
     server.stop().await.unwrap();
 }
+
+/// With `encrypt.key`, the client gets `{cipher}` values decrypted, as from a Spring server: a
+/// value Spring encrypted (the documentation's `mysecret` under the key `foo`) and one that
+/// `POST /encrypt` made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_config_client_receives_decrypted_values() {
+    use vortex_core::cipher::{DEFAULT_SALT, InvalidCipher, TextEncryptor};
+
+    let python = tokio::task::spawn_blocking(python_tools).await.unwrap();
+    let encryptor = TextEncryptor::new("foo", DEFAULT_SALT).unwrap();
+    let made_here = encryptor.encrypt("token-42").unwrap();
+    let spring = "682bc583f4641835fa2db009355293665d2647dade3375c0ee201de2a49f7bda";
+    let yaml = format!("db:\n  password: '{{cipher}}{spring}'\napi:\n  token: '{{cipher}}{made_here}'\n");
+    let repo = crate::support::TempRepo::new(&[("vault.yml", &yaml)]);
+    let state =
+        vortex_server::AppState::new(std::sync::Arc::new(crate::support::native_backend(repo.dir.path())), "native")
+            .with_encryption(encryptor, Some(InvalidCipher::Prefix));
+    let server = Server::start(vortex_server::app(state)).await;
+    let address = server.url();
+    let read = tokio::task::spawn_blocking(move || {
+        read_with_client(&python, &address, "vault", "default", "master", &["db.password", "api.token"])
+    });
+    let values = read.await.unwrap();
+    assert_eq!(values["db.password"], "mysecret");
+    assert_eq!(values["api.token"], "token-42");
+    server.stop().await.unwrap();
+}

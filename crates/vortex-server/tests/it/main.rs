@@ -9,6 +9,7 @@ mod binary;
 mod cache;
 mod client;
 mod edge;
+mod encryption;
 mod environment;
 mod flat;
 #[cfg(all(feature = "metrics", feature = "cache"))]

@@ -135,6 +135,27 @@ fn secrets_come_from_files_without_their_trailing_newline() {
 }
 
 #[test]
+fn the_encryption_key_comes_from_the_environment_or_a_file_and_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("key");
+    fs::write(&key_file, "from-a-file\n").unwrap();
+    let repo = sample_repo();
+    let native = ("VORTEX__BACKENDS__NATIVE__SEARCH_LOCATIONS", repo.as_str());
+    let loaded = load(None, &env(&[native, ("VORTEX__ENCRYPT__KEY_FILE", &key_file.display().to_string())])).unwrap();
+    assert_eq!(loaded.settings.encrypt.key.as_ref().map(Secret::expose), Some("from-a-file"));
+    assert_eq!(loaded.settings.encrypt.salt, "deadbeef");
+    assert!(!format!("{:?}", loaded.settings.encrypt).contains("from-a-file"));
+
+    let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----";
+    let err = load(None, &env(&[native, ("VORTEX__ENCRYPT__KEY", pem), ("VORTEX__ENCRYPT__SALT", "nothex")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("encrypt.key") && err.contains("only symmetric keys"), "{err}");
+    assert!(err.contains("encrypt.salt") && err.contains("\"nothex\" is not hexadecimal"), "{err}");
+    assert!(!err.contains("MIIE"), "the key is never printed: {err}");
+}
+
+#[test]
 fn a_secret_file_that_cannot_be_used_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty");
