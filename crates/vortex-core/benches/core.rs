@@ -1,7 +1,7 @@
 //! The domain's own costs, at 10, 100 and 1,000 properties: parsing YAML and `.properties` files,
 //! and rendering an environment in each wire form (Environment JSON and the flat `.properties`,
 //! `.yml` and `.json`), as a cache miss makes them: entity tag and the exact-size copy included.
-//! Also building a query from the three path parts.
+//! Also building a query from the three path parts, and decrypting `{cipher}` values.
 //!
 //! `cargo bench -p vortex-core --bench core`
 
@@ -11,10 +11,11 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use vortex_core::cipher::{CIPHER_PREFIX, DEFAULT_SALT, InvalidCipher, TextEncryptor, decrypt_environment};
 use vortex_core::document::{Document, parse_properties, parse_yaml};
 use vortex_core::render::FlatFormat;
 use vortex_core::snapshot::{Representation, Snapshot};
-use vortex_core::{ConfigQuery, Environment, PropertySource};
+use vortex_core::{ConfigQuery, Environment, PropertySource, Value};
 
 const SIZES: [usize; 3] = [10, 100, 1_000];
 
@@ -123,5 +124,33 @@ fn query(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, parsing, serialisation, query);
+/// The cost `{cipher}` values add to a load: one value decrypted, and an environment with ten of
+/// them among `n` properties (a copy of the one source that holds them; the other stays shared).
+fn cipher(c: &mut Criterion) {
+    let encryptor = TextEncryptor::new("benchmark-key", DEFAULT_SALT).unwrap();
+    let hex = encryptor.encrypt("jdbc-password-0123456789").unwrap();
+    c.bench_function("cipher/decrypt_value", |b| b.iter(|| encryptor.decrypt(black_box(&hex)).unwrap()));
+    c.bench_function("cipher/key_derivation", |b| {
+        b.iter(|| TextEncryptor::new(black_box("benchmark-key"), DEFAULT_SALT).unwrap());
+    });
+    let mut group = c.benchmark_group("cipher/decrypt_environment");
+    for n in SIZES {
+        let mut env = environment(n);
+        let mut source = (*env.property_sources[0].source).clone();
+        for (_, property) in source.iter_mut().take(10) {
+            property.value = Value::String(format!("{CIPHER_PREFIX}{hex}"));
+        }
+        env.property_sources[0].source = std::sync::Arc::new(source);
+        group.bench_with_input(BenchmarkId::from_parameter(n), &env, |b, env| {
+            b.iter_batched(
+                || env.clone(),
+                |mut env| black_box(decrypt_environment(&mut env, &encryptor, InvalidCipher::Prefix)),
+                BatchSize::SmallInput,
+            );
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, parsing, serialisation, query, cipher);
 criterion_main!(benches);

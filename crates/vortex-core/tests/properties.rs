@@ -8,6 +8,7 @@
 //!   (types included), `.properties` for the values Spring's unescaped `key: value` lines can carry.
 //! - Profile expressions mean what their syntax says.
 //! - An accepted query can never name a path outside the repository.
+//! - Every text encrypts and decrypts back to itself; decrypting any text is total.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -155,6 +156,15 @@ fn expr() -> impl Strategy<Value = Expr> {
 proptest! {
     // No failure files: a failure prints its minimal input, which becomes a regression test.
     #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn encryption_round_trips_and_decryption_is_total(plain in "\\PC{0,80}", junk in "[0-9a-fA-F{}:]{0,120}|\\PC{0,60}") {
+        let encryptor = vortex_core::cipher::TextEncryptor::new("proptest-key", "deadbeef").unwrap();
+        let hex = encryptor.encrypt(&plain).unwrap();
+        prop_assert_eq!(encryptor.decrypt(&hex).unwrap(), plain);
+        let _ = encryptor.decrypt(&junk);
+        let _ = vortex_core::cipher::split_prefixes(&junk);
+    }
 
     #[test]
     fn parsers_are_total(text in "\\PC{0,200}|[ -~\\n\\t]{0,200}") {
