@@ -10,6 +10,7 @@
 //! - [`render`]: the flat `.properties`, `.yml` and `.json` outputs;
 //! - [`placeholder`]: `${key:default}` resolution against an environment;
 //! - [`native`]: the filesystem backend;
+//! - [`overrides`]: properties that win over every repository (Spring's `overrides`);
 //! - [`resource`]: the path rules and file-name candidates of plain-text resources;
 //! - [`cipher`]: `{cipher}` values, decrypted as Spring Cloud Config Server does;
 //! - [`snapshot`]: an environment with its renderings and entity tags, made once each;
@@ -56,6 +57,7 @@ pub mod document;
 mod environment;
 mod error;
 pub mod native;
+pub mod overrides;
 pub mod placeholder;
 pub mod profiles;
 mod query;

@@ -37,6 +37,7 @@ use axum::Router;
 use axum::routing::get;
 use vortex_core::cipher::{DecryptingSource, InvalidCipher, TextEncryptor};
 use vortex_core::native::{NativeOptions, NativeSource};
+use vortex_core::overrides::{OverridingSource, overrides_source};
 use vortex_core::snapshot::Snapshot;
 use vortex_core::{ConfigQuery, ConfigSource, CoreError};
 use vortex_settings::Settings;
@@ -191,6 +192,20 @@ impl AppState {
         self
     }
 
+    /// Serves `overrides` (dotted keys and values, see [`overrides_source`]) as a property source
+    /// named `overrides`, first in every environment: it wins over every file, in every format.
+    /// Call it before [`with_encryption`](Self::with_encryption) (an override may be a `{cipher}`
+    /// value, as in Spring) and [`with_cache`](Self::with_cache). No overrides, no source.
+    #[must_use]
+    pub fn with_overrides(mut self, overrides: Vec<(String, String)>) -> Self {
+        if !overrides.is_empty() {
+            let shared = self.shared_mut();
+            let source = overrides_source(overrides);
+            shared.source = Arc::new(OverridingSource::new(Arc::clone(&shared.source), source));
+        }
+        self
+    }
+
     /// Installs `encryptor` for `POST /encrypt` and `/decrypt`, and with `decrypt` also serves
     /// `{cipher}` values decrypted, an invalid one as `decrypt` says. Call it before
     /// [`with_cache`](Self::with_cache), so that the cache keeps decrypted environments and a
@@ -273,6 +288,7 @@ impl AppState {
         if let Some(prefix) = &settings.server.prefix {
             state = state.with_prefix(prefix);
         }
+        state = state.with_overrides(vortex_settings::flatten_overrides(&settings.overrides));
         let encrypt = &settings.encrypt;
         if let Some(key) = &encrypt.key {
             let encryptor = TextEncryptor::new(key.expose(), &encrypt.salt)

@@ -41,6 +41,7 @@
 mod error;
 mod load;
 mod model;
+mod overrides;
 mod secret;
 mod validate;
 
@@ -50,4 +51,5 @@ pub use model::{
     BackendsSettings, BasicAuthSettings, CacheSettings, EncryptSettings, GitSettings, LogFormat, LoggingSettings,
     MetricsSettings, NativeSettings, SecuritySettings, ServerSettings, Settings, TlsSettings,
 };
+pub use overrides::{OverrideValue, flatten_overrides};
 pub use secret::Secret;

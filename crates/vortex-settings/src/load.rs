@@ -13,6 +13,8 @@ pub const ENV_PREFIX: &str = "VORTEX";
 const DEFAULT_FILE: &str = "config/default.yaml";
 /// Settings whose environment value is a comma-separated list.
 const LIST_KEYS: [&str; 2] = ["backends.git.search_paths", "backends.native.search_locations"];
+/// Sections whose keys are the user's own, not settings: never reported as unknown.
+const FREE_FORM_KEYS: [&str; 1] = ["overrides"];
 
 /// Settings that were loaded and validated, with what is needed to say where each value came from.
 #[derive(Debug, Clone)]
@@ -156,6 +158,9 @@ fn unknown_keys(prefix: &str, given: &Map<String, Value>, known: &Map<String, Va
     keys.sort();
     for key in keys {
         let dotted = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        if FREE_FORM_KEYS.contains(&dotted.as_str()) {
+            continue;
+        }
         match (known.get(key).map(|v| &v.kind), &given[key].kind) {
             (None, _) => report(&dotted),
             (Some(ValueKind::Table(known_inner)), ValueKind::Table(given_inner)) => {

@@ -25,6 +25,11 @@ pub struct Settings {
     pub security: SecuritySettings,
     /// `{cipher}` values and the `/encrypt` and `/decrypt` endpoints.
     pub encrypt: EncryptSettings,
+    /// Properties served first in every response, winning over every file of every repository
+    /// (Spring's `spring.cloud.config.server.overrides`), written as YAML: nested maps join their
+    /// keys with `.`, lists give `key[0]`, ...; every value is served as a string. Default none.
+    /// Env `VORTEX__OVERRIDES__<KEY>` (the key lower-cased, `__` for `.`).
+    pub overrides: std::collections::BTreeMap<String, crate::OverrideValue>,
 }
 
 /// The HTTP listener.

@@ -14,6 +14,7 @@ mod environment;
 mod flat;
 #[cfg(all(feature = "metrics", feature = "cache"))]
 mod metrics;
+mod overrides;
 mod prefix;
 mod resources;
 #[cfg(all(feature = "metrics", feature = "cache"))]

@@ -310,3 +310,29 @@ fn broken_yaml_in_the_settings_file_is_reported() {
     let err = load(Some(file.path()), &env(&[])).unwrap_err();
     assert!(matches!(err, SettingsError::Load(_)), "{err:?}");
 }
+
+#[test]
+fn overrides_are_yaml_flattened_to_dotted_keys() {
+    let file = write(&format!(
+        "backends:\n  native:\n    search_locations: [{}]\noverrides:\n  logging.level.com.Example: WARN\n  \
+         feature:\n    payments: {{ enabled: false, ratio: 0.5 }}\n  hosts: [a, b]\n  port: 8080\n  empty: null\n",
+        sample_repo()
+    ));
+    let loaded = load(Some(file.path()), &env(&[("VORTEX__OVERRIDES__FROM_ENV", "yes")])).unwrap();
+    let flat = crate::flatten_overrides(&loaded.settings.overrides);
+    let flat: Vec<_> = flat.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(
+        flat,
+        [
+            ("empty", ""),
+            ("feature.payments.enabled", "false"),
+            ("feature.payments.ratio", "0.5"),
+            ("from_env", "yes"),
+            ("hosts[0]", "a"),
+            ("hosts[1]", "b"),
+            ("logging.level.com.Example", "WARN"),
+            ("port", "8080"),
+        ],
+        "keys from the file keep their case; variables are lower-cased"
+    );
+}
