@@ -155,8 +155,13 @@ impl<S: ConfigSource> CachedSource<S> {
         let weak: Weak<Inner<S>> = Arc::downgrade(&inner);
         let listener: ChangeListener = Arc::new(move |change| {
             if let Some(inner) = weak.upgrade() {
-                let removed = inner.invalidate_now(|key| key.names_any_label(&change.labels));
-                tracing::info!(labels = ?change.labels, removed, "cache: invalidated moved labels");
+                if change.everything {
+                    let removed = inner.invalidate_now(|_| true);
+                    tracing::info!(removed, "cache: the backend changed, invalidated everything");
+                } else {
+                    let removed = inner.invalidate_now(|key| key.names_any_label(&change.labels));
+                    tracing::info!(labels = ?change.labels, removed, "cache: invalidated moved labels");
+                }
             }
         });
         inner.source.subscribe(listener);

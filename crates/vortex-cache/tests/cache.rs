@@ -39,7 +39,7 @@ impl TestSource {
     }
 
     fn change(&self, labels: &[&str]) {
-        let change = SourceChange { labels: labels.iter().map(|l| (*l).to_owned()).collect() };
+        let change = SourceChange::of_labels(labels.iter().map(|l| (*l).to_owned()).collect());
         for listener in self.listeners.lock().unwrap().iter() {
             listener(&change);
         }

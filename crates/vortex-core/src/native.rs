@@ -130,6 +130,27 @@ impl NativeSource {
         }
     }
 
+    /// A fingerprint of every file under the search locations: relative paths, sizes and
+    /// modification times. Equal fingerprints mean that no file a load could read has changed, so
+    /// a poller can tell when cached environments went stale (what Spring's file monitor does
+    /// for native locations). A location with placeholders is walked from its part before the
+    /// first one. Hidden entries (`.git`) are skipped, links to directories are not followed, and
+    /// at most [`MAX_WATCHED_ENTRIES`] entries are looked at. Blocking I/O.
+    pub fn fingerprint_blocking(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        let mut budget = MAX_WATCHED_ENTRIES;
+        for location in &self.locations {
+            let root = match location.text.find('{') {
+                Some(at) => location.text[..at].rfind('/').map_or("./", |slash| &location.text[..=slash]),
+                None => location.text.as_str(),
+            };
+            root.hash(&mut hasher);
+            fingerprint_dir(Path::new(root), 0, &mut budget, &mut hasher);
+        }
+        hasher.finish()
+    }
+
     /// The directories to search for `query`, in search order (later ones win).
     fn search_dirs(&self, query: &ConfigQuery) -> Vec<DirLocation> {
         let default_label = [self.options.default_label.as_str()];
@@ -202,6 +223,46 @@ fn parse_location(raw: &str) -> Result<ConfiguredLocation, CoreError> {
     }
     let text = if path.ends_with('/') { path } else { format!("{path}/") };
     Ok(ConfiguredLocation { text })
+}
+
+/// The most directory entries [`NativeSource::fingerprint_blocking`] looks at: a search location
+/// pointed at a huge tree by mistake costs a bounded walk per poll.
+pub const MAX_WATCHED_ENTRIES: usize = 100_000;
+
+/// Deepest directory level [`NativeSource::fingerprint_blocking`] descends to.
+const MAX_WATCH_DEPTH: usize = 16;
+
+/// Hashes the entries of `dir`, recursively, in name order.
+fn fingerprint_dir(dir: &Path, depth: usize, budget: &mut usize, hasher: &mut impl std::hash::Hasher) {
+    use std::hash::Hash;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        // Missing or unreadable: that is part of the state too.
+        0xdead_u16.hash(hasher);
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().collect();
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for entry in entries {
+        let name = entry.file_name();
+        if *budget == 0 || name.as_encoded_bytes().starts_with(b".") {
+            continue;
+        }
+        *budget -= 1;
+        let Ok(file_type) = entry.file_type() else { continue };
+        name.hash(hasher);
+        if file_type.is_dir() {
+            if depth < MAX_WATCH_DEPTH {
+                fingerprint_dir(&entry.path(), depth + 1, budget, hasher);
+            }
+            continue;
+        }
+        // A link is hashed by its target's metadata: editing the target is a change.
+        if let Ok(meta) = std::fs::metadata(entry.path()) {
+            meta.len().hash(hasher);
+            meta.modified().ok().hash(hasher);
+            meta.is_dir().hash(hasher);
+        }
+    }
 }
 
 /// One directory to search: a location, or a label directory inside it.

@@ -81,11 +81,27 @@ pub trait ConfigSource: Send + Sync + 'static {
 }
 
 /// What a backend changed: the labels whose content moved (a branch or tag now at another commit,
-/// created or deleted).
+/// created or deleted), or everything, for a backend that cannot tell which labels a change touched
+/// (a file edited in a native search location).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct SourceChange {
     /// The labels affected, as queries name them.
     pub labels: Vec<String>,
+    /// Whether every label may have changed: what was loaded before is stale, whatever its label.
+    pub everything: bool,
+}
+
+impl SourceChange {
+    /// A change of `labels`.
+    pub fn of_labels(labels: Vec<String>) -> Self {
+        Self { labels, everything: false }
+    }
+
+    /// A change that may touch every label.
+    pub fn everything() -> Self {
+        Self { labels: Vec::new(), everything: true }
+    }
 }
 
 /// A callback for [`SourceChange`]s; see [`ConfigSource::subscribe`].

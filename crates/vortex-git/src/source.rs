@@ -286,7 +286,7 @@ impl Inner {
         if self.falls_back_to_master() && moved.iter().any(|l| l == "master") && !labels.contains(default) {
             labels.push(default.clone());
         }
-        let change = SourceChange { labels };
+        let change = SourceChange::of_labels(labels);
         let listeners = match self.listeners.read() {
             Ok(listeners) => listeners.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),

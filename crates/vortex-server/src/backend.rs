@@ -1,20 +1,70 @@
-//! Backends as [`ConfigSource`]s: the native source runs its file I/O on the blocking pool.
+//! Backends as [`ConfigSource`]s: the native source runs its file I/O on the blocking pool, and
+//! can watch its search locations for changes.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use vortex_core::native::NativeSource;
-use vortex_core::{BoxFuture, ConfigQuery, ConfigSource, CoreError, Environment, ErrorKind, Resource, SourceHealth};
+use vortex_core::{
+    BoxFuture, ChangeListener, ConfigQuery, ConfigSource, CoreError, Environment, ErrorKind, Resource, SourceChange,
+    SourceHealth,
+};
 
 /// The native backend behind the async [`ConfigSource`] interface.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NativeBackend {
     inner: Arc<NativeSource>,
+    /// Told when [`watching`](Self::watching) sees a change; the cache subscribes here.
+    listeners: Arc<Mutex<Vec<ChangeListener>>>,
+}
+
+impl std::fmt::Debug for NativeBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NativeBackend").field("inner", &self.inner).finish_non_exhaustive()
+    }
 }
 
 impl NativeBackend {
     /// Wraps a native source.
     pub fn new(source: NativeSource) -> Self {
-        Self { inner: Arc::new(source) }
+        Self { inner: Arc::new(source), listeners: Arc::default() }
+    }
+
+    /// Polls the search locations every `interval` ([`NativeSource::fingerprint_blocking`]) and
+    /// tells the subscribers when a file was added, removed or changed, as Spring's file monitor
+    /// does for native locations: a cache in front drops what it holds, so an edit is served
+    /// within one interval instead of one TTL. Spawns a task on the current tokio runtime, which
+    /// ends when the last clone of this backend is dropped.
+    #[must_use]
+    pub fn watching(self, interval: Duration) -> Self {
+        let (source, listeners) = (Arc::downgrade(&self.inner), Arc::downgrade(&self.listeners));
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut last = None;
+            loop {
+                ticks.tick().await;
+                let Some(source) = source.upgrade() else { break };
+                let print = match tokio::task::spawn_blocking(move || source.fingerprint_blocking()).await {
+                    Ok(print) => print,
+                    Err(err) => {
+                        tracing::error!(error = %err, "native: the change check failed");
+                        continue;
+                    }
+                };
+                if last.is_some_and(|last| last != print) {
+                    let Some(listeners) = listeners.upgrade() else { break };
+                    let listeners = listeners.lock().unwrap_or_else(PoisonError::into_inner).clone();
+                    tracing::info!("native: files changed in the search locations");
+                    let change = SourceChange::everything();
+                    for listener in &listeners {
+                        listener(&change);
+                    }
+                }
+                last = Some(print);
+            }
+        });
+        self
     }
 }
 
@@ -49,5 +99,9 @@ impl ConfigSource for NativeBackend {
 
     fn default_label(&self) -> Option<&str> {
         Some(self.inner.default_label())
+    }
+
+    fn subscribe(&self, listener: ChangeListener) {
+        self.listeners.lock().unwrap_or_else(PoisonError::into_inner).push(listener);
     }
 }

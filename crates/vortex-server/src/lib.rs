@@ -265,7 +265,12 @@ impl AppState {
                 add_label_locations: native.add_label_locations,
                 version: native.version.clone(),
             })?;
-            Self::new(Arc::new(NativeBackend::new(source)), "native")
+            let mut backend = NativeBackend::new(source);
+            // Only a cache can hold what the files said before: without one, nothing to tell.
+            if cfg!(feature = "cache") && settings.cache.enabled && native.watch_interval_seconds > 0 {
+                backend = backend.watching(Duration::from_secs(native.watch_interval_seconds));
+            }
+            Self::new(Arc::new(backend), "native")
         } else {
             Self::new(git_backend(&backends.git, &metrics).await?, "git")
         };

@@ -221,6 +221,11 @@ pub struct NativeSettings {
     /// The `version` reported in every response. Default none (`null`).
     /// Env `VORTEX__BACKENDS__NATIVE__VERSION`.
     pub version: Option<String>,
+    /// How often the search locations are checked for changed files, in seconds; a change empties
+    /// the cache, so an edit is served within this time rather than `cache.ttl_seconds` (Spring's
+    /// file monitor polls every 5 s). `0` turns the check off. Default `5`.
+    /// Env `VORTEX__BACKENDS__NATIVE__WATCH_INTERVAL_SECONDS`.
+    pub watch_interval_seconds: u64,
 }
 
 impl Default for NativeSettings {
@@ -231,6 +236,7 @@ impl Default for NativeSettings {
             default_label: "master".to_owned(),
             add_label_locations: true,
             version: None,
+            watch_interval_seconds: 5,
         }
     }
 }

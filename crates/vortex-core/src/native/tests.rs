@@ -368,3 +368,35 @@ fn overlong_file_names_read_as_absent_not_as_errors() {
     let env = repo.source(&["ROOT/{label}/{application}", "ROOT"]).load_blocking(&query);
     assert!(env.is_ok(), "{env:?}");
 }
+
+#[test]
+fn the_fingerprint_changes_with_every_file_a_load_could_read() {
+    let repo = Repo::new(&[("orders.yml", "a: 1\n"), ("v2/orders.yml", "a: 2\n"), ("apps/orders/x.yml", "b: 1\n")]);
+    let plain = repo.source(&["ROOT"]);
+    let placeholder = repo.source(&["ROOT/apps/{application}"]);
+    let prints = || (plain.fingerprint_blocking(), placeholder.fingerprint_blocking());
+    let first = prints();
+    assert_eq!(prints(), first, "nothing changed");
+
+    let mut last = first;
+    let mut changed = |what: &str, change: &dyn Fn(&Path)| {
+        change(repo.dir.path());
+        let now = prints();
+        assert_ne!(now, last, "{what}: the fingerprint did not change");
+        last = now;
+    };
+    changed("a value edited, same size", &|root| fs::write(root.join("orders.yml"), "a: 3\n").unwrap());
+    changed("a label directory's file", &|root| fs::write(root.join("v2/orders.yml"), "a: 22\n").unwrap());
+    changed("a file added", &|root| fs::write(root.join("payments.yml"), "c: 1\n").unwrap());
+    changed("a file removed", &|root| fs::remove_file(root.join("payments.yml")).unwrap());
+    changed("under a placeholder", &|root| fs::write(root.join("apps/orders/x.yml"), "b: 22\n").unwrap());
+
+    let under = placeholder.fingerprint_blocking();
+    fs::write(repo.dir.path().join("apps/orders/x.yml"), "b: 333\n").unwrap();
+    assert_ne!(placeholder.fingerprint_blocking(), under, "the part before the placeholder is watched");
+
+    let before = prints();
+    fs::create_dir_all(repo.dir.path().join(".git/objects")).unwrap();
+    fs::write(repo.dir.path().join(".git/objects/x"), "ignored").unwrap();
+    assert_eq!(prints(), before, "hidden entries are not configuration");
+}

@@ -343,6 +343,37 @@ async fn monitor_invalidates_the_applications_a_push_names() {
     assert_eq!((reply.status, reply.json()["code"].as_str()), (400, Some("invalid_request")));
 }
 
+/// An edit in a native search location reaches clients within one watch interval, not one TTL;
+/// without the watcher the cache keeps serving what it loaded (the test would fail without it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn native_file_changes_empty_the_cache_within_the_watch_interval() {
+    let repo = TempRepo::new(&[("orders.yml", "value: 1\n"), ("payments.yml", "value: 1\n")]);
+    let mut settings = vortex_settings::Settings::default();
+    settings.backends.native.search_locations = vec![repo.dir.path().display().to_string()];
+    settings.backends.native.watch_interval_seconds = 1;
+    let watched = Server::start(app(AppState::from_settings(&settings).await.unwrap())).await;
+    settings.backends.native.watch_interval_seconds = 0;
+    let unwatched = Server::start(app(AppState::from_settings(&settings).await.unwrap())).await;
+    for server in [&watched, &unwatched] {
+        for path in ["/orders/default", "/orders/default", "/payments/default"] {
+            assert_eq!(value_of(&get(server.addr, path).await), 1);
+        }
+    }
+    fs::write(repo.dir.path().join("orders.yml"), "value: 2\n").unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while value_of(&get(watched.addr, "/orders/default").await) != 2 {
+        assert!(std::time::Instant::now() < deadline, "the edit was never served");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(value_of(&get(unwatched.addr, "/orders/default").await), 1, "without the watcher: the cached value");
+    fs::write(repo.dir.path().join("application.yml"), "shared: new\n").unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while get(watched.addr, "/payments/default").await.json()["propertySources"].as_array().map(Vec::len) != Some(2) {
+        assert!(std::time::Instant::now() < deadline, "a new file was never served");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Readers, invalidations by key, by pattern and of everything, and writers run at once. After an
 /// invalidation returns, no request that starts later may show content older than it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
