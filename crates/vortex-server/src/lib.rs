@@ -76,6 +76,8 @@ struct Shared {
     max_concurrent_requests: usize,
     /// Every route is under this path (`server.prefix`), when set.
     prefix: Option<Arc<str>>,
+    /// Whether an environment without property sources is served (`server.accept_empty`).
+    accept_empty: bool,
 }
 
 impl AppState {
@@ -99,6 +101,7 @@ impl AppState {
             max_uri_bytes: defaults.max_uri_bytes,
             max_concurrent_requests: defaults.max_concurrent_requests,
             prefix: None,
+            accept_empty: defaults.accept_empty,
         };
         Self { inner: Arc::new(shared) }
     }
@@ -157,6 +160,15 @@ impl AppState {
             let prefix = if prefix.starts_with('/') { prefix.to_owned() } else { format!("/{prefix}") };
             Arc::from(prefix)
         });
+        self
+    }
+
+    /// With `false`, answers 404 instead of an environment that has no property source at all
+    /// (`server.accept_empty`, Spring's `accept-empty`), in Environment JSON and the flat formats.
+    /// An application that only the shared `application.*` files answer is still served.
+    #[must_use]
+    pub fn with_accept_empty(mut self, accept_empty: bool) -> Self {
+        self.shared_mut().accept_empty = accept_empty;
         self
     }
 
@@ -283,6 +295,7 @@ impl AppState {
         shared.body_limit = settings.server.body_limit_bytes;
         shared.max_uri_bytes = settings.server.max_uri_bytes;
         shared.max_concurrent_requests = settings.server.max_concurrent_requests.max(1);
+        shared.accept_empty = settings.server.accept_empty;
         shared.auth = auth::BasicAuth::from_settings(&settings.security.basic_auth).map(Arc::new);
         if let Some(token) = &settings.security.admin_token {
             state = state.with_admin_token(token.expose());

@@ -12,7 +12,7 @@ use axum::http::header::{ACCEPT, ACCEPT_CHARSET, CACHE_CONTROL, CONTENT_TYPE, ET
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use vortex_core::render::FlatFormat;
-use vortex_core::snapshot::{Rendering, Representation};
+use vortex_core::snapshot::{Rendering, Representation, Snapshot};
 use vortex_core::{ConfigQuery, CoreError, HealthStatus, percent_decode, placeholder};
 
 use crate::AppState;
@@ -87,7 +87,7 @@ async fn environment(
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let query = ConfigQuery::parse(app, profiles, label)?;
-    let snapshot = state.snapshot(&query).await?;
+    let snapshot = served(state, &query).await?;
     let v2 = accepts(headers, V2_MEDIA_TYPE);
     let rendering =
         snapshot.render(Representation::Environment { origins: v2, label_in_request: query.label.is_some() })?;
@@ -105,11 +105,26 @@ async fn flat(
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let query = ConfigQuery::parse(name, profiles, label)?;
-    let snapshot = state.snapshot(&query).await?;
+    let snapshot = served(state, &query).await?;
     let rendering =
         snapshot.render(Representation::Flat { format, resolve_placeholders: options.resolve_placeholders })?;
     let content_type = if format == FlatFormat::Json { JSON } else { TEXT_PLAIN };
     Ok(respond(rendering, content_type, headers, None))
+}
+
+/// The snapshot that answers an environment request for `query`; with `accept_empty` off, 404
+/// when it has no property source at all (Spring's `EnvironmentNotFoundException`).
+async fn served(state: &AppState, query: &ConfigQuery) -> Result<std::sync::Arc<Snapshot>, ApiError> {
+    let snapshot = state.snapshot(query).await?;
+    if !state.inner.accept_empty && snapshot.environment().property_sources.is_empty() {
+        let message = format!(
+            "no configuration for application {:?} with profiles {:?}",
+            query.application,
+            query.profiles_joined()
+        );
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", message));
+    }
+    Ok(snapshot)
 }
 
 async fn resource(

@@ -54,6 +54,12 @@ pub struct ServerSettings {
     /// `/config/health`. Starts with `/`, does not end with one. Default none.
     /// Env `VORTEX__SERVER__PREFIX`.
     pub prefix: Option<String>,
+    /// Whether an environment with no property source at all is answered 200 with
+    /// `"propertySources": []`, as Spring's default `spring.cloud.config.server.accept-empty=true`
+    /// does; `false` answers 404 `not_found` instead (Environment JSON and the flat formats), so
+    /// that a misspelt application name fails its client at start-up. Default `true`.
+    /// Env `VORTEX__SERVER__ACCEPT_EMPTY`.
+    pub accept_empty: bool,
     /// Longest request target (path and query) accepted, in bytes; longer ones get 414.
     /// Default `8192`. Env `VORTEX__SERVER__MAX_URI_BYTES`.
     pub max_uri_bytes: usize,
@@ -95,6 +101,7 @@ impl Default for ServerSettings {
             body_limit_bytes: 1024 * 1024,
             shutdown_grace_seconds: 30,
             prefix: None,
+            accept_empty: true,
             max_uri_bytes: 8 * 1024,
             max_header_bytes: 16 * 1024,
             max_concurrent_requests: 1024,

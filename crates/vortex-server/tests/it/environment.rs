@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 
-use crate::support::{TempRepo, get, get_with, redact_repo, sample_app};
+use crate::support::{TempRepo, get, get_with, native_backend, redact_repo, sample_app};
 
 #[tokio::test]
 async fn environment_has_the_spring_shape() {
@@ -135,6 +135,33 @@ async fn unknown_application_gets_the_shared_sources() {
         json["propertySources"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert!(!names.is_empty());
     assert!(names.iter().all(|n| n.contains("/application")), "{names:?}");
+}
+
+/// Spring's `accept-empty=false`: an environment with no source at all is 404 (JSON and flat
+/// formats), one that only the shared files answer is still served, and the default serves both.
+#[tokio::test]
+async fn without_accept_empty_an_environment_with_no_source_is_404() {
+    let repo = TempRepo::new(&[("orders.yml", "a: 1\n")]);
+    let state = || vortex_server::AppState::new(std::sync::Arc::new(native_backend(repo.dir.path())), "native");
+    let strict = vortex_server::app(state().with_accept_empty(false));
+    let lenient = vortex_server::app(state());
+    for uri in ["/nobody/dev", "/nobody-dev.yml", "/nobody-dev.properties", "/master/nobody-dev.json"] {
+        let reply = get(&strict, uri).await;
+        assert_eq!(
+            (reply.status, reply.error_code().as_str()),
+            (StatusCode::NOT_FOUND, "not_found"),
+            "{uri}: {reply:?}"
+        );
+        assert!(reply.json()["message"].as_str().unwrap().contains("\"nobody\""), "{reply:?}");
+        assert_eq!(get(&lenient, uri).await.status, StatusCode::OK, "{uri} with accept-empty");
+    }
+    assert_eq!(get(&lenient, "/nobody/dev").await.json()["propertySources"], serde_json::json!([]));
+    assert_eq!(get(&strict, "/orders/dev").await.status, StatusCode::OK);
+
+    let shared = TempRepo::new(&[("application.yml", "a: 1\n")]);
+    let source = std::sync::Arc::new(native_backend(shared.dir.path()));
+    let strict = vortex_server::app(vortex_server::AppState::new(source, "native").with_accept_empty(false));
+    assert_eq!(get(&strict, "/nobody/dev").await.status, StatusCode::OK, "the shared file is a source");
 }
 
 #[tokio::test]
