@@ -49,8 +49,10 @@
 
 mod error;
 mod mirror;
+mod repos;
 mod source;
 mod tree;
 
 pub use error::GitError;
+pub use repos::{PatternRepo, PatternRepos};
 pub use source::{Credentials, FetchOutcome, GitOptions, GitSource};

@@ -569,6 +569,6 @@ async fn blocking_git<T: Send + 'static>(
     tokio::task::spawn_blocking(work).await.map_err(join_error)?
 }
 
-fn join_error(err: tokio::task::JoinError) -> GitError {
+pub(crate) fn join_error(err: tokio::task::JoinError) -> GitError {
     GitError::op_msg("task", err)
 }

@@ -135,7 +135,7 @@ fn walk(tree: &gix::Tree<'_>, prefix: String, segments: &[&str], out: &mut Vec<S
 }
 
 /// Matches `name` against a pattern where `*` stands for any run of characters.
-fn glob(pattern: &str, name: &str) -> bool {
+pub(crate) fn glob(pattern: &str, name: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
     let (first, last) = (parts[0], parts[parts.len() - 1]);
     if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {

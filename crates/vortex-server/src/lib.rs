@@ -339,31 +339,91 @@ async fn git_backend(
     git: &vortex_settings::GitSettings,
     metrics: &vortex_metrics::Metrics,
 ) -> Result<Arc<dyn ConfigSource>, CoreError> {
-    let options = vortex_git::GitOptions {
+    let remote = GitRemote {
+        uri: git.uri.as_deref().unwrap_or_default(),
+        search_paths: &git.search_paths,
+        username: git.username.as_deref(),
+        password: git.password.as_ref(),
+        private_key_path: git.private_key_path.as_deref(),
+    };
+    if git.repos.is_empty() {
+        return Ok(Arc::new(vortex_git::GitSource::start(git_options(git, &remote, metrics)).await?));
+    }
+    // Every repository clones at once: start-up takes the slowest clone, not their sum.
+    let default = tokio::spawn(vortex_git::GitSource::start(git_options(git, &remote, metrics)));
+    let mut starting = Vec::with_capacity(git.repos.len());
+    for (name, repo) in &git.repos {
+        // Spring's rule: a repository without a user of its own uses the top-level credentials.
+        let (username, password) = match &repo.username {
+            Some(username) => (Some(username.as_str()), repo.password.as_ref()),
+            None => (git.username.as_deref(), git.password.as_ref()),
+        };
+        let remote = GitRemote {
+            uri: repo.uri.as_deref().unwrap_or_default(),
+            search_paths: &repo.search_paths,
+            username,
+            password,
+            private_key_path: repo.private_key_path.as_deref().or(git.private_key_path.as_deref()),
+        };
+        let source = tokio::spawn(vortex_git::GitSource::start(git_options(git, &remote, metrics)));
+        starting.push((name, &repo.pattern, source));
+    }
+    let started = |joined: Result<Result<vortex_git::GitSource, vortex_git::GitError>, tokio::task::JoinError>| {
+        joined
+            .map_err(|err| CoreError::Backend {
+                kind: vortex_core::ErrorKind::Internal,
+                message: "backends.git: starting a repository failed".to_owned(),
+                source: Some(Box::new(err)),
+            })?
+            .map_err(CoreError::from)
+    };
+    let default = started(default.await)?;
+    let mut repos = Vec::with_capacity(starting.len());
+    for (name, patterns, source) in starting {
+        repos.push(vortex_git::PatternRepo::new(name.clone(), patterns, started(source.await)?));
+    }
+    Ok(Arc::new(vortex_git::PatternRepos::new(default, repos)))
+}
+
+/// What differs between the repositories of the git backend.
+#[cfg(feature = "git")]
+struct GitRemote<'a> {
+    uri: &'a str,
+    search_paths: &'a [String],
+    username: Option<&'a str>,
+    password: Option<&'a vortex_settings::Secret>,
+    private_key_path: Option<&'a std::path::Path>,
+}
+
+#[cfg(feature = "git")]
+fn git_options(
+    git: &vortex_settings::GitSettings,
+    remote: &GitRemote<'_>,
+    metrics: &vortex_metrics::Metrics,
+) -> vortex_git::GitOptions {
+    vortex_git::GitOptions {
         metrics: metrics.git(),
-        uri: git.uri.clone().unwrap_or_default(),
+        uri: remote.uri.to_owned(),
         basedir: git.basedir.clone(),
         default_label: git.default_label.clone(),
         try_master_branch: git.try_master_branch,
-        search_paths: git.search_paths.clone(),
+        search_paths: remote.search_paths.to_vec(),
         refresh_interval: Duration::from_secs(git.refresh_interval_seconds),
         timeout: Duration::from_secs(git.timeout_seconds),
         delete_untracked_branches: git.delete_untracked_branches,
         clone_on_start: git.clone_on_start,
-        credentials: match (&git.username, &git.password) {
+        credentials: match (remote.username, remote.password) {
             (Some(username), Some(password)) => {
-                Some(vortex_git::Credentials { username: username.clone(), password: password.expose().to_owned() })
+                Some(vortex_git::Credentials { username: username.to_owned(), password: password.expose().to_owned() })
             }
             _ => None,
         },
-        ssh_command: git.private_key_path.as_ref().map(|key| {
+        ssh_command: remote.private_key_path.map(|key| {
             // Quoted for the shell git runs the command with; BatchMode: a server never prompts.
             let key = key.display().to_string().replace('\'', r"'\''");
             format!("ssh -i '{key}' -o IdentitiesOnly=yes -o BatchMode=yes")
         }),
-    };
-    let source = vortex_git::GitSource::start(options).await?;
-    Ok(Arc::new(source))
+    }
 }
 
 #[cfg(not(feature = "git"))]

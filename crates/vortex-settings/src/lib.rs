@@ -48,8 +48,8 @@ mod validate;
 pub use error::{Problem, SettingsError, ValueOrigin};
 pub use load::{ENV_PREFIX, Loaded, load};
 pub use model::{
-    BackendsSettings, BasicAuthSettings, CacheSettings, EncryptSettings, GitSettings, LogFormat, LoggingSettings,
-    MetricsSettings, NativeSettings, SecuritySettings, ServerSettings, Settings, TlsSettings,
+    BackendsSettings, BasicAuthSettings, CacheSettings, EncryptSettings, GitRepoSettings, GitSettings, LogFormat,
+    LoggingSettings, MetricsSettings, NativeSettings, SecuritySettings, ServerSettings, Settings, TlsSettings,
 };
 pub use overrides::{OverrideValue, flatten_overrides};
 pub use secret::Secret;

@@ -13,8 +13,13 @@ pub const ENV_PREFIX: &str = "VORTEX";
 const DEFAULT_FILE: &str = "config/default.yaml";
 /// Settings whose environment value is a comma-separated list.
 const LIST_KEYS: [&str; 2] = ["backends.git.search_paths", "backends.native.search_locations"];
+/// Settings of each `backends.git.repos.<name>` whose environment value is a comma-separated list.
+const REPO_LIST_KEYS: [&str; 2] = ["pattern", "search_paths"];
 /// Sections whose keys are the user's own, not settings: never reported as unknown.
 const FREE_FORM_KEYS: [&str; 1] = ["overrides"];
+/// In the schema, the key that stands for any name of a map section (`backends.git.repos.<name>`);
+/// `config` keys hold only letters, digits, `_` and `-`, so this is written as one.
+const ANY_NAME: &str = "_any-name_";
 
 /// Settings that were loaded and validated, with what is needed to say where each value came from.
 #[derive(Debug, Clone)]
@@ -73,6 +78,10 @@ pub fn load(path: Option<&Path>, env: &HashMap<String, String>) -> Result<Loaded
     for key in LIST_KEYS {
         environment = environment.with_list_parse_key(key);
     }
+    // The lists of pattern repositories, whose names only the environment knows.
+    for key in env_vars.keys().filter(|key| is_repo_list_key(key)) {
+        environment = environment.with_list_parse_key(key);
+    }
 
     let mut builder = Config::builder();
     let mut file_keys = HashSet::new();
@@ -123,7 +132,21 @@ fn schema() -> Result<Map<String, Value>, config::ConfigError> {
     // Empty lists serialise to nothing; give them an item so that their keys exist.
     shape.backends.git.search_paths = vec![String::new()];
     shape.backends.git.private_key_path = Some(PathBuf::new());
+    let repo = crate::GitRepoSettings {
+        pattern: vec![String::new()],
+        search_paths: vec![String::new()],
+        private_key_path: Some(PathBuf::new()),
+        ..crate::GitRepoSettings::default()
+    };
+    shape.backends.git.repos.insert(ANY_NAME.to_owned(), repo);
     Config::try_from(&shape)?.collect()
+}
+
+/// Whether `key` is a list of a pattern repository: `backends.git.repos.<name>.pattern`.
+fn is_repo_list_key(key: &str) -> bool {
+    key.strip_prefix("backends.git.repos.")
+        .and_then(|rest| rest.split_once('.'))
+        .is_some_and(|(name, setting)| !name.is_empty() && REPO_LIST_KEYS.contains(&setting))
 }
 
 fn origin(
@@ -161,7 +184,8 @@ fn unknown_keys(prefix: &str, given: &Map<String, Value>, known: &Map<String, Va
         if FREE_FORM_KEYS.contains(&dotted.as_str()) {
             continue;
         }
-        match (known.get(key).map(|v| &v.kind), &given[key].kind) {
+        let known_value = known.get(key).or_else(|| known.get(ANY_NAME));
+        match (known_value.map(|v| &v.kind), &given[key].kind) {
             (None, _) => report(&dotted),
             (Some(ValueKind::Table(known_inner)), ValueKind::Table(given_inner)) => {
                 unknown_keys(&dotted, given_inner, known_inner, report);
@@ -180,7 +204,10 @@ fn error_key(message: &str) -> Option<String> {
 
 /// Environment lists are split on commas without trimming; trim them here.
 fn trim_lists(settings: &mut Settings) {
-    for list in [&mut settings.backends.git.search_paths, &mut settings.backends.native.search_locations] {
+    let git = &mut settings.backends.git;
+    let repos = git.repos.values_mut().flat_map(|repo| [&mut repo.pattern, &mut repo.search_paths]);
+    let lists = [&mut git.search_paths, &mut settings.backends.native.search_locations].into_iter().chain(repos);
+    for list in lists {
         for item in list.iter_mut() {
             *item = item.trim().to_owned();
         }

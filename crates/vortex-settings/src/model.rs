@@ -1,6 +1,7 @@
 //! The settings tree: one struct per section, every field documented with its meaning, unit,
 //! default and environment variable. `config/default.yaml` mirrors it key for key.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -29,7 +30,7 @@ pub struct Settings {
     /// (Spring's `spring.cloud.config.server.overrides`), written as YAML: nested maps join their
     /// keys with `.`, lists give `key[0]`, ...; every value is served as a string. Default none.
     /// Env `VORTEX__OVERRIDES__<KEY>` (the key lower-cased, `__` for `.`).
-    pub overrides: std::collections::BTreeMap<String, crate::OverrideValue>,
+    pub overrides: BTreeMap<String, crate::OverrideValue>,
 }
 
 /// The HTTP listener.
@@ -187,6 +188,36 @@ pub struct GitSettings {
     /// Private key file for `ssh://` remotes (`ssh -i`). Default none: ssh's own configuration applies.
     /// Env `VORTEX__BACKENDS__GIT__PRIVATE_KEY_PATH`.
     pub private_key_path: Option<PathBuf>,
+    /// More repositories, each serving the applications its patterns match, as Spring's
+    /// `spring.cloud.config.server.git.repos.<name>`; requests that no pattern matches are served
+    /// from `uri`. Tried in name order; each has its own local clone under `basedir`. Default
+    /// none. Env `VORTEX__BACKENDS__GIT__REPOS__<NAME>__<KEY>` (names are lowercased).
+    pub repos: BTreeMap<String, GitRepoSettings>,
+}
+
+/// One pattern repository of the git backend (`backends.git.repos.<name>`). It shares the
+/// default label, master fallback, basedir, refresh interval, timeout and branch deletion of
+/// `backends.git`, and its credentials unless it names a user of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GitRepoSettings {
+    /// Patterns over `{application}/{profile}` where `*` matches any run of characters; a pattern
+    /// without `/` matches every profile (`orders*` is `orders*/*`), and each profile of a request
+    /// is tried on its own, last first. At least one. Env `..._PATTERN` (comma-separated).
+    pub pattern: Vec<String>,
+    /// The remote, in the forms `backends.git.uri` takes. Required. Env `..._URI`.
+    pub uri: Option<String>,
+    /// Directories searched after the repository root, as `backends.git.search_paths`; not
+    /// inherited. Default empty. Env `..._SEARCH_PATHS` (comma-separated).
+    pub search_paths: Vec<String>,
+    /// User name for HTTP(S); unset, the repository uses `backends.git.username` and `password`.
+    /// Env `..._USERNAME`.
+    pub username: Option<String>,
+    /// Password or token for HTTP(S), with `username`. Env `..._PASSWORD`.
+    pub password: Option<Secret>,
+    /// Private key file for `ssh://`; unset, `backends.git.private_key_path` applies.
+    /// Env `..._PRIVATE_KEY_PATH`.
+    pub private_key_path: Option<PathBuf>,
 }
 
 impl Default for GitSettings {
@@ -205,6 +236,7 @@ impl Default for GitSettings {
             username: None,
             password: None,
             private_key_path: None,
+            repos: BTreeMap::new(),
         }
     }
 }

@@ -126,6 +126,42 @@ impl Settings {
         if git.password.is_some() && git.username.is_none() {
             problem("backends.git.username", "is required when backends.git.password is set".to_owned());
         }
+        for (name, repo) in &git.repos {
+            let key = |setting: &str| format!("backends.git.repos.{name}.{setting}");
+            if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+                problem(
+                    &format!("backends.git.repos.{name}"),
+                    "names hold only letters, digits, '-', '_' and '.'".to_owned(),
+                );
+            }
+            match repo.uri.as_deref().map(str::trim) {
+                None | Some("") => problem(&key("uri"), "is required for every repository".to_owned()),
+                Some(uri) => {
+                    if let Some(reason) = git_uri_problem(uri) {
+                        problem(&key("uri"), format!("{uri:?} {reason}"));
+                    }
+                }
+            }
+            if repo.pattern.is_empty() {
+                problem(&key("pattern"), "needs at least one pattern (application/profile, * as wildcard)".to_owned());
+            }
+            for pattern in &repo.pattern {
+                if pattern.trim().is_empty()
+                    || pattern.contains(char::is_whitespace)
+                    || pattern.matches('/').count() > 1
+                {
+                    problem(&key("pattern"), format!("{pattern:?} is not application or application/profile"));
+                }
+            }
+            if let Some(path) = repo.private_key_path.as_ref().filter(|_| git.enabled) {
+                if !path.is_file() {
+                    problem(&key("private_key_path"), format!("{} is not a file", path.display()));
+                }
+            }
+            if repo.password.is_some() && repo.username.is_none() {
+                problem(&key("username"), format!("is required when backends.git.repos.{name}.password is set"));
+            }
+        }
 
         if native.enabled && native.search_locations.is_empty() {
             problem("backends.native.search_locations", "needs at least one directory".to_owned());

@@ -452,45 +452,10 @@ async fn stress_no_response_after_an_invalidation_shows_older_data() {
 
 #[cfg(feature = "git")]
 mod git {
-    use std::process::Command;
     use std::time::Instant;
 
     use super::*;
-    use crate::support::git_settings;
-
-    /// A remote with `orders.yml` on `master`.
-    struct Remote {
-        dir: tempfile::TempDir,
-    }
-
-    impl Remote {
-        fn new() -> Self {
-            let remote = Self { dir: tempfile::tempdir().unwrap() };
-            remote.git(&["init", "-q", "-b", "master"]);
-            remote.commit("orders.yml", "value: 1\n");
-            remote
-        }
-
-        fn git(&self, args: &[&str]) {
-            let status = Command::new("git")
-                .args(["-c", "user.name=t", "-c", "user.email=t@t.invalid"])
-                .args(args)
-                .current_dir(self.dir.path())
-                .status()
-                .unwrap();
-            assert!(status.success(), "git {args:?}");
-        }
-
-        fn commit(&self, file: &str, text: &str) {
-            fs::write(self.dir.path().join(file), text).unwrap();
-            self.git(&["add", "-A"]);
-            self.git(&["commit", "-q", "-m", file]);
-        }
-
-        fn uri(&self) -> String {
-            format!("file://{}", self.dir.path().display())
-        }
-    }
+    use crate::support::{Remote, git_settings};
 
     async fn git_server(remote: &Remote, basedir: &Path, refresh_seconds: u64) -> Server {
         let mut settings = git_settings(&remote.uri(), basedir);

@@ -16,6 +16,8 @@ mod flat;
 mod metrics;
 mod overrides;
 mod prefix;
+#[cfg(feature = "git")]
+mod repos;
 mod resources;
 #[cfg(all(feature = "metrics", feature = "cache"))]
 mod security;

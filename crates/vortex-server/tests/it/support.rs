@@ -235,6 +235,42 @@ pub(crate) async fn git_sample_app() -> (App, tempfile::TempDir, tempfile::TempD
     (app(state), remote, basedir)
 }
 
+/// A remote with `orders.yml` on `master`.
+#[cfg(feature = "git")]
+pub(crate) struct Remote {
+    pub(crate) dir: tempfile::TempDir,
+}
+
+#[cfg(feature = "git")]
+impl Remote {
+    pub(crate) fn new() -> Self {
+        let remote = Self { dir: tempfile::tempdir().unwrap() };
+        remote.git(&["init", "-q", "-b", "master"]);
+        remote.commit("orders.yml", "value: 1\n");
+        remote
+    }
+
+    pub(crate) fn git(&self, args: &[&str]) {
+        let status = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t.invalid"])
+            .args(args)
+            .current_dir(self.dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    }
+
+    pub(crate) fn commit(&self, file: &str, text: &str) {
+        fs::write(self.dir.path().join(file), text).unwrap();
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", file]);
+    }
+
+    pub(crate) fn uri(&self) -> String {
+        format!("file://{}", self.dir.path().display())
+    }
+}
+
 /// Settings that enable only the git backend, for `uri`, with the mirror under `basedir`.
 #[cfg(feature = "git")]
 pub(crate) fn git_settings(uri: &str, basedir: &Path) -> vortex_settings::Settings {

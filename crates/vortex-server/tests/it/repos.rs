@@ -1,0 +1,158 @@
+//! Pattern repositories (`backends.git.repos`, Spring's `spring.cloud.config.server.git.repos`):
+//! each request is served from the repository whose patterns match it, built from settings as the
+//! binary builds it, with real repositories in temp dirs.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use vortex_server::{App, AppState, app};
+use vortex_settings::{GitRepoSettings, Secret};
+
+use crate::support::{Remote, Reply, get, git_settings, send};
+
+const TOKEN: &str = "test-admin-token-0123456789";
+
+/// The default repository and two pattern repositories, each with files that say where they are.
+struct Fleet {
+    default: Remote,
+    team: Remote,
+    prod: Remote,
+    _basedir: tempfile::TempDir,
+    app: App,
+}
+
+impl Fleet {
+    async fn start() -> Self {
+        let default = Remote::new();
+        default.commit("payments.yml", "from: default\n");
+        let team = Remote::new();
+        team.commit("payments.yml", "from: team\n");
+        team.commit("notes.txt", "team notes\n");
+        let prod = Remote::new();
+        prod.commit("orders-prod.yml", "from: prod\n");
+        let basedir = tempfile::tempdir().unwrap();
+        let mut settings = git_settings(&default.uri(), basedir.path());
+        settings.security.admin_token = Some(Secret::new(TOKEN));
+        let repo = |pattern: &[&str], remote: &Remote| GitRepoSettings {
+            pattern: pattern.iter().map(|p| (*p).to_owned()).collect(),
+            uri: Some(remote.uri()),
+            ..GitRepoSettings::default()
+        };
+        // Tried in name order: `prod` before `team`.
+        settings.backends.git.repos.insert("team".to_owned(), repo(&["pay*", "billing/*"], &team));
+        settings.backends.git.repos.insert("prod".to_owned(), repo(&["*/prod"], &prod));
+        settings.validate().unwrap();
+        let app = app(AppState::from_settings(&settings).await.unwrap());
+        Self { default, team, prod, _basedir: basedir, app }
+    }
+
+    async fn get(&self, uri: &str) -> Reply {
+        get(&self.app, uri).await
+    }
+
+    /// The remote that served `uri`: the one whose head commit is the response's version, and
+    /// whose directory names every property source.
+    async fn served_by(&self, uri: &str) -> &'static str {
+        let reply = self.get(uri).await;
+        assert_eq!(reply.status, StatusCode::OK, "{uri}: {reply:?}");
+        let json = reply.json();
+        let remotes = [("default", &self.default), ("team", &self.team), ("prod", &self.prod)];
+        let (which, remote) = remotes
+            .into_iter()
+            .find(|(_, remote)| json["version"] == head(remote))
+            .unwrap_or_else(|| panic!("{uri}: served by no remote's head: {json}"));
+        let dir = format!("{}/", remote.dir.path().display());
+        for source in json["propertySources"].as_array().unwrap() {
+            assert!(source["name"].as_str().unwrap().contains(&dir), "{uri}: {source} is not from {which}");
+        }
+        which
+    }
+}
+
+fn head(remote: &Remote) -> String {
+    let out = std::process::Command::new("git").args(["rev-parse", "HEAD"]).current_dir(remote.dir.path()).output();
+    String::from_utf8(out.unwrap().stdout).unwrap().trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_request_is_served_by_the_repository_its_patterns_match() {
+    let fleet = Fleet::start().await;
+    assert_eq!(fleet.served_by("/orders/dev").await, "default", "no pattern matches");
+    assert_eq!(fleet.served_by("/payments/dev").await, "team", "pay* is pay*/*");
+    assert_eq!(fleet.served_by("/billing/anything").await, "team");
+    assert_eq!(fleet.served_by("/orders/prod").await, "prod");
+    // Every profile is tried on its own, the last first: prod matches in either position.
+    assert_eq!(fleet.served_by("/orders/prod,dev").await, "prod");
+    assert_eq!(fleet.served_by("/orders/dev,prod").await, "prod");
+    // Both `prod` and `team` match: the first by name wins.
+    assert_eq!(fleet.served_by("/payments/prod").await, "prod");
+
+    let json = fleet.get("/payments/dev").await.json();
+    assert_eq!(json["version"], head(&fleet.team));
+    assert_eq!(json["propertySources"][0]["source"]["from"], "team");
+    assert_eq!(json["label"], serde_json::Value::Null);
+    let flat = fleet.get("/payments-dev.properties").await;
+    assert_eq!(flat.body, "from: team");
+    let resource = fleet.get("/payments/default/master/notes.txt").await;
+    assert_eq!((resource.status, resource.body.as_str()), (StatusCode::OK, "team notes\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_matching_repository_answers_its_own_errors() {
+    let fleet = Fleet::start().await;
+    // The default repository has the label; the team repository does not: 404, not the default's.
+    fleet.default.git(&["branch", "only-default"]);
+    let reply = fleet.get("/orders/dev/only-default").await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    let reply = fleet.get("/payments/dev/only-default").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{reply:?}");
+    // A file that does not parse in the team repository breaks only what the team serves.
+    fleet.team.commit("payments.yml", "from: [unclosed\n");
+    assert_eq!(monitor(&fleet.app, "payments.yml").await.status, StatusCode::OK);
+    assert_eq!(fleet.get("/payments/dev").await.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(fleet.served_by("/orders/dev").await, "default");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_fetches_every_repository_and_health_shows_each() {
+    let fleet = Fleet::start().await;
+    assert_eq!(fleet.get("/payments/dev").await.json()["propertySources"][0]["source"]["from"], "team");
+    assert_eq!(fleet.get("/orders/prod").await.json()["propertySources"][0]["source"]["from"], "prod");
+    fleet.team.commit("payments.yml", "from: team, again\n");
+    fleet.prod.commit("orders-prod.yml", "from: prod, again\n");
+    let reply = monitor(&fleet.app, "payments.yml").await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    // The fetch moved `master` in two repositories: both cached answers are gone.
+    assert_eq!(fleet.get("/payments/dev").await.json()["propertySources"][0]["source"]["from"], "team, again");
+    assert_eq!(fleet.get("/orders/prod").await.json()["propertySources"][0]["source"]["from"], "prod, again");
+
+    let health = fleet.get("/health").await;
+    assert_eq!(health.status, StatusCode::OK);
+    let git = &health.json()["backends"]["git"];
+    assert_eq!(git["status"], "UP", "{git}");
+    let repos = &git["details"]["repos"];
+    assert_eq!(repos["team"]["pattern"], serde_json::json!(["pay*/*", "billing/*"]), "{git}");
+    assert_eq!(repos["team"]["status"], "UP");
+    assert_eq!(repos["team"]["branches"]["master"], head(&fleet.team));
+    assert_eq!(repos["prod"]["branches"]["master"], head(&fleet.prod));
+    assert_eq!(git["details"]["branches"]["master"], head(&fleet.default));
+
+    // A repository whose remote is gone degrades the whole backend, and says which one.
+    std::fs::remove_dir_all(fleet.prod.dir.path()).unwrap();
+    assert_eq!(monitor(&fleet.app, "orders-prod.yml").await.status, StatusCode::BAD_GATEWAY);
+    let git = &fleet.get("/health").await.json()["backends"]["git"];
+    assert_eq!(
+        (git["status"].as_str(), git["details"]["repos"]["prod"]["status"].as_str()),
+        (Some("DEGRADED"), Some("DEGRADED"))
+    );
+    assert_eq!(git["details"]["repos"]["team"]["status"], "UP");
+    assert_eq!(fleet.get("/orders/prod").await.json()["propertySources"][0]["source"]["from"], "prod, again");
+}
+
+async fn monitor(app: &App, path: &str) -> Reply {
+    let request = Request::post("/monitor")
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(Body::from(format!("path={path}")))
+        .unwrap();
+    send(app, request).await
+}
