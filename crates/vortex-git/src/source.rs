@@ -192,14 +192,10 @@ impl GitSource {
         for label in labels {
             // The default label named explicitly is the same request as no label (one cache entry),
             // so the `master` fallback applies to both.
-            let commit = match self.resolve_label(label).await {
-                Ok(commit) => (label.to_owned(), commit),
-                Err(err) if label == default && self.falls_back_to_master() => match self.resolve_label("master").await
-                {
-                    Ok(commit) => ("master".to_owned(), commit),
-                    Err(_) => return Err(err),
-                },
-                Err(err) => return Err(err),
+            let commit = if label == default && self.falls_back_to_master() {
+                self.resolve_with_fallback(label).await?
+            } else {
+                (label.to_owned(), self.resolve_label(label).await?)
             };
             resolved.push(commit);
         }
@@ -208,6 +204,25 @@ impl GitSource {
 
     fn falls_back_to_master(&self) -> bool {
         self.inner.falls_back_to_master()
+    }
+
+    /// Resolves the default label `main`, or `master` in its place. Both are looked up in the
+    /// mirror before an on-demand fetch is tried: a repository that only has `master` is served
+    /// without fetching on the request path, and a `main` created later arrives with the next
+    /// fetch.
+    async fn resolve_with_fallback(&self, label: &str) -> Result<(String, gix::ObjectId), CoreError> {
+        for known in [label, "master"] {
+            if let Some(commit) = self.lookup(known).await? {
+                return Ok((known.to_owned(), commit));
+            }
+        }
+        match self.resolve_label(label).await {
+            Ok(commit) => Ok((label.to_owned(), commit)),
+            Err(err) => match self.resolve_label("master").await {
+                Ok(commit) => Ok(("master".to_owned(), commit)),
+                Err(_) => Err(err),
+            },
+        }
     }
 
     /// Runs `read` on a blocking thread with that thread's repository handle and the layout.

@@ -88,14 +88,36 @@ impl Metrics {
         }
     }
 
-    /// The git backend's handles.
+    /// The git backend's handles, for its only (or its default) repository: the same as
+    /// [`git_repository`](Self::git_repository) with [`names::DEFAULT_REPOSITORY`].
     pub fn git(&self) -> GitMetrics {
+        self.git_repository(names::DEFAULT_REPOSITORY)
+    }
+
+    /// The handles of one repository of the git backend, labelled `repository` with its name (a
+    /// pattern repository's name from the settings: a small set an operator chose, never a value
+    /// a client sends).
+    pub fn git_repository(&self, repository: &str) -> GitMetrics {
+        let Some(recorder) = &self.recorder else {
+            return GitMetrics {
+                ok: Counter::noop(),
+                failed: Counter::noop(),
+                seconds: Histogram::noop(),
+                last_success: Gauge::noop(),
+                labels_moved: Counter::noop(),
+            };
+        };
+        let key = |name: &'static str, result: Option<&'static str>| {
+            let mut labels = vec![Label::new("repository", repository.to_owned())];
+            labels.extend(result.map(|result| Label::from_static_parts("result", result)));
+            Key::from_parts(name, labels)
+        };
         GitMetrics {
-            ok: self.counter(names::GIT_FETCHES, &[("result", "ok")]),
-            failed: self.counter(names::GIT_FETCHES, &[("result", "error")]),
-            seconds: self.histogram(names::GIT_FETCH_DURATION, &[]),
-            last_success: self.gauge(names::GIT_LAST_SUCCESS, &[]),
-            labels_moved: self.counter(names::GIT_LABELS_MOVED, &[]),
+            ok: recorder.register_counter(&key(names::GIT_FETCHES, Some("ok")), &METADATA),
+            failed: recorder.register_counter(&key(names::GIT_FETCHES, Some("error")), &METADATA),
+            seconds: recorder.register_histogram(&key(names::GIT_FETCH_DURATION, None), &METADATA),
+            last_success: recorder.register_gauge(&key(names::GIT_LAST_SUCCESS, None), &METADATA),
+            labels_moved: recorder.register_counter(&key(names::GIT_LABELS_MOVED, None), &METADATA),
         }
     }
 

@@ -22,14 +22,17 @@ pub const CACHE_STALE_LOADS: &str = "vortex_cache_stale_loads_total";
 pub const BACKEND_LOAD_DURATION: &str = "vortex_backend_load_duration_seconds";
 /// Failed backend loads, by `backend` and error `kind`.
 pub const BACKEND_LOAD_ERRORS: &str = "vortex_backend_load_errors_total";
-/// Git fetches, by `result` (`ok`, `error`).
+/// Git fetches, by `repository` and `result` (`ok`, `error`).
 pub const GIT_FETCHES: &str = "vortex_git_fetches_total";
-/// Time a git fetch took, failed ones included.
+/// Time a git fetch took, failed ones included, by `repository`.
 pub const GIT_FETCH_DURATION: &str = "vortex_git_fetch_duration_seconds";
-/// When the last successful git fetch ended, in seconds since the Unix epoch.
+/// When the last successful git fetch ended, in seconds since the Unix epoch, by `repository`.
 pub const GIT_LAST_SUCCESS: &str = "vortex_git_last_fetch_success_timestamp_seconds";
-/// Branches and tags that a fetch moved to another commit, created or deleted.
+/// Branches and tags that a fetch moved to another commit, created or deleted, by `repository`.
 pub const GIT_LABELS_MOVED: &str = "vortex_git_labels_moved_total";
+/// The `repository` label of the git backend's default repository (`backends.git.uri`); pattern
+/// repositories are labelled with their names.
+pub const DEFAULT_REPOSITORY: &str = "default";
 /// HTTP requests answered, by `route` template, `method` and `status` class (`2xx` ...).
 pub const HTTP_REQUESTS: &str = "vortex_http_requests_total";
 /// Time to answer an HTTP request, by `route`, `method` and `status` class.

@@ -347,10 +347,10 @@ async fn git_backend(
         private_key_path: git.private_key_path.as_deref(),
     };
     if git.repos.is_empty() {
-        return Ok(Arc::new(vortex_git::GitSource::start(git_options(git, &remote, metrics)).await?));
+        return Ok(Arc::new(vortex_git::GitSource::start(git_options(git, &remote, metrics.git())).await?));
     }
     // Every repository clones at once: start-up takes the slowest clone, not their sum.
-    let default = tokio::spawn(vortex_git::GitSource::start(git_options(git, &remote, metrics)));
+    let default = tokio::spawn(vortex_git::GitSource::start(git_options(git, &remote, metrics.git())));
     let mut starting = Vec::with_capacity(git.repos.len());
     for (name, repo) in &git.repos {
         // Spring's rule: a repository without a user of its own uses the top-level credentials.
@@ -365,7 +365,8 @@ async fn git_backend(
             password,
             private_key_path: repo.private_key_path.as_deref().or(git.private_key_path.as_deref()),
         };
-        let source = tokio::spawn(vortex_git::GitSource::start(git_options(git, &remote, metrics)));
+        let options = git_options(git, &remote, metrics.git_repository(name));
+        let source = tokio::spawn(vortex_git::GitSource::start(options));
         starting.push((name, &repo.pattern, source));
     }
     let started = |joined: Result<Result<vortex_git::GitSource, vortex_git::GitError>, tokio::task::JoinError>| {
@@ -399,10 +400,10 @@ struct GitRemote<'a> {
 fn git_options(
     git: &vortex_settings::GitSettings,
     remote: &GitRemote<'_>,
-    metrics: &vortex_metrics::Metrics,
+    metrics: vortex_metrics::GitMetrics,
 ) -> vortex_git::GitOptions {
     vortex_git::GitOptions {
-        metrics: metrics.git(),
+        metrics,
         uri: remote.uri.to_owned(),
         basedir: git.basedir.clone(),
         default_label: git.default_label.clone(),

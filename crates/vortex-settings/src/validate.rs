@@ -128,7 +128,12 @@ impl Settings {
         }
         for (name, repo) in &git.repos {
             let key = |setting: &str| format!("backends.git.repos.{name}.{setting}");
-            if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+            if name == "default" {
+                problem(
+                    &format!("backends.git.repos.{name}"),
+                    "the name default is the repository of backends.git.uri".to_owned(),
+                );
+            } else if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
                 problem(
                     &format!("backends.git.repos.{name}"),
                     "names hold only letters, digits, '-', '_' and '.'".to_owned(),

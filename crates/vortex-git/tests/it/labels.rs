@@ -39,6 +39,28 @@ async fn branches_tags_and_commits() {
     assert_eq!(err.kind(), ErrorKind::NotFound);
 }
 
+/// Serving `main` from `master` fetches nothing on the request path: a commit pushed since the
+/// last fetch shows after the next fetch, not on a request (which used to fetch for the missing
+/// `main` on every cache miss, at most every five seconds).
+#[tokio::test]
+async fn serving_main_from_master_fetches_nothing_on_the_request_path() {
+    let remote = Remote::new("master");
+    remote.commit(&[("application.yml", "from: one\n")], "one");
+    let dir = basedir();
+    let source = started(options(&remote.uri(), dir.path())).await;
+    remote.commit(&[("application.yml", "from: two\n")], "two");
+    assert_eq!(value(&source, "app", None, "from").await, Some(Value::from("one")));
+    assert_eq!(value(&source, "app", Some("main"), "from").await, Some(Value::from("one")));
+    source.refresh().await.unwrap();
+    assert_eq!(value(&source, "app", None, "from").await, Some(Value::from("two")));
+    // A `main` created later is found by the next fetch, and then wins.
+    remote.git(&["branch", "main"]);
+    remote.git(&["checkout", "-q", "main"]);
+    remote.commit(&[("application.yml", "from: main\n")], "main");
+    source.refresh().await.unwrap();
+    assert_eq!(value(&source, "app", None, "from").await, Some(Value::from("main")));
+}
+
 #[tokio::test]
 async fn main_falls_back_to_master() {
     let remote = Remote::new("master");

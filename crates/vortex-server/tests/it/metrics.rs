@@ -241,8 +241,8 @@ async fn a_failing_fetch_is_counted() {
     settings.security.admin_token = Some(vortex_settings::Secret::new("metrics-test-token-0123456789"));
     let server = Server::start(app(AppState::from_settings(&settings).await.unwrap())).await;
     let text = exposition(server.addr).await;
-    assert_eq!(sample(&text, r#"vortex_git_fetches_total{result="ok"}"#), 1.0, "the first clone");
-    assert!(sample(&text, "vortex_git_last_fetch_success_timestamp_seconds") > 1.7e9);
+    assert_eq!(sample(&text, r#"vortex_git_fetches_total{repository="default",result="ok"}"#), 1.0, "the first clone");
+    assert!(sample(&text, r#"vortex_git_last_fetch_success_timestamp_seconds{repository="default"}"#) > 1.7e9);
 
     drop(remote);
     let webhook = [("Authorization", BEARER), ("Content-Type", "application/json")];
@@ -254,7 +254,7 @@ async fn a_failing_fetch_is_counted() {
     request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
     assert_eq!(raw_request(server.addr, &request).await.0, 502);
     let text = exposition(server.addr).await;
-    assert_eq!(sample(&text, r#"vortex_git_fetches_total{result="error"}"#), 1.0);
-    assert_eq!(sample(&text, r#"vortex_git_fetches_total{result="ok"}"#), 1.0);
-    assert_eq!(sample(&text, "vortex_git_fetch_duration_seconds_count"), 2.0);
+    assert_eq!(sample(&text, r#"vortex_git_fetches_total{repository="default",result="error"}"#), 1.0);
+    assert_eq!(sample(&text, r#"vortex_git_fetches_total{repository="default",result="ok"}"#), 1.0);
+    assert_eq!(sample(&text, r#"vortex_git_fetch_duration_seconds_count{repository="default"}"#), 2.0);
 }

@@ -136,6 +136,19 @@ async fn the_webhook_fetches_every_repository_and_health_shows_each() {
     assert_eq!(repos["prod"]["branches"]["master"], head(&fleet.prod));
     assert_eq!(git["details"]["branches"]["master"], head(&fleet.default));
 
+    #[cfg(feature = "metrics")]
+    {
+        // Fetches are counted per repository: the clone and the webhook's fetch, at least.
+        let text = fleet.get("/metrics").await.body;
+        for repository in ["default", "team", "prod"] {
+            let series = format!("vortex_git_fetches_total{{repository=\"{repository}\",result=\"ok\"}} ");
+            let line =
+                text.lines().find(|line| line.starts_with(&series)).unwrap_or_else(|| panic!("{series}: {text}"));
+            let count: f64 = line.rsplit_once(' ').unwrap().1.parse().unwrap();
+            assert!(count >= 2.0, "{line}");
+        }
+    }
+
     // A repository whose remote is gone degrades the whole backend, and says which one.
     std::fs::remove_dir_all(fleet.prod.dir.path()).unwrap();
     assert_eq!(monitor(&fleet.app, "orders-prod.yml").await.status, StatusCode::BAD_GATEWAY);

@@ -375,7 +375,7 @@ fn a_pattern_repository_is_checked_like_the_default_one() {
     let file = write(
         "backends:\n  native:\n    enabled: false\n  git:\n    enabled: true\n    uri: file:///srv/default\n    repos:\n      \
          nouri:\n        pattern: [a*]\n      nopattern:\n        uri: file:///srv/x\n      typo:\n        uri: file:///srv/y\n        \
-         patern: [b*]\n      bad:\n        uri: ftp://host/z\n        pattern: ['a/b/c', '']\n        password: p\n",
+         patern: [b*]\n      default:\n        uri: file:///srv/d\n        pattern: [d*]\n      bad:\n        uri: ftp://host/z\n        pattern: ['a/b/c', '']\n        password: p\n",
     );
     let lines = problems(load(Some(file.path()), &env(&[])));
     let path = file.path().display().to_string();
@@ -392,8 +392,9 @@ fn a_pattern_repository_is_checked_like_the_default_one() {
         "backends.git.repos.bad.uri: \"ftp://host/z\" has an unsupported scheme",
         "backends.git.repos.bad.pattern: \"a/b/c\" is not application or application/profile",
         "backends.git.repos.bad.username: is required when backends.git.repos.bad.password is set",
+        "backends.git.repos.default: the name default is the repository of backends.git.uri",
     ] {
         assert!(lines.iter().any(|l| l.starts_with(expected)), "{expected}: {lines:#?}");
     }
-    assert_eq!(lines.len(), 5, "empty items are dropped, as in every list: {lines:#?}");
+    assert_eq!(lines.len(), 6, "empty items are dropped, as in every list: {lines:#?}");
 }
