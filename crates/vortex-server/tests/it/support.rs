@@ -45,6 +45,49 @@ pub(crate) fn python_tools() -> PathBuf {
     python
 }
 
+/// The Node.js Spring Cloud Config client the tests run against, pinned (npm `cloud-config-client`).
+const NODE_PACKAGE: &str = "cloud-config-client@1.6.2";
+
+/// What the Node.js client reads: `node reader.js ENDPOINT NAME PROFILES LABEL USER PASS KEY...`
+/// prints one JSON object with each key's value, the whole configuration as the client nests it
+/// (`@object`), or the client's error (`@error`).
+const NODE_READER: &str = r#"'use strict'
+const client = require('cloud-config-client')
+const [endpoint, name, profiles, label, user, pass, ...keys] = process.argv.slice(2)
+client.load({ endpoint, name, profiles, label: label || undefined, auth: user ? { user, pass } : undefined })
+  .then((config) => {
+    const out = { '@object': config.toObject() }
+    for (const key of keys) out[key] = config.get(key) === undefined ? null : config.get(key)
+    console.log(JSON.stringify(out))
+  })
+  .catch((error) => console.log(JSON.stringify({ '@error': error.message })))
+"#;
+
+/// Installs [`NODE_PACKAGE`] with npm once (kept in the target dir between runs) and returns the
+/// reader script beside it. Tests running at the same time wait for one another here.
+pub(crate) fn node_tools() -> PathBuf {
+    static ONCE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = ONCE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("node-tools");
+    let reader = dir.join("reader.js");
+    let marker = dir.join(".installed");
+    if !fs::read_to_string(&marker).is_ok_and(|installed| installed == NODE_PACKAGE) {
+        fs::create_dir_all(&dir).unwrap();
+        let status = std::process::Command::new("npm")
+            .args(["install", "--silent", "--no-audit", "--no-fund", "--no-save", "--prefix"])
+            .arg(&dir)
+            .arg(NODE_PACKAGE)
+            .status();
+        let status = status.expect("npm (Node.js) is needed for the third-party client tests");
+        assert!(status.success(), "npm install {NODE_PACKAGE} failed");
+        fs::write(&marker, NODE_PACKAGE).unwrap();
+    }
+    if fs::read_to_string(&reader).ok().as_deref() != Some(NODE_READER) {
+        fs::write(&reader, NODE_READER).unwrap();
+    }
+    reader
+}
+
 /// The bundled sample repository.
 pub(crate) fn sample_repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/sample-repo").canonicalize().unwrap()
