@@ -1,7 +1,8 @@
 //! The domain's own costs, at 10, 100 and 1,000 properties: parsing YAML and `.properties` files,
 //! and rendering an environment in each wire form (Environment JSON and the flat `.properties`,
 //! `.yml` and `.json`), as a cache miss makes them: entity tag and the exact-size copy included.
-//! Also building a query from the three path parts, and decrypting `{cipher}` values.
+//! Also building a query from the three path parts, decrypting `{cipher}` values, and the native
+//! backend's change check (the fingerprint of its search locations) at 100, 1,000 and 10,000 files.
 //!
 //! `cargo bench -p vortex-core --bench core`
 
@@ -152,5 +153,30 @@ fn cipher(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parsing, serialisation, query, cipher);
+/// One poll of the native backend's change check: a repository of `n` files, a tenth of them in
+/// label directories, as `{application}.yml` and `{application}-{profile}.yml` files are laid out.
+fn fingerprint(c: &mut Criterion) {
+    use vortex_core::native::{NativeOptions, NativeSource};
+    let mut group = c.benchmark_group("native/fingerprint");
+    for n in [100, 1_000, 10_000] {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..n {
+            let path = match i % 10 {
+                0 => dir.path().join(format!("v{}/svc-{i}.yml", i % 7)),
+                1 => dir.path().join(format!("svc-{i}-prod.yml")),
+                _ => dir.path().join(format!("svc-{i}.yml")),
+            };
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, format!("service:\n  id: {i}\n")).unwrap();
+        }
+        let options =
+            NativeOptions { search_locations: vec![dir.path().display().to_string()], ..NativeOptions::default() };
+        let source = NativeSource::new(options).unwrap();
+        group.throughput(Throughput::Elements(n));
+        group.bench_function(BenchmarkId::from_parameter(n), |b| b.iter(|| black_box(source.fingerprint_blocking())));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, parsing, serialisation, query, cipher, fingerprint);
 criterion_main!(benches);

@@ -256,8 +256,10 @@ fn fingerprint_dir(dir: &Path, depth: usize, budget: &mut usize, hasher: &mut im
             }
             continue;
         }
-        // A link is hashed by its target's metadata: editing the target is a change.
-        if let Ok(meta) = std::fs::metadata(entry.path()) {
+        // A link is hashed by its target's metadata: editing the target is a change. Anything else
+        // by its own, read relative to the open directory (no path to build).
+        let meta = if file_type.is_symlink() { std::fs::metadata(entry.path()) } else { entry.metadata() };
+        if let Ok(meta) = meta {
             meta.len().hash(hasher);
             meta.modified().ok().hash(hasher);
             meta.is_dir().hash(hasher);
