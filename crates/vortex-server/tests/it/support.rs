@@ -22,27 +22,35 @@ use vortex_server::{App, AppState, NativeBackend, ServeOptions, app};
 const PYTHON_PACKAGES: &[&str] = &["config-client==1.5.0", "prometheus-client==0.21.1"];
 
 /// Creates a virtualenv with [`PYTHON_PACKAGES`] once (kept in the target dir between runs) and
-/// returns its Python. Tests running at the same time wait for one another here.
+/// returns its Python.
 pub(crate) fn python_tools() -> PathBuf {
-    static ONCE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one_at_a_time = ONCE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-tools-venv");
     let python = venv.join("bin/python");
-    let marker = venv.join(".installed");
-    if fs::read_to_string(&marker).is_ok_and(|installed| installed == PYTHON_PACKAGES.join(" ")) {
-        return python;
-    }
-    let status = std::process::Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv).status();
-    let status = status.expect("python3 is needed for the third-party client tests");
-    assert!(status.success(), "python3 -m venv failed");
-    let status = std::process::Command::new(&python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
-        .args(PYTHON_PACKAGES)
-        .status()
-        .unwrap();
-    assert!(status.success(), "pip install {PYTHON_PACKAGES:?} failed");
-    fs::write(&marker, PYTHON_PACKAGES.join(" ")).unwrap();
+    install_once(&venv, &PYTHON_PACKAGES.join(" "), || {
+        let status = std::process::Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv).status();
+        let status = status.expect("python3 is needed for the third-party client tests");
+        assert!(status.success(), "python3 -m venv failed");
+        let status = std::process::Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args(PYTHON_PACKAGES)
+            .status()
+            .unwrap();
+        assert!(status.success(), "pip install {PYTHON_PACKAGES:?} failed");
+    });
     python
+}
+
+/// Runs `install` unless `dir` holds a marker saying that `what` was installed there; tests
+/// running at the same time wait for one another here.
+fn install_once(dir: &Path, what: &str, install: impl FnOnce()) {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let marker = dir.join(".installed");
+    if fs::read_to_string(&marker).is_ok_and(|installed| installed == what) {
+        return;
+    }
+    install();
+    fs::write(&marker, what).unwrap();
 }
 
 /// The Node.js Spring Cloud Config client the tests run against, pinned (npm `cloud-config-client`).
@@ -64,14 +72,11 @@ client.load({ endpoint, name, profiles, label: label || undefined, auth: user ? 
 "#;
 
 /// Installs [`NODE_PACKAGE`] with npm once (kept in the target dir between runs) and returns the
-/// reader script beside it. Tests running at the same time wait for one another here.
+/// reader script beside it.
 pub(crate) fn node_tools() -> PathBuf {
-    static ONCE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one_at_a_time = ONCE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("node-tools");
     let reader = dir.join("reader.js");
-    let marker = dir.join(".installed");
-    if !fs::read_to_string(&marker).is_ok_and(|installed| installed == NODE_PACKAGE) {
+    install_once(&dir, &format!("{NODE_PACKAGE}\n{NODE_READER}"), || {
         fs::create_dir_all(&dir).unwrap();
         let status = std::process::Command::new("npm")
             .args(["install", "--silent", "--no-audit", "--no-fund", "--no-save", "--prefix"])
@@ -80,11 +85,8 @@ pub(crate) fn node_tools() -> PathBuf {
             .status();
         let status = status.expect("npm (Node.js) is needed for the third-party client tests");
         assert!(status.success(), "npm install {NODE_PACKAGE} failed");
-        fs::write(&marker, NODE_PACKAGE).unwrap();
-    }
-    if fs::read_to_string(&reader).ok().as_deref() != Some(NODE_READER) {
         fs::write(&reader, NODE_READER).unwrap();
-    }
+    });
     reader
 }
 
