@@ -61,8 +61,9 @@ fn matches(patterns: &[String], query: &ConfigQuery) -> bool {
 /// Unlike Spring, a matching repository that fails (an unknown label, a file that does not parse)
 /// answers with its error: falling through to another repository would serve one team's
 /// configuration in place of another's. Fetches, change notifications and health cover every
-/// repository; the label a query without one gets is the default repository's default label, and
-/// every repository shares it (the cache keys rely on that).
+/// repository (a pattern repository that cannot serve degrades the backend; only the default one
+/// makes it unready); the label a query without one gets is the default repository's default
+/// label, and every repository shares it (the cache keys rely on that).
 #[derive(Clone)]
 pub struct PatternRepos {
     default: GitSource,
@@ -131,18 +132,22 @@ impl ConfigSource for PatternRepos {
         }
     }
 
-    /// The default repository's health, with each pattern repository's under `repos`: ready when
-    /// every repository is, and as unwell as the worst of them.
+    /// The default repository's health, with each pattern repository's under `repos`. Ready when
+    /// the default repository is: a pattern repository that cannot serve (its remote unreachable
+    /// since start-up) makes the backend degraded, not down, so that a replica keeps serving every
+    /// application it can instead of leaving the load balancer.
     fn health(&self) -> SourceHealth {
         let mut health = self.default.health();
         let mut repos = serde_json::Map::new();
         for repo in &self.repos {
             let own = repo.source.health();
-            health.ready &= own.ready;
-            health.status = worst(health.status, own.status);
+            let status = if own.ready { own.status } else { HealthStatus::Down };
+            health.status =
+                worst(health.status, if status == HealthStatus::Down { HealthStatus::Degraded } else { status });
             let mut details = own.details;
             if let Some(object) = details.as_object_mut() {
-                object.insert("status".to_owned(), serde_json::json!(own.status));
+                object.insert("status".to_owned(), serde_json::json!(status));
+                object.insert("ready".to_owned(), serde_json::json!(own.ready));
                 object.insert("pattern".to_owned(), serde_json::json!(repo.patterns));
             }
             repos.insert(repo.name.clone(), details);

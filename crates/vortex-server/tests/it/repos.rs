@@ -169,3 +169,33 @@ async fn monitor(app: &App, path: &str) -> Reply {
         .unwrap();
     send(app, request).await
 }
+
+/// A pattern repository whose remote does not exist: its applications get 503, every other
+/// application is served, and health stays 200, degraded, naming the repository.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_pattern_repository_costs_only_its_own_applications() {
+    let default = Remote::new();
+    let basedir = tempfile::tempdir().unwrap();
+    let gone = basedir.path().join("no-such-remote");
+    let mut settings = git_settings(&default.uri(), basedir.path());
+    settings.backends.git.timeout_seconds = 2;
+    let repo = GitRepoSettings {
+        pattern: vec!["pay*".to_owned()],
+        uri: Some(format!("file://{}", gone.display())),
+        ..GitRepoSettings::default()
+    };
+    settings.backends.git.repos.insert("team".to_owned(), repo);
+    let app = app(AppState::from_settings(&settings).await.unwrap());
+    let reply = get(&app, "/payments/dev").await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (StatusCode::SERVICE_UNAVAILABLE, "unavailable"));
+    let reply = get(&app, "/orders/dev").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json()["propertySources"][0]["source"]["value"], 1);
+    let health = get(&app, "/health").await;
+    assert_eq!(health.status, StatusCode::OK, "{health:?}");
+    let git = &health.json()["backends"]["git"];
+    assert_eq!((git["status"].as_str(), git["ready"].as_bool()), (Some("DEGRADED"), Some(true)), "{git}");
+    let team = &git["details"]["repos"]["team"];
+    assert_eq!((team["status"].as_str(), team["ready"].as_bool()), (Some("DOWN"), Some(false)), "{team}");
+    assert!(team["lastError"].is_string(), "{team}");
+}
