@@ -4,6 +4,8 @@
 mod tree;
 mod yaml;
 
+use std::fmt::Write as _;
+
 use indexmap::IndexMap;
 
 use crate::placeholder::{resolve_placeholders, resolve_with};
@@ -41,23 +43,27 @@ impl FlatFormat {
 /// source that defines any key of a group replaces the whole group, and all groups come after the
 /// plain keys. The key `spring.profiles` is dropped.
 pub fn merge(env: &Environment) -> IndexMap<String, Value> {
-    let mut plain: IndexMap<String, Value> = IndexMap::new();
-    let mut groups: IndexMap<String, IndexMap<String, Value>> = IndexMap::new();
+    merge_borrowed(env).into_iter().map(|(key, value)| (key.to_owned(), value.clone())).collect()
+}
+
+/// [`merge`] without copying: keys and values borrowed from the environment, so that what a higher
+/// source overrides is never copied at all.
+fn merge_borrowed(env: &Environment) -> IndexMap<&str, &Value> {
+    let mut plain: IndexMap<&str, &Value> = IndexMap::new();
+    let mut groups: IndexMap<&str, IndexMap<&str, &Value>> = IndexMap::new();
     for ps in env.property_sources.iter().rev() {
-        let mut here: IndexMap<&str, IndexMap<String, Value>> = IndexMap::new();
+        let mut here: IndexMap<&str, IndexMap<&str, &Value>> = IndexMap::new();
         for (key, property) in ps.source.iter() {
             match key.find('[') {
                 None => {
-                    plain.insert(key.clone(), property.value.clone());
+                    plain.insert(key, &property.value);
                 }
                 Some(i) => {
-                    here.entry(&key[..i]).or_default().insert(key.clone(), property.value.clone());
+                    here.entry(&key[..i]).or_default().insert(key, &property.value);
                 }
             }
         }
-        for (prefix, group) in here {
-            groups.insert(prefix.to_owned(), group);
-        }
+        groups.extend(here);
     }
     plain.shift_remove("spring.profiles");
     plain.extend(groups.into_values().flatten());
@@ -70,14 +76,22 @@ pub fn merge(env: &Environment) -> IndexMap<String, Value> {
 /// [`CoreError::InvalidKey`] when a key cannot be placed in a YAML or JSON tree, and
 /// [`CoreError::CircularPlaceholder`] from placeholder resolution.
 pub fn render(env: &Environment, format: FlatFormat, resolve: bool) -> Result<String, CoreError> {
-    let merged = merge(env);
+    let merged = merge_borrowed(env);
     match format {
         FlatFormat::Properties => {
-            let text = merged.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("\n");
-            if resolve { resolve_placeholders(&text, env) } else { Ok(text) }
+            let mut text = String::with_capacity(merged.iter().map(|(k, _)| k.len() + 16).sum());
+            for (i, (key, value)) in merged.iter().enumerate() {
+                if i > 0 {
+                    text.push('\n');
+                }
+                // Writing into a String cannot fail.
+                let _ = write!(text, "{key}: {value}");
+            }
+            if resolve && text.contains("${") { resolve_placeholders(&text, env) } else { Ok(text) }
         }
         FlatFormat::Yaml | FlatFormat::Json => {
-            let mut tree = tree::build(merged)?;
+            let owned = merged.into_iter().map(|(key, value)| (key.to_owned(), value.clone())).collect();
+            let mut tree = tree::build(owned)?;
             if resolve {
                 let lookup = |key: &str| env.get(key).map(ToString::to_string);
                 tree.try_map_strings(&mut |s| resolve_with(s, &lookup))?;
