@@ -49,10 +49,12 @@
 
 mod error;
 mod mirror;
+mod per_application;
 mod repos;
 mod source;
 mod tree;
 
 pub use error::GitError;
+pub use per_application::{APPLICATION_PLACEHOLDER, ApplicationRepos};
 pub use repos::{PatternRepo, PatternRepos};
 pub use source::{Credentials, FetchOutcome, GitOptions, GitSource};

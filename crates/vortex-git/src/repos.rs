@@ -1,18 +1,20 @@
 //! [`PatternRepos`]: several git repositories behind one source, each serving the applications
 //! its patterns match (Spring's `spring.cloud.config.server.git.repos`).
 
+use std::sync::Arc;
+
 use vortex_core::{
     BoxFuture, ChangeListener, ConfigQuery, ConfigSource, CoreError, Environment, HealthStatus, Resource, SourceHealth,
 };
 
-use crate::GitSource;
-
-/// A repository chosen by pattern: its name, its patterns and its source.
+/// A repository chosen by pattern: its name, its patterns and its source (a
+/// [`GitSource`](crate::GitSource), or [`ApplicationRepos`](crate::ApplicationRepos) for a URI
+/// with `{application}`).
 #[derive(Clone)]
 pub struct PatternRepo {
     name: String,
     patterns: Vec<String>,
-    source: GitSource,
+    source: Arc<dyn ConfigSource>,
 }
 
 impl PatternRepo {
@@ -21,7 +23,7 @@ impl PatternRepo {
     /// A pattern is matched against `{application}/{profile}`, where `*` stands for any run of
     /// characters. A pattern without `/` matches every profile (`orders*` is `orders*/*`), as in
     /// Spring.
-    pub fn new(name: impl Into<String>, patterns: &[String], source: GitSource) -> Self {
+    pub fn new(name: impl Into<String>, patterns: &[String], source: Arc<dyn ConfigSource>) -> Self {
         Self { name: name.into(), patterns: normalise(patterns), source }
     }
 
@@ -66,25 +68,25 @@ fn matches(patterns: &[String], query: &ConfigQuery) -> bool {
 /// label, and every repository shares it (the cache keys rely on that).
 #[derive(Clone)]
 pub struct PatternRepos {
-    default: GitSource,
+    default: Arc<dyn ConfigSource>,
     repos: Vec<PatternRepo>,
 }
 
 impl PatternRepos {
     /// Routes queries to `repos`, tried in order, then to `default`.
-    pub fn new(default: GitSource, repos: Vec<PatternRepo>) -> Self {
+    pub fn new(default: Arc<dyn ConfigSource>, repos: Vec<PatternRepo>) -> Self {
         Self { default, repos }
     }
 
     /// The repository that serves `query`: its name (`None` for the default) and source.
-    pub fn select(&self, query: &ConfigQuery) -> (Option<&str>, &GitSource) {
+    pub fn select(&self, query: &ConfigQuery) -> (Option<&str>, &Arc<dyn ConfigSource>) {
         match self.repos.iter().find(|repo| repo.matches(query)) {
             Some(repo) => (Some(repo.name()), &repo.source),
             None => (None, &self.default),
         }
     }
 
-    fn sources(&self) -> impl Iterator<Item = &GitSource> {
+    fn sources(&self) -> impl Iterator<Item = &Arc<dyn ConfigSource>> {
         std::iter::once(&self.default).chain(self.repos.iter().map(|repo| &repo.source))
     }
 }
@@ -104,26 +106,7 @@ impl ConfigSource for PatternRepos {
 
     /// Fetches every repository at once; fails with the first error after all have finished.
     fn refresh(&self) -> BoxFuture<'_, Result<(), CoreError>> {
-        Box::pin(async move {
-            let fetches: Vec<_> = self
-                .sources()
-                .map(|source| {
-                    let source = source.clone();
-                    tokio::spawn(async move { source.refresh().await })
-                })
-                .collect();
-            let mut first_error = None;
-            for fetch in fetches {
-                let result = match fetch.await {
-                    Ok(fetched) => fetched.map(|_| ()).map_err(CoreError::from),
-                    Err(err) => Err(crate::source::join_error(err).into()),
-                };
-                if let Err(err) = result {
-                    first_error.get_or_insert(err);
-                }
-            }
-            first_error.map_or(Ok(()), Err)
-        })
+        Box::pin(refresh_all(self.sources().cloned()))
     }
 
     fn subscribe(&self, listener: ChangeListener) {
@@ -157,6 +140,22 @@ impl ConfigSource for PatternRepos {
         }
         health
     }
+}
+
+/// Refreshes every source at once and waits for all; the first error, if any, after all ran.
+pub(crate) async fn refresh_all<S: ConfigSource + Clone>(sources: impl Iterator<Item = S>) -> Result<(), CoreError> {
+    let fetches: Vec<_> = sources.map(|source| tokio::spawn(async move { source.refresh().await })).collect();
+    let mut first_error = None;
+    for fetch in fetches {
+        let result = match fetch.await {
+            Ok(fetched) => fetched,
+            Err(err) => Err(crate::source::join_error(err).into()),
+        };
+        if let Err(err) = result {
+            first_error.get_or_insert(err);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
 }
 
 fn worst(a: HealthStatus, b: HealthStatus) -> HealthStatus {

@@ -174,6 +174,11 @@ impl GitSource {
         self.inner.fetch().await
     }
 
+    /// The directory of the local mirror.
+    pub(crate) fn mirror_dir(&self) -> &std::path::Path {
+        &self.inner.dir
+    }
+
     /// Returns whether the mirror has content to serve.
     pub fn is_ready(&self) -> bool {
         self.inner.read_state(|s| s.ready)
@@ -529,7 +534,7 @@ impl ConfigSource for GitSource {
 }
 
 /// Accepts the URI forms of the settings and returns what gix connects to.
-fn normalise_uri(uri: &str) -> Result<String, GitError> {
+pub(crate) fn normalise_uri(uri: &str) -> Result<String, GitError> {
     let trimmed = uri.trim();
     let invalid = |reason: &str| GitError::InvalidUri { uri: crate::error::redact(uri), reason: reason.to_owned() };
     if trimmed.is_empty() {

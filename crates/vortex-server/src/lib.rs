@@ -346,11 +346,12 @@ async fn git_backend(
         password: git.password.as_ref(),
         private_key_path: git.private_key_path.as_deref(),
     };
+    let default = git_options(git, &remote, metrics.git());
     if git.repos.is_empty() {
-        return Ok(Arc::new(vortex_git::GitSource::start(git_options(git, &remote, metrics.git())).await?));
+        return git_repository(default, git.max_repositories).await;
     }
     // Every repository clones at once: start-up takes the slowest clone, not their sum.
-    let default = tokio::spawn(vortex_git::GitSource::start(git_options(git, &remote, metrics.git())));
+    let default = tokio::spawn(git_repository(default, git.max_repositories));
     let mut starting = Vec::with_capacity(git.repos.len());
     for (name, repo) in &git.repos {
         // Spring's rule: a repository without a user of its own uses the top-level credentials.
@@ -366,17 +367,14 @@ async fn git_backend(
             private_key_path: repo.private_key_path.as_deref().or(git.private_key_path.as_deref()),
         };
         let options = git_options(git, &remote, metrics.git_repository(name));
-        let source = tokio::spawn(vortex_git::GitSource::start(options));
-        starting.push((name, &repo.pattern, source));
+        starting.push((name, &repo.pattern, tokio::spawn(git_repository(options, git.max_repositories))));
     }
-    let started = |joined: Result<Result<vortex_git::GitSource, vortex_git::GitError>, tokio::task::JoinError>| {
-        joined
-            .map_err(|err| CoreError::Backend {
-                kind: vortex_core::ErrorKind::Internal,
-                message: "backends.git: starting a repository failed".to_owned(),
-                source: Some(Box::new(err)),
-            })?
-            .map_err(CoreError::from)
+    let started = |joined: Result<Result<Arc<dyn ConfigSource>, CoreError>, tokio::task::JoinError>| {
+        joined.map_err(|err| CoreError::Backend {
+            kind: vortex_core::ErrorKind::Internal,
+            message: "backends.git: starting a repository failed".to_owned(),
+            source: Some(Box::new(err)),
+        })?
     };
     let default = started(default.await)?;
     let mut repos = Vec::with_capacity(starting.len());
@@ -384,6 +382,19 @@ async fn git_backend(
         repos.push(vortex_git::PatternRepo::new(name.clone(), patterns, started(source.await)?));
     }
     Ok(Arc::new(vortex_git::PatternRepos::new(default, repos)))
+}
+
+/// One repository of the git backend: a mirror of its remote, or with `{application}` in the
+/// URI, a mirror per application cloned when it is first asked for.
+#[cfg(feature = "git")]
+async fn git_repository(
+    options: vortex_git::GitOptions,
+    max_repositories: usize,
+) -> Result<Arc<dyn ConfigSource>, CoreError> {
+    if options.uri.contains(vortex_git::APPLICATION_PLACEHOLDER) {
+        return Ok(Arc::new(vortex_git::ApplicationRepos::new(options, max_repositories)?));
+    }
+    Ok(Arc::new(vortex_git::GitSource::start(options).await?))
 }
 
 /// What differs between the repositories of the git backend.

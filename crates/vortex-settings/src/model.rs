@@ -155,7 +155,8 @@ pub struct GitSettings {
     /// Whether this backend serves requests. Default `false`. Env `VORTEX__BACKENDS__GIT__ENABLED`.
     pub enabled: bool,
     /// Remote to clone: `file:///abs/path`, a plain path, `git://`, `http(s)://` or `ssh://`.
-    /// Required when enabled. Env `VORTEX__BACKENDS__GIT__URI`.
+    /// `{application}` in the path makes a repository per application, cloned when the
+    /// application is first asked for. Required when enabled. Env `VORTEX__BACKENDS__GIT__URI`.
     pub uri: Option<String>,
     /// Label served when a request names none. Default `main`. Env `VORTEX__BACKENDS__GIT__DEFAULT_LABEL`.
     pub default_label: String,
@@ -193,6 +194,11 @@ pub struct GitSettings {
     /// from `uri`. Tried in name order; each has its own local clone under `basedir`. Default
     /// none. Env `VORTEX__BACKENDS__GIT__REPOS__<NAME>__<KEY>` (names are lowercased).
     pub repos: BTreeMap<String, GitRepoSettings>,
+    /// With `{application}` in a `uri` (a repository per application, as in Spring), the most
+    /// application repositories kept open; requests for more applications get 503, so that made-up
+    /// names cannot make the server clone without bound. Must be > 0. Default `100`.
+    /// Env `VORTEX__BACKENDS__GIT__MAX_REPOSITORIES`.
+    pub max_repositories: usize,
 }
 
 /// One pattern repository of the git backend (`backends.git.repos.<name>`). It shares the
@@ -237,6 +243,7 @@ impl Default for GitSettings {
             password: None,
             private_key_path: None,
             repos: BTreeMap::new(),
+            max_repositories: 100,
         }
     }
 }

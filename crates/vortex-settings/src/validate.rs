@@ -112,6 +112,9 @@ impl Settings {
         if git.refresh_interval_seconds == 0 {
             problem("backends.git.refresh_interval_seconds", "must be greater than 0".to_owned());
         }
+        if git.max_repositories == 0 {
+            problem("backends.git.max_repositories", "must be greater than 0".to_owned());
+        }
         if git.timeout_seconds == 0 {
             problem("backends.git.timeout_seconds", "must be greater than 0".to_owned());
         }
@@ -225,9 +228,12 @@ fn git_uri_problem(uri: &str) -> Option<&'static str> {
         if rest.is_empty() || (scheme != "file" && rest.starts_with('/')) {
             return Some("has no host");
         }
-        if rest.contains("{application}") && rest.split('/').next().is_some_and(|h| h.contains('{')) {
+        if rest.split('/').next().is_some_and(|h| h.contains('{')) {
             return Some("must not use placeholders in the host");
         }
+    }
+    if uri.replace("{application}", "").contains('{') {
+        return Some("may hold only the placeholder {application}");
     }
     None
 }

@@ -8,4 +8,5 @@ mod faults;
 mod freshness;
 mod http;
 mod labels;
+mod per_application;
 mod support;

@@ -199,3 +199,57 @@ async fn an_unreachable_pattern_repository_costs_only_its_own_applications() {
     assert_eq!((team["status"].as_str(), team["ready"].as_bool()), (Some("DOWN"), Some(false)), "{team}");
     assert!(team["lastError"].is_string(), "{team}");
 }
+
+/// `{application}` in the URI, as Spring's `uri: https://host/{application}-config`: each
+/// application from its own repository, cloned on its first request; an application without one
+/// is 404; health lists the open ones; the webhook fetches them. Also as a pattern repository.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repository_per_application_from_a_placeholder_uri() {
+    let parent = tempfile::tempdir().unwrap();
+    let orders = Remote::new();
+    orders.commit("orders.yml", "from: orders repository\n");
+    let payments = Remote::new();
+    payments.commit("payments.yml", "from: payments repository\n");
+    for (name, remote) in [("orders-config", &orders), ("payments-config", &payments)] {
+        std::os::unix::fs::symlink(remote.dir.path(), parent.path().join(name)).unwrap();
+    }
+    let template = format!("file://{}/{{application}}-config", parent.path().display());
+    let basedir = tempfile::tempdir().unwrap();
+    let mut settings = git_settings(&template, basedir.path());
+    settings.security.admin_token = Some(Secret::new(TOKEN));
+    settings.validate().unwrap();
+    let app = app(AppState::from_settings(&settings).await.unwrap());
+    let from = |reply: Reply| reply.json()["propertySources"][0]["source"]["from"].clone();
+    assert_eq!(from(get(&app, "/orders/dev").await), "orders repository");
+    assert_eq!(from(get(&app, "/payments/dev").await), "payments repository");
+    let reply = get(&app, "/nobody/dev").await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (StatusCode::NOT_FOUND, "not_found"), "{reply:?}");
+    let health = get(&app, "/health").await;
+    assert_eq!(health.status, StatusCode::OK);
+    let repositories = &health.json()["backends"]["git"]["details"]["repositories"];
+    assert_eq!(repositories["orders"]["status"], "UP", "{repositories}");
+    assert!(repositories["nobody"].is_null(), "{repositories}");
+
+    orders.commit("orders.yml", "from: orders repository, again\n");
+    assert_eq!(monitor(&app, "orders.yml").await.status, StatusCode::OK);
+    assert_eq!(from(get(&app, "/orders/dev").await), "orders repository, again");
+
+    // As a pattern repository: applications named team-* come from their own repositories.
+    let team = Remote::new();
+    team.commit("team-a.yml", "from: team-a repository\n");
+    std::os::unix::fs::symlink(team.dir.path(), parent.path().join("team-a")).unwrap();
+    let default = Remote::new();
+    let basedir = tempfile::tempdir().unwrap();
+    let mut settings = git_settings(&default.uri(), basedir.path());
+    let repo = GitRepoSettings {
+        pattern: vec!["team-*".to_owned()],
+        uri: Some(format!("file://{}/{{application}}", parent.path().display())),
+        ..GitRepoSettings::default()
+    };
+    settings.backends.git.repos.insert("teams".to_owned(), repo);
+    settings.validate().unwrap();
+    let app = vortex_server::app(AppState::from_settings(&settings).await.unwrap());
+    assert_eq!(from(get(&app, "/team-a/dev").await), "team-a repository");
+    assert_eq!(get(&app, "/team-b/dev").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(get(&app, "/orders/dev").await.json()["propertySources"][0]["source"]["value"], 1);
+}

@@ -398,3 +398,25 @@ fn a_pattern_repository_is_checked_like_the_default_one() {
     }
     assert_eq!(lines.len(), 6, "empty items are dropped, as in every list: {lines:#?}");
 }
+
+#[test]
+fn a_git_uri_may_hold_only_the_application_placeholder() {
+    let git = |uri: &str, extra: &str| {
+        write(&format!(
+            "backends:\n  native:\n    enabled: false\n  git:\n    enabled: true\n    uri: '{uri}'\n{extra}"
+        ))
+    };
+    let file = git("https://git.example/config/{application}-config", "");
+    assert!(load(Some(file.path()), &env(&[])).is_ok());
+    for (uri, reason) in [
+        ("https://git.example/{profile}/{application}", "may hold only the placeholder {application}"),
+        ("https://{application}.git.example/config", "must not use placeholders in the host"),
+    ] {
+        let file = git(uri, "");
+        let lines = problems(load(Some(file.path()), &env(&[])));
+        assert!(lines.iter().any(|l| l.starts_with("backends.git.uri: ") && l.contains(reason)), "{uri}: {lines:#?}");
+    }
+    let file = git("https://git.example/{application}", "    max_repositories: 0\n");
+    let lines = problems(load(Some(file.path()), &env(&[])));
+    assert!(lines.iter().any(|l| l.starts_with("backends.git.max_repositories: must be greater than 0")), "{lines:#?}");
+}
