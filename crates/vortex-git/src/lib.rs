@@ -41,6 +41,16 @@
 //! # }
 //! ```
 //!
+//! # Several repositories
+//!
+//! - [`PatternRepos`] puts several repositories behind one source, each serving the applications
+//!   its `application/profile` patterns match (Spring's `git.repos`), the rest going to a default.
+//! - [`ApplicationRepos`] serves each application from a repository of its own, from a URI with
+//!   `{application}` in it, cloned when the application is first asked for.
+//!
+//! Both are [`ConfigSource`](vortex_core::ConfigSource)s over [`GitSource`]s, and nest:
+//! a pattern repository may be an [`ApplicationRepos`].
+//!
 //! # Features
 //!
 //! | feature | adds | default |
