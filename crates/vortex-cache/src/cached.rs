@@ -155,12 +155,15 @@ impl<S: ConfigSource> CachedSource<S> {
         let weak: Weak<Inner<S>> = Arc::downgrade(&inner);
         let listener: ChangeListener = Arc::new(move |change| {
             if let Some(inner) = weak.upgrade() {
+                // A key of several applications is stale when one of them changed.
+                let concerned = |key: &CacheKey| key.applications().any(|app| change.concerns_application(app));
                 if change.everything {
-                    let removed = inner.invalidate_now(|_| true);
-                    tracing::info!(removed, "cache: the backend changed, invalidated everything");
+                    let removed = inner.invalidate_now(concerned);
+                    tracing::info!(applications = ?change.applications, removed, "cache: the backend changed");
                 } else {
-                    let removed = inner.invalidate_now(|key| key.names_any_label(&change.labels));
-                    tracing::info!(labels = ?change.labels, removed, "cache: invalidated moved labels");
+                    let removed = inner.invalidate_now(|key| key.names_any_label(&change.labels) && concerned(key));
+                    let (labels, applications) = (&change.labels, &change.applications);
+                    tracing::info!(?labels, ?applications, removed, "cache: invalidated moved labels");
                 }
             }
         });

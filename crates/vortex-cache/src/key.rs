@@ -80,7 +80,12 @@ impl CacheKey {
 
     /// Whether one of the key's applications is `name`.
     pub(crate) fn names_application(&self, name: &str) -> bool {
-        self.application.split(',').any(|a| a.trim() == name)
+        self.applications().any(|a| a == name)
+    }
+
+    /// The applications the key names (one, or each of a comma-separated list).
+    pub(crate) fn applications(&self) -> impl Iterator<Item = &str> {
+        self.application.split(',').map(str::trim)
     }
 
     /// Whether one of the key's labels is among `labels`.

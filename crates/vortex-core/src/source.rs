@@ -90,17 +90,32 @@ pub struct SourceChange {
     pub labels: Vec<String>,
     /// Whether every label may have changed: what was loaded before is stale, whatever its label.
     pub everything: bool,
+    /// When set, only these applications' content changed (a backend with a repository per
+    /// application); otherwise any application's may have.
+    pub applications: Option<Vec<String>>,
 }
 
 impl SourceChange {
     /// A change of `labels`.
     pub fn of_labels(labels: Vec<String>) -> Self {
-        Self { labels, everything: false }
+        Self { labels, everything: false, applications: None }
     }
 
     /// A change that may touch every label.
     pub fn everything() -> Self {
-        Self { labels: Vec::new(), everything: true }
+        Self { labels: Vec::new(), everything: true, applications: None }
+    }
+
+    /// The same change, narrowed to the applications in `applications`.
+    #[must_use]
+    pub fn for_applications(mut self, applications: Vec<String>) -> Self {
+        self.applications = Some(applications);
+        self
+    }
+
+    /// Whether content of `application` may have changed.
+    pub fn concerns_application(&self, application: &str) -> bool {
+        self.applications.as_ref().is_none_or(|names| names.iter().any(|name| name == application))
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 use vortex_core::{
     BoxFuture, ChangeListener, ConfigQuery, ConfigSource, CoreError, Environment, ErrorKind, HealthStatus, Resource,
-    SourceHealth,
+    SourceChange, SourceHealth,
 };
 
 use crate::{GitError, GitOptions, GitSource};
@@ -156,7 +156,7 @@ impl Inner {
         lock(&self.failed).remove(application);
         let mut opened = lock(&self.opened);
         for listener in &opened.listeners {
-            source.subscribe(Arc::clone(listener));
+            source.subscribe(for_application(application, listener));
         }
         opened.sources.push((application.to_owned(), source.clone()));
         Ok(source)
@@ -165,6 +165,13 @@ impl Inner {
     fn started(&self) -> Vec<(String, GitSource)> {
         lock(&self.opened).sources.clone()
     }
+}
+
+/// `listener`, told only of `application`'s changes: a push to one application's repository leaves
+/// every other application's cached answers alone.
+fn for_application(application: &str, listener: &ChangeListener) -> ChangeListener {
+    let (application, listener) = (application.to_owned(), Arc::clone(listener));
+    Arc::new(move |change: &SourceChange| listener(&change.clone().for_applications(vec![application.clone()])))
 }
 
 fn no_repository(application: &str) -> CoreError {
@@ -200,8 +207,8 @@ impl ConfigSource for ApplicationRepos {
     /// Subscribes `listener` to every repository open now and to every one opened later.
     fn subscribe(&self, listener: ChangeListener) {
         let mut opened = lock(&self.inner.opened);
-        for (_, source) in &opened.sources {
-            source.subscribe(Arc::clone(&listener));
+        for (application, source) in &opened.sources {
+            source.subscribe(for_application(application, &listener));
         }
         opened.listeners.push(listener);
     }

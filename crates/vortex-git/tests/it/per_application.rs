@@ -139,6 +139,10 @@ async fn refresh_fetches_every_open_repository_and_tells_the_listeners() {
     let heard = heard.lock().unwrap();
     assert_eq!(heard.len(), 2, "{heard:?}");
     assert!(heard.iter().all(|change| change.labels.contains(&"main".to_owned())), "{heard:?}");
+    // Each change names the one application whose repository moved.
+    let mut applications: Vec<_> = heard.iter().map(|change| change.applications.clone()).collect();
+    applications.sort();
+    assert_eq!(applications, [Some(vec!["orders".to_owned()]), Some(vec!["payments".to_owned()])]);
 }
 
 #[test]

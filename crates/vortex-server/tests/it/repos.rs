@@ -230,8 +230,23 @@ async fn a_repository_per_application_from_a_placeholder_uri() {
     assert_eq!(repositories["orders"]["status"], "UP", "{repositories}");
     assert!(repositories["nobody"].is_null(), "{repositories}");
 
+    // A push to one application's repository leaves the other applications' cached answers alone
+    // (the webhook names a file of the repository, which invalidates nothing by name here).
+    #[cfg(feature = "cache")]
+    let cached = |app: App| async move {
+        let request = Request::get("/cache?keys").header("Authorization", format!("Bearer {TOKEN}"));
+        let stats = send(&app, request.body(Body::empty()).unwrap()).await.json();
+        let mut keys: Vec<String> =
+            stats["keys"].as_array().unwrap().iter().map(|k| k.as_str().unwrap().to_owned()).collect();
+        keys.sort();
+        keys
+    };
+    #[cfg(feature = "cache")]
+    assert_eq!(cached(app.clone()).await, ["orders:dev:main", "payments:dev:main"]);
     orders.commit("orders.yml", "from: orders repository, again\n");
-    assert_eq!(monitor(&app, "orders.yml").await.status, StatusCode::OK);
+    assert_eq!(monitor(&app, "settings.yml").await.status, StatusCode::OK);
+    #[cfg(feature = "cache")]
+    assert_eq!(cached(app.clone()).await, ["payments:dev:main"], "only the orders entry went");
     assert_eq!(from(get(&app, "/orders/dev").await), "orders repository, again");
 
     // As a pattern repository: applications named team-* come from their own repositories.
