@@ -20,6 +20,15 @@ pub const APPLICATION_PLACEHOLDER: &str = "{application}";
 /// before a request may try to clone it again.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
 
+/// Most failed applications remembered: the memory a flood of made-up names can take is bounded.
+const MAX_REMEMBERED_FAILURES: usize = 10_000;
+
+/// Most first clones running at once: a flood of new names cannot open connections to the git host
+/// without bound; a request over it is answered 503 and may retry. A clone that timed out keeps
+/// its slot until its transfer has really ended (a silent host can hold a blocking thread long
+/// after the timeout), so no more than this many threads ever wait on the host.
+const MAX_CONCURRENT_CLONES: usize = 4;
+
 /// One git repository per application, cloned when the application is first asked for, each
 /// with its own mirror under `basedir` and its own background fetch.
 ///
@@ -40,6 +49,8 @@ struct Inner {
     repos: Mutex<HashMap<String, Arc<OnceCell<GitSource>>>>,
     /// When an application's clone last failed.
     failed: Mutex<HashMap<String, Instant>>,
+    /// Permits for first clones; see [`MAX_CONCURRENT_CLONES`].
+    clones: Arc<tokio::sync::Semaphore>,
     /// The open repositories and the listeners each of them tells, under one lock, so that a
     /// listener and a repository opened at the same time always meet.
     opened: Mutex<Opened>,
@@ -73,6 +84,7 @@ impl ApplicationRepos {
                 max_repositories: max_repositories.max(1),
                 repos: Mutex::default(),
                 failed: Mutex::default(),
+                clones: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_CLONES)),
                 opened: Mutex::default(),
             }),
         })
@@ -134,6 +146,13 @@ impl ApplicationRepos {
 
 impl Inner {
     async fn start(&self, application: &str) -> Result<GitSource, CoreError> {
+        let Ok(permit) = Arc::clone(&self.clones).try_acquire_owned() else {
+            return Err(CoreError::Backend {
+                kind: ErrorKind::Unavailable,
+                message: format!("{MAX_CONCURRENT_CLONES} application repositories are being cloned; retry shortly"),
+                source: None,
+            });
+        };
         let options = GitOptions {
             uri: self.template.uri.replace(APPLICATION_PLACEHOLDER, application),
             clone_on_start: true,
@@ -145,11 +164,21 @@ impl Inner {
             let reason = source.health().details["lastError"].as_str().unwrap_or("the clone failed").to_owned();
             tracing::warn!(application, error = %reason, "no repository could be cloned for the application");
             let dir = source.mirror_dir().to_path_buf();
+            let transfer = source.transfer_flag();
             drop(source);
+            if transfer.load(std::sync::atomic::Ordering::Acquire) {
+                // Hand the slot to a watcher that frees it when the abandoned transfer ends.
+                tokio::spawn(async move {
+                    while transfer.load(std::sync::atomic::Ordering::Acquire) {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    drop(permit);
+                });
+            }
             if let Err(err) = tokio::fs::remove_dir_all(&dir).await {
                 tracing::warn!(path = %dir.display(), error = %err, "could not remove the empty mirror");
             }
-            lock(&self.failed).insert(application.to_owned(), Instant::now());
+            remember_failure(&mut lock(&self.failed), application, Instant::now());
             return Err(no_repository(application));
         }
         tracing::info!(application, "cloned the application's repository");
@@ -165,6 +194,18 @@ impl Inner {
     fn started(&self) -> Vec<(String, GitSource)> {
         lock(&self.opened).sources.clone()
     }
+}
+
+/// Records that `application` could not be cloned at `now`. Past [`MAX_REMEMBERED_FAILURES`],
+/// failures older than [`RETRY_AFTER_FAILURE`] are forgotten, and if that is not enough, all are.
+fn remember_failure(failed: &mut HashMap<String, Instant>, application: &str, now: Instant) {
+    if failed.len() >= MAX_REMEMBERED_FAILURES {
+        failed.retain(|_, at| now.saturating_duration_since(*at) < RETRY_AFTER_FAILURE);
+        if failed.len() >= MAX_REMEMBERED_FAILURES {
+            failed.clear();
+        }
+    }
+    failed.insert(application.to_owned(), now);
 }
 
 /// `listener`, told only of `application`'s changes: a push to one application's repository leaves
@@ -239,5 +280,32 @@ impl ConfigSource for ApplicationRepos {
                 "repositories": repositories,
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::time::{Duration, Instant};
+
+    use super::{MAX_REMEMBERED_FAILURES, RETRY_AFTER_FAILURE, remember_failure};
+
+    #[test]
+    fn remembered_failures_stay_bounded() {
+        let start = Instant::now();
+        let mut failed = HashMap::new();
+        for i in 0..MAX_REMEMBERED_FAILURES {
+            remember_failure(&mut failed, &format!("app-{i}"), start);
+        }
+        assert_eq!(failed.len(), MAX_REMEMBERED_FAILURES);
+        // Later, the old ones have served their time and make room.
+        let later = start + RETRY_AFTER_FAILURE + Duration::from_secs(1);
+        remember_failure(&mut failed, "new", later);
+        assert_eq!(failed.len(), 1);
+        // All young: forgotten at once rather than growing.
+        for i in 0..MAX_REMEMBERED_FAILURES + 5 {
+            remember_failure(&mut failed, &format!("young-{i}"), later);
+        }
+        assert!(failed.len() <= MAX_REMEMBERED_FAILURES, "{}", failed.len());
     }
 }

@@ -179,6 +179,11 @@ impl GitSource {
         &self.inner.dir
     }
 
+    /// Set while a transfer runs on a blocking thread, also after a timeout abandoned it.
+    pub(crate) fn transfer_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.inner.transfer_running)
+    }
+
     /// Returns whether the mirror has content to serve.
     pub fn is_ready(&self) -> bool {
         self.inner.read_state(|s| s.ready)

@@ -153,3 +153,55 @@ fn a_uri_needs_the_placeholder_and_no_other() {
     }
     assert!(ApplicationRepos::new(options("https://git.example/{application}-config", dir.path()), 10).is_ok());
 }
+
+/// First clones run four at a time: while four hang on a remote that never answers, a fifth new
+/// application is answered 503 at once instead of opening a fifth connection. A clone that timed
+/// out keeps its slot while its transfer still waits on the host; the slots come back when the
+/// transfers end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_clones_run_four_at_a_time() {
+    // A git:// "host" that accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = Arc::clone(&accepted);
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let dir = basedir();
+    let mut template = options(&format!("git://127.0.0.1:{port}/{{application}}"), dir.path());
+    template.timeout = std::time::Duration::from_secs(2);
+    let source = ApplicationRepos::new(template, 10).unwrap();
+    let hanging: Vec<_> = ["a", "b", "c", "d"]
+        .into_iter()
+        .map(|app| {
+            let source = source.clone();
+            tokio::spawn(async move { from(&source, app).await })
+        })
+        .collect();
+    // The four clones are under way once the host has their four connections.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while accepted.load(std::sync::atomic::Ordering::SeqCst) < 4 {
+        assert!(std::time::Instant::now() < deadline, "the clones never connected");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let started = std::time::Instant::now();
+    assert_eq!(from(&source, "e").await, Err(ErrorKind::Unavailable));
+    assert!(started.elapsed() < std::time::Duration::from_secs(1), "answered at once");
+    for task in hanging {
+        assert_eq!(task.await.unwrap(), Err(ErrorKind::NotFound), "timed out: no repository");
+    }
+    assert_eq!(from(&source, "e").await, Err(ErrorKind::Unavailable), "the abandoned transfers still wait");
+    // The host goes away: the transfers end, the slots come back, and a clone is tried (and fails).
+    held.abort();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while from(&source, "e").await == Err(ErrorKind::Unavailable) {
+        assert!(std::time::Instant::now() < deadline, "the slots never came back");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(from(&source, "e").await, Err(ErrorKind::NotFound));
+}
