@@ -166,17 +166,22 @@ impl Inner {
             let dir = source.mirror_dir().to_path_buf();
             let transfer = source.transfer_flag();
             drop(source);
-            if transfer.load(std::sync::atomic::Ordering::Acquire) {
-                // Hand the slot to a watcher that frees it when the abandoned transfer ends.
-                tokio::spawn(async move {
-                    while transfer.load(std::sync::atomic::Ordering::Acquire) {
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                    drop(permit);
-                });
-            }
-            if let Err(err) = tokio::fs::remove_dir_all(&dir).await {
-                tracing::warn!(path = %dir.display(), error = %err, "could not remove the empty mirror");
+            let still_running = transfer.load(std::sync::atomic::Ordering::Acquire);
+            let clean_up = async move {
+                // An abandoned transfer may still write into the mirror: it keeps the slot, and the
+                // directory is removed only once it has ended.
+                while transfer.load(std::sync::atomic::Ordering::Acquire) {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                if let Err(err) = tokio::fs::remove_dir_all(&dir).await {
+                    tracing::warn!(path = %dir.display(), error = %err, "could not remove the empty mirror");
+                }
+                drop(permit);
+            };
+            if still_running {
+                tokio::spawn(clean_up);
+            } else {
+                clean_up.await;
             }
             remember_failure(&mut lock(&self.failed), application, Instant::now());
             return Err(no_repository(application));
@@ -260,14 +265,8 @@ impl ConfigSource for ApplicationRepos {
         let mut status = HealthStatus::Up;
         let mut repositories = serde_json::Map::new();
         for (name, source) in self.inner.started() {
-            let own = source.health();
-            if own.status != HealthStatus::Up {
-                status = HealthStatus::Degraded;
-            }
-            let mut details = own.details;
-            if let Some(object) = details.as_object_mut() {
-                object.insert("status".to_owned(), serde_json::json!(own.status));
-            }
+            let (own, details) = crate::repos::part_health(source.health());
+            status = crate::repos::with_part(status, own);
             repositories.insert(name, details);
         }
         SourceHealth {

@@ -111,7 +111,7 @@ impl ConfigSource for PatternRepos {
 
     fn subscribe(&self, listener: ChangeListener) {
         for source in self.sources() {
-            source.subscribe(std::sync::Arc::clone(&listener));
+            source.subscribe(Arc::clone(&listener));
         }
     }
 
@@ -123,14 +123,9 @@ impl ConfigSource for PatternRepos {
         let mut health = self.default.health();
         let mut repos = serde_json::Map::new();
         for repo in &self.repos {
-            let own = repo.source.health();
-            let status = if own.ready { own.status } else { HealthStatus::Down };
-            health.status =
-                worst(health.status, if status == HealthStatus::Down { HealthStatus::Degraded } else { status });
-            let mut details = own.details;
+            let (status, mut details) = part_health(repo.source.health());
+            health.status = with_part(health.status, status);
             if let Some(object) = details.as_object_mut() {
-                object.insert("status".to_owned(), serde_json::json!(status));
-                object.insert("ready".to_owned(), serde_json::json!(own.ready));
                 object.insert("pattern".to_owned(), serde_json::json!(repo.patterns));
             }
             repos.insert(repo.name.clone(), details);
@@ -156,6 +151,24 @@ pub(crate) async fn refresh_all<S: ConfigSource + Clone>(sources: impl Iterator<
         }
     }
     first_error.map_or(Ok(()), Err)
+}
+
+/// The health of one repository of several: its status (`DOWN` when it cannot serve at all) and
+/// its details, which then carry that status and its readiness too.
+pub(crate) fn part_health(own: SourceHealth) -> (HealthStatus, serde_json::Value) {
+    let status = if own.ready { own.status } else { HealthStatus::Down };
+    let mut details = own.details;
+    if let Some(object) = details.as_object_mut() {
+        object.insert("status".to_owned(), serde_json::json!(status));
+        object.insert("ready".to_owned(), serde_json::json!(own.ready));
+    }
+    (status, details)
+}
+
+/// The status of a backend whose `overall` status is joined by one of its repositories': the worst
+/// of both, except that one repository of several can make the backend degraded, never down.
+pub(crate) fn with_part(overall: HealthStatus, part: HealthStatus) -> HealthStatus {
+    worst(overall, if part == HealthStatus::Down { HealthStatus::Degraded } else { part })
 }
 
 fn worst(a: HealthStatus, b: HealthStatus) -> HealthStatus {
