@@ -74,6 +74,19 @@ pub enum CoreError {
         /// The key whose resolution led back to itself.
         key: String,
     },
+    /// Placeholder resolution nests too deep or exceeds its [`Budget`](crate::placeholder::Budget).
+    #[error("placeholder ${{{key}}}{} cannot be resolved: {reason}", file.as_deref().map(|f| format!(" (defined in {f})")).unwrap_or_default())]
+    PlaceholderLimit {
+        /// The outermost placeholder's key, as written.
+        key: String,
+        /// The property source that defines the key, when known.
+        file: Option<String>,
+        /// Which limit it reached.
+        reason: String,
+    },
+    /// Work was stopped because the request it was for has gone (it timed out, or its client left).
+    #[error("the work was cancelled: its request is gone")]
+    Cancelled,
     /// A flat property key cannot be turned into a YAML or JSON tree (`a..b`, `a[]`, ...).
     #[error("invalid property key {key:?}: {reason}")]
     InvalidKey {
@@ -116,7 +129,8 @@ impl CoreError {
                 ErrorKind::InvalidInput
             }
             Self::NoSuchLabel { .. } | Self::NoSuchResource { .. } => ErrorKind::NotFound,
-            Self::Parse { .. } | Self::InvalidFile { .. } => ErrorKind::InvalidDocument,
+            Self::Parse { .. } | Self::InvalidFile { .. } | Self::PlaceholderLimit { .. } => ErrorKind::InvalidDocument,
+            Self::Cancelled => ErrorKind::Unavailable,
             Self::Io { .. } => ErrorKind::Internal,
             Self::Backend { kind, .. } => *kind,
             Self::Shared(inner) => inner.kind(),

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use indexmap::IndexMap;
 
-use crate::placeholder::{resolve_placeholders, resolve_with};
+use crate::placeholder::{Budget, name_source, resolve_placeholders, resolve_with};
 use crate::{CoreError, Environment, Value};
 
 pub use tree::Node;
@@ -70,12 +70,14 @@ fn merge_borrowed(env: &Environment) -> IndexMap<&str, &Value> {
     plain
 }
 
-/// Renders `env` in a flat format, resolving placeholders against it when `resolve` is set.
+/// Renders `env` in a flat format, resolving placeholders against it when `resolve` is set, within
+/// `budget` for the whole document.
 ///
 /// # Errors
 /// [`CoreError::InvalidKey`] when a key cannot be placed in a YAML or JSON tree, and
-/// [`CoreError::CircularPlaceholder`] from placeholder resolution.
-pub fn render(env: &Environment, format: FlatFormat, resolve: bool) -> Result<String, CoreError> {
+/// [`CoreError::CircularPlaceholder`], [`CoreError::PlaceholderLimit`] or [`CoreError::Cancelled`]
+/// from placeholder resolution.
+pub fn render(env: &Environment, format: FlatFormat, resolve: bool, budget: &mut Budget) -> Result<String, CoreError> {
     let merged = merge_borrowed(env);
     match format {
         FlatFormat::Properties => {
@@ -87,14 +89,23 @@ pub fn render(env: &Environment, format: FlatFormat, resolve: bool) -> Result<St
                 // Writing into a String cannot fail.
                 let _ = write!(text, "{key}: {value}");
             }
-            if resolve && text.contains("${") { resolve_placeholders(&text, env) } else { Ok(text) }
+            if resolve && text.contains("${") {
+                budget.allow_input(text.len());
+                resolve_placeholders(&text, env, budget)
+            } else {
+                Ok(text)
+            }
         }
         FlatFormat::Yaml | FlatFormat::Json => {
             let owned = merged.into_iter().map(|(key, value)| (key.to_owned(), value.clone())).collect();
             let mut tree = tree::build(owned)?;
             if resolve {
                 let lookup = |key: &str| env.get(key).map(ToString::to_string);
-                tree.try_map_strings(&mut |s| resolve_with(s, &lookup))?;
+                tree.try_map_strings(&mut |s| {
+                    budget.allow_input(s.len());
+                    resolve_with(s, &lookup, budget)
+                })
+                .map_err(|err| name_source(err, env))?;
             }
             Ok(match format {
                 FlatFormat::Json => tree.to_json(),

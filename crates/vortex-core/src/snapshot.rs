@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 
+use crate::placeholder::Budget;
 use crate::render::{self, FlatFormat};
 use crate::{CoreError, Environment, ErrorKind};
 
@@ -96,22 +97,36 @@ impl Snapshot {
         &self.env
     }
 
-    /// Returns the rendering of `representation`, making it on the first call.
+    /// Returns the rendering of `representation`, making it on the first call within the default
+    /// placeholder [`Budget`].
     ///
     /// # Errors
-    /// What rendering fails with: a circular placeholder, a key that does not fit a tree. Failures
-    /// are not kept; the next call tries again.
+    /// What rendering fails with: a circular placeholder, a key that does not fit a tree, a
+    /// placeholder over its budget. Failures are not kept; the next call tries again.
     pub fn render(&self, representation: Representation) -> Result<&Rendering, CoreError> {
+        self.render_within(representation, &mut Budget::default())
+    }
+
+    /// Returns the rendering of `representation` when it was already made: never any work.
+    pub fn rendered(&self, representation: Representation) -> Option<&Rendering> {
+        self.renderings[representation.index()].get().map(|rendering| &**rendering)
+    }
+
+    /// Returns the rendering of `representation`, making it on the first call within `budget`.
+    ///
+    /// # Errors
+    /// As [`Snapshot::render`], and [`CoreError::Cancelled`] when the budget was cancelled.
+    pub fn render_within(&self, representation: Representation, budget: &mut Budget) -> Result<&Rendering, CoreError> {
         let slot = &self.renderings[representation.index()];
         if let Some(rendering) = slot.get() {
             return Ok(rendering);
         }
-        let rendering = self.make(representation)?;
+        let rendering = self.make(representation, budget)?;
         // Two racing first calls make equal renderings; whichever lands first is kept.
         Ok(slot.get_or_init(|| Box::new(rendering)))
     }
 
-    fn make(&self, representation: Representation) -> Result<Rendering, CoreError> {
+    fn make(&self, representation: Representation, budget: &mut Budget) -> Result<Rendering, CoreError> {
         let body = match representation {
             Representation::Environment { origins, label_in_request } => {
                 let label = if label_in_request { self.env.label.as_deref() } else { None };
@@ -122,7 +137,7 @@ impl Snapshot {
                 })?
             }
             Representation::Flat { format, resolve_placeholders } => {
-                render::render(&self.env, format, resolve_placeholders)?.into_bytes()
+                render::render(&self.env, format, resolve_placeholders, budget)?.into_bytes()
             }
         };
         // Serialisers grow their buffer by doubling, and `Bytes` would keep a vector's whole

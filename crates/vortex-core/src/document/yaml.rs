@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use indexmap::IndexMap;
 use saphyr::{MarkedYaml, ScalarStyle, Tag, YamlData, YamlLoader};
-use saphyr_parser::{Parser, ScanError, Span};
+use saphyr_parser::{Event, Parser, ScanError, Span, SpannedEventReceiver};
 
 use super::Document;
 use crate::{CoreError, Origin, Property, Value};
@@ -27,16 +27,31 @@ pub fn parse_yaml(text: &str, file: &str) -> Result<Vec<Document>, CoreError> {
     let mut loader: YamlLoader<'_, MarkedYaml<'_>> = YamlLoader::default();
     loader.early_parse(false);
     loader.alias_limit(ALIAS_LIMIT);
-    let mut parser = Parser::new_from_str(text);
     let scan_error = |e: &ScanError| CoreError::Parse {
         file: file.to_owned(),
         line: e.marker().line(),
         column: e.marker().col() + 1,
         message: e.info().to_owned(),
     };
-    parser.load(&mut loader, true).map_err(|e| scan_error(&e))?;
-    if let Some(e) = loader.error() {
-        return Err(scan_error(e));
+    // The events are pulled one at a time rather than pushed by `Parser::load`, which recurses
+    // once per nesting level: a few thousand nested `- ` overflow the stack there, before any
+    // check of ours could run. The guard refuses a node too deep before the loader builds it, so
+    // no tree deeper than `MAX_DEPTH` exists, and none is dropped recursively.
+    let mut guard = DepthGuard::default();
+    for event in Parser::new_from_str(text) {
+        let (event, span) = event.map_err(|e| scan_error(&e))?;
+        if let Err(message) = guard.admit(&event) {
+            return Err(CoreError::Parse {
+                file: file.to_owned(),
+                line: span.start.line(),
+                column: span.start.col() + 1,
+                message: message.to_owned(),
+            });
+        }
+        loader.on_event(event, span);
+        if let Some(e) = loader.error() {
+            return Err(scan_error(e));
+        }
     }
     let mut documents = Vec::new();
     for root in loader.into_documents() {
@@ -51,6 +66,59 @@ pub fn parse_yaml(text: &str, file: &str) -> Result<Vec<Document>, CoreError> {
         documents.push(Document { properties: std::sync::Arc::new(flattener.properties) });
     }
     Ok(documents)
+}
+
+/// Tracks the nesting of the event stream, aliases included, and refuses what would build a tree
+/// deeper than [`MAX_DEPTH`].
+///
+/// An alias copies its anchor's whole subtree, so it counts as deep as that subtree: an anchor
+/// nested 100 levels deep, used 100 levels down, is refused, and a chain of anchors cannot
+/// multiply depth either.
+#[derive(Default)]
+struct DepthGuard {
+    /// Open collections: their anchor id (0 for none) and the height of their tallest child.
+    open: Vec<(usize, usize)>,
+    /// The height of each anchored node: 0 for a scalar, 1 + its tallest child for a collection.
+    heights: std::collections::HashMap<usize, usize>,
+}
+
+impl DepthGuard {
+    fn admit(&mut self, event: &Event<'_>) -> Result<(), &'static str> {
+        match event {
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if self.open.len() >= MAX_DEPTH {
+                    return Err("nesting is too deep");
+                }
+                self.open.push((*anchor, 0));
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some((anchor, tallest)) = self.open.pop() {
+                    self.closed(anchor, tallest + 1);
+                }
+            }
+            Event::Scalar(_, _, anchor, _) => self.closed(*anchor, 0),
+            Event::Alias(anchor) => {
+                let height = self.heights.get(anchor).copied().unwrap_or(0);
+                if self.open.len() + height > MAX_DEPTH {
+                    return Err("nesting is too deep (through an alias)");
+                }
+                self.closed(0, height);
+            }
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) | Event::DocumentEnd => {
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a complete node of `height` in its parent, and under its anchor.
+    fn closed(&mut self, anchor: usize, height: usize) {
+        if anchor > 0 {
+            self.heights.insert(anchor, height);
+        }
+        if let Some((_, tallest)) = self.open.last_mut() {
+            *tallest = (*tallest).max(height);
+        }
+    }
 }
 
 struct Flattener<'f> {

@@ -133,3 +133,80 @@ fn non_map_documents_live_under_document() {
 fn block_scalars_keep_newlines() {
     assert_eq!(flat("t: |\n  one\n  two\n"), vec![("t".into(), s("one\ntwo\n"))]);
 }
+
+/// Runs `f` on a thread with half the stack of a tokio blocking thread: any recursion proportional
+/// to the input's depth (100,000 levels) overflows it and aborts the test binary.
+fn on_small_stack(f: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new().stack_size(1024 * 1024).spawn(f).unwrap().join().unwrap();
+}
+
+fn assert_too_deep(text: String) {
+    on_small_stack(move || {
+        let err = parse_yaml(&text, "deep.yml").unwrap_err();
+        // The scanner refuses deep flow collections itself ("recursion limit exceeded").
+        let message = err.to_string();
+        assert!(message.contains("nesting is too deep") || message.contains("recursion limit exceeded"), "{err}");
+        assert!(err.to_string().starts_with("failed to parse deep.yml at line"), "{err}");
+    });
+}
+
+#[test]
+fn deep_block_sequences_are_refused_while_parsing() {
+    for levels in [MAX_DEPTH + 1, 5_000, 100_000] {
+        let mut text = String::from("x:\n");
+        for i in 0..levels {
+            text.push_str(&" ".repeat(i.min(1) * 2));
+            text.push_str("- ");
+        }
+        text.push_str("end\n");
+        assert_too_deep(text);
+    }
+}
+
+#[test]
+fn deep_block_mappings_are_refused_while_parsing() {
+    let mut text = String::new();
+    for i in 0..2_000 {
+        text.push_str(&" ".repeat(i));
+        text.push_str("k:\n");
+    }
+    text.push_str(&" ".repeat(2_000));
+    text.push_str("v\n");
+    assert_too_deep(text);
+}
+
+#[test]
+fn deep_flow_collections_are_refused_while_parsing() {
+    assert_too_deep(format!("x: {}1{}\n", "[".repeat(200_000), "]".repeat(200_000)));
+    assert_too_deep(format!("x: {}1{}\n", "{a: ".repeat(50_000), "}".repeat(50_000)));
+    // Unclosed: still refused by depth before the syntax error at the end.
+    assert_too_deep(format!("x: {}\n", "[".repeat(200_000)));
+}
+
+#[test]
+fn aliases_cannot_multiply_depth() {
+    // Each anchor nests 100 levels and holds the previous one: 100 + 100 is over the limit.
+    let mut text = String::new();
+    for i in 0..3 {
+        text.push_str(&format!("a{i}: &a{i} {}", "[".repeat(100)));
+        if i > 0 {
+            text.push_str(&format!("*a{}", i - 1));
+        } else {
+            text.push('1');
+        }
+        text.push_str(&"]".repeat(100));
+        text.push('\n');
+    }
+    assert_too_deep(text);
+    // Within the limit, aliases still work.
+    let docs = parse_yaml("a: &x [[1]]\nb: *x\n", "ok.yml").unwrap();
+    let keys: Vec<&String> = docs[0].properties.keys().collect();
+    assert_eq!(keys, ["a[0][0]", "b[0][0]"]);
+}
+
+#[test]
+fn nesting_at_the_limit_is_accepted() {
+    let levels = MAX_DEPTH - 1;
+    let text = format!("x: {}1{}\n", "[".repeat(levels), "]".repeat(levels));
+    on_small_stack(move || assert_eq!(parse_yaml(&text, "ok.yml").unwrap()[0].properties.len(), 1));
+}
