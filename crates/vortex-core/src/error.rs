@@ -141,3 +141,27 @@ impl CoreError {
         Self::InvalidInput { what, reason: reason.into() }
     }
 }
+
+/// Removes `user:password@` from every URL inside `message` (`https://alice:secret@host/x` becomes
+/// `https://***@host/x`), so that credentials written into a URI never reach a log line, an error
+/// body, health or `--check-config`.
+pub fn redact_credentials(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(pos) = rest.find("://") {
+        let (head, tail) = rest.split_at(pos + 3);
+        out.push_str(head);
+        let end = tail.find(|c: char| c == '/' || c.is_whitespace() || c == '"' || c == '\'').unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(at) => {
+                out.push_str("***@");
+                out.push_str(&authority[at + 1..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}

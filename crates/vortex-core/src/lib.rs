@@ -68,7 +68,7 @@ mod source;
 mod value;
 
 pub use environment::{Environment, EnvironmentJson, Origin, Property, PropertySource};
-pub use error::{CoreError, ErrorKind};
+pub use error::{CoreError, ErrorKind, redact_credentials};
 pub use query::{ConfigQuery, DEFAULT_APPLICATION, DEFAULT_PROFILE, percent_decode};
 pub use source::{BoxFuture, ChangeListener, ConfigSource, HealthStatus, Resource, SourceChange, SourceHealth};
 pub use value::{Value, java_double};

@@ -27,7 +27,7 @@ impl ProfileExpr {
             if tokens.is_empty() {
                 return Err("empty profile expression".to_owned());
             }
-            let mut parser = ExprParser { tokens, pos: 0 };
+            let mut parser = ExprParser { tokens, pos: 0, depth: 0 };
             let expr = parser.expression()?;
             if parser.pos != parser.tokens.len() {
                 return Err(format!("unexpected token in {part:?}"));
@@ -86,9 +86,15 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
     Ok(tokens)
 }
 
+/// Deepest nesting of `!` and parentheses accepted. The parser, evaluation and `Drop` all recurse
+/// once per level, and the expression comes from a repository file.
+const MAX_DEPTH: usize = 32;
+
 struct ExprParser {
     tokens: Vec<Token>,
     pos: usize,
+    /// `!` and `(` open around the current position.
+    depth: usize,
 }
 
 impl ExprParser {
@@ -114,6 +120,20 @@ impl ExprParser {
     fn unary(&mut self) -> Result<ProfileExpr, String> {
         let token = self.tokens.get(self.pos).cloned();
         self.pos += 1;
+        let nests = matches!(token, Some(Token::Not | Token::Open));
+        if !nests {
+            return self.unary_inner(token);
+        }
+        if self.depth >= MAX_DEPTH {
+            return Err(format!("malformed profile expression: nests deeper than {MAX_DEPTH} levels"));
+        }
+        self.depth += 1;
+        let expr = self.unary_inner(token);
+        self.depth -= 1;
+        expr
+    }
+
+    fn unary_inner(&mut self, token: Option<Token>) -> Result<ProfileExpr, String> {
         match token {
             Some(Token::Not) => Ok(ProfileExpr::Not(Box::new(self.unary()?))),
             Some(Token::Open) => {

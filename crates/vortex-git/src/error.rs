@@ -81,24 +81,7 @@ impl From<GitError> for CoreError {
 
 /// Removes `user:password@` from URLs inside a message, so credentials never reach logs or clients.
 pub(crate) fn redact(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut rest = message;
-    while let Some(pos) = rest.find("://") {
-        let (head, tail) = rest.split_at(pos + 3);
-        out.push_str(head);
-        let end = tail.find(|c: char| c == '/' || c.is_whitespace() || c == '"' || c == '\'').unwrap_or(tail.len());
-        let authority = &tail[..end];
-        match authority.rfind('@') {
-            Some(at) => {
-                out.push_str("***@");
-                out.push_str(&authority[at + 1..]);
-            }
-            None => out.push_str(authority),
-        }
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
-    out
+    vortex_core::redact_credentials(message)
 }
 
 /// Renders an error with its causes, `outer: inner: innermost`, so a log line says what really failed.

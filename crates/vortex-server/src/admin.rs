@@ -19,7 +19,7 @@ use serde_json::json;
 
 use vortex_metrics::AuthApi;
 
-use crate::auth::WebhookRefusal;
+use crate::auth::{self, WebhookRefusal};
 use crate::error::ApiError;
 use crate::{AppState, monitor, routes};
 
@@ -39,6 +39,36 @@ pub(crate) async fn require_token(State(state): State<AppState>, request: Reques
     match admin_access(&state, request.method().as_str(), request.uri().path(), request.headers()) {
         Ok(()) => next.run(request).await,
         Err(denied) => denied.into_response(),
+    }
+}
+
+/// Admission before the body: refuses, from the headers alone, a request to a route that takes a
+/// body and that would be refused anyway, so that no body from an unauthenticated client is ever
+/// read. `template` is the route's template. A webhook's signature covers the body, so only its
+/// presence is checked here; the handler verifies it.
+pub(crate) fn admit_writer(
+    state: &AppState,
+    method: &str,
+    template: &str,
+    headers: &HeaderMap,
+) -> Result<(), Response> {
+    match template {
+        "/monitor" => match &state.inner.webhook {
+            Some(_) if auth::has_webhook_credentials(headers) => Ok(()),
+            Some(_) => {
+                tracing::warn!(header = "none", "monitor: webhook refused, nothing changed");
+                state.auth_failed(AuthApi::Webhook, true);
+                Err(Denied::Unsigned.into_response())
+            }
+            None => admin_access(state, method, template, headers).map_err(IntoResponse::into_response),
+        },
+        "/cache" | "/cache/{*key}" | "/decrypt" | "/decrypt/{name}/{profiles}" => {
+            admin_access(state, method, template, headers).map_err(IntoResponse::into_response)
+        }
+        "/encrypt" | "/encrypt/{name}/{profiles}" => {
+            crate::auth::ReadAccess::check(state, headers).map(|_| ()).map_err(IntoResponse::into_response)
+        }
+        _ => Ok(()),
     }
 }
 

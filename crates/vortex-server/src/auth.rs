@@ -172,6 +172,12 @@ impl WebhookSecret {
     }
 }
 
+/// Whether `headers` carry any webhook signature or token header, valid or not.
+pub(crate) fn has_webhook_credentials(headers: &HeaderMap) -> bool {
+    SIGNATURE_HEADERS.iter().any(|(name, _)| headers.contains_key(*name))
+        || TOKEN_HEADERS.iter().any(|name| headers.contains_key(*name))
+}
+
 /// Lower- or upper-case hex, even length; `None` otherwise.
 fn decode_hex(text: &[u8]) -> Option<Vec<u8>> {
     let digit = |c: u8| char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok());

@@ -141,6 +141,7 @@ struct Inner {
     state: AppState,
     timeout: Duration,
     body_limit: usize,
+    body_read_timeout: Duration,
     /// `None` when metrics are off: then nothing is timed or counted.
     http: Option<Arc<HttpMetrics>>,
     /// Whether read requests skip the router; off once other routes are merged in, which may be
@@ -169,6 +170,7 @@ impl App {
             state: state.clone(),
             timeout: shared.request_timeout,
             body_limit: shared.body_limit,
+            body_read_timeout: shared.body_read_timeout,
             http,
             direct_reads: true,
             prefix: shared.prefix.clone(),
@@ -193,6 +195,15 @@ impl App {
             Track { http: Arc::clone(http), started: Timer::start(), route, method: request.method().clone() }
         });
         let log = tracing::enabled!(tracing::Level::DEBUG).then(|| (request.method().clone(), request.uri().clone()));
+        // A request with a body is admitted from its headers, its body read without a slot, and
+        // only then does it take one: see `write`.
+        if !matches!(*request.method(), Method::GET | Method::HEAD) {
+            let phase = match self.check_target(&request) {
+                Err(refusal) => Phase::Done { response: Some(refusal.into_response(app)) },
+                Ok(()) => Phase::Direct { future: Box::pin(write(self.clone(), request, route)) },
+            };
+            return EdgeFuture { phase, deadline: None, timeout: app.timeout, track, log, _slot: None };
+        }
         let (phase, slot) = match self.admit(&request, route) {
             Err(refusal) => (Phase::Done { response: Some(refusal.into_response(app)) }, None),
             Ok(slot) => {
@@ -220,21 +231,32 @@ impl App {
     /// metrics take none and are never refused: an overloaded server must not look dead to its
     /// liveness probe, nor go blind to its monitoring.
     fn admit(&self, request: &Request, route: Option<usize>) -> Result<Option<Slot>, Refusal> {
-        let app = &*self.0;
-        let target = request.uri().path_and_query().map_or(0, |target| target.as_str().len());
-        if target > app.max_uri_bytes {
-            self.rejected(Rejection::UriTooLong);
-            return Err(Refusal::UriTooLong);
-        }
+        self.check_target(request)?;
         if route.is_some_and(is_exempt_route) {
             return Ok(None);
         }
+        self.take_slot().map(Some)
+    }
+
+    /// Refuses a request target longer than `server.max_uri_bytes` (414).
+    fn check_target(&self, request: &Request) -> Result<(), Refusal> {
+        let target = request.uri().path_and_query().map_or(0, |target| target.as_str().len());
+        if target > self.0.max_uri_bytes {
+            self.rejected(Rejection::UriTooLong);
+            return Err(Refusal::UriTooLong);
+        }
+        Ok(())
+    }
+
+    /// Takes a place under `server.max_concurrent_requests`, or refuses (503).
+    fn take_slot(&self) -> Result<Slot, Refusal> {
+        let app = &*self.0;
         if app.in_flight.fetch_add(1, Ordering::AcqRel) >= app.max_concurrent {
             app.in_flight.fetch_sub(1, Ordering::AcqRel);
             self.rejected(Rejection::Overloaded);
             return Err(Refusal::Overloaded);
         }
-        Ok(Some(Slot(Arc::clone(&app.in_flight))))
+        Ok(Slot(Arc::clone(&app.in_flight)))
     }
 
     /// Counts a request or connection refused before any handler ran, when metrics are on.
@@ -347,6 +369,61 @@ async fn read(state: AppState, request: Request) -> Response {
         return refused.into_response();
     }
     routes::answer(&state, request.uri(), request.headers()).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// A request that may carry a body (`POST /monitor`, `/encrypt`, `DELETE /cache`, ...), in three
+/// steps, so that neither a slow client nor an unauthenticated one can hold what readers need:
+///
+/// 1. admission from the headers alone: credentials, or a webhook's signature header, and the
+///    declared length against the body limit;
+/// 2. the body read whole, within `server.body_read_timeout_seconds` (408 after it) and the body
+///    limit (413), holding no slot under the concurrency limit;
+/// 3. a slot (or 503), and the router with the body in memory.
+async fn write(app: App, request: Request, route: Option<usize>) -> Response {
+    let inner = &*app.0;
+    let template = route.and_then(|i| ROUTES.get(i)).copied().unwrap_or("");
+    if let Err(refused) =
+        crate::admin::admit_writer(&inner.state, request.method().as_str(), template, request.headers())
+    {
+        return refused;
+    }
+    let request = match limit_body(request, inner.body_limit) {
+        Ok(request) => request,
+        Err(status) => return ApiError::from_status(status).into_response(),
+    };
+    let (parts, body) = request.into_parts();
+    let bytes = match tokio::time::timeout(inner.body_read_timeout, axum::body::to_bytes(body, usize::MAX)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(err)) => {
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+            let too_large = std::iter::from_fn(|| {
+                let current = cause?;
+                cause = current.source();
+                Some(current)
+            })
+            .any(|e| e.is::<http_body_util::LengthLimitError>());
+            let status = if too_large { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::BAD_REQUEST };
+            return ApiError::from_status(status).into_response();
+        }
+        Err(_) => {
+            let message = format!(
+                "the request body did not arrive within {} s (server.body_read_timeout_seconds)",
+                inner.body_read_timeout.as_secs()
+            );
+            let mut response = ApiError::new(StatusCode::REQUEST_TIMEOUT, "timeout", message).into_response();
+            response.headers_mut().insert(axum::http::header::CONNECTION, HeaderValue::from_static("close"));
+            return response;
+        }
+    };
+    let _slot = match app.take_slot() {
+        Ok(slot) => slot,
+        Err(refusal) => return refusal.into_response(inner),
+    };
+    let request = Request::from_parts(parts, Body::from(bytes));
+    match inner.router.clone().call(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
 }
 
 /// Refuses a declared body over `limit` at once; caps the bodies that handlers may read.

@@ -72,6 +72,10 @@ struct Shared {
     prometheus: Option<(vortex_metrics::Prometheus, Arc<vortex_metrics::HttpMetrics>)>,
     request_timeout: Duration,
     body_limit: usize,
+    /// How long a request body may take to arrive (`server.body_read_timeout_seconds`).
+    body_read_timeout: Duration,
+    /// The placeholder budget of one response beyond its input (`server.placeholder_budget_bytes`).
+    placeholder_budget: usize,
     max_uri_bytes: usize,
     max_concurrent_requests: usize,
     /// Every route is under this path (`server.prefix`), when set.
@@ -98,6 +102,8 @@ impl AppState {
             prometheus: None,
             request_timeout: Duration::from_secs(defaults.request_timeout_seconds),
             body_limit: defaults.body_limit_bytes,
+            body_read_timeout: Duration::from_secs(defaults.body_read_timeout_seconds),
+            placeholder_budget: defaults.placeholder_budget_bytes,
             max_uri_bytes: defaults.max_uri_bytes,
             max_concurrent_requests: defaults.max_concurrent_requests,
             prefix: None,
@@ -147,6 +153,14 @@ impl AppState {
     #[must_use]
     pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
         self.shared_mut().request_timeout = timeout;
+        self
+    }
+
+    /// Allows placeholder resolution `bytes` of work per response beyond four times its input
+    /// (`server.placeholder_budget_bytes`); over it, the response is 500 `invalid_config`.
+    #[must_use]
+    pub fn with_placeholder_budget(mut self, bytes: usize) -> Self {
+        self.shared_mut().placeholder_budget = bytes;
         self
     }
 
@@ -293,6 +307,8 @@ impl AppState {
         let shared = state.shared_mut();
         shared.request_timeout = Duration::from_secs(settings.server.request_timeout_seconds);
         shared.body_limit = settings.server.body_limit_bytes;
+        shared.body_read_timeout = Duration::from_secs(settings.server.body_read_timeout_seconds);
+        shared.placeholder_budget = settings.server.placeholder_budget_bytes;
         shared.max_uri_bytes = settings.server.max_uri_bytes;
         shared.max_concurrent_requests = settings.server.max_concurrent_requests.max(1);
         shared.accept_empty = settings.server.accept_empty;
@@ -558,14 +574,26 @@ async fn no_route(uri: axum::http::Uri) -> ApiError {
 }
 
 /// Renders the output of `--check-config`: where the settings came from, then the effective
-/// settings as YAML with every secret redacted.
+/// settings as YAML with every secret redacted: the secret settings, and a password written into
+/// any URL (`https://alice:secret@host/x.git` is printed `https://***@host/x.git`).
 pub fn cli_report(loaded: &vortex_settings::Loaded) -> String {
+    fn redact(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::String(text) if text.contains("://") => *text = vortex_core::redact_credentials(text),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
+            serde_json::Value::Object(map) => map.values_mut().for_each(redact),
+            _ => {}
+        }
+    }
     let source = match &loaded.file {
         Some(path) => format!("# settings file: {}\n", path.display()),
         None => "# settings file: none (built-in defaults)\n".to_owned(),
     };
     let tree = serde_json::to_value(&loaded.settings)
-        .map(|json| vortex_core::render::to_yaml(&vortex_core::render::Node::from(&json)))
+        .map(|mut json| {
+            redact(&mut json);
+            vortex_core::render::to_yaml(&vortex_core::render::Node::from(&json))
+        })
         .unwrap_or_default();
     format!("# settings are valid\n{source}{tree}")
 }

@@ -6,14 +6,17 @@
 //! says.
 
 use std::borrow::Cow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::{Request, State};
 use axum::http::header::{ACCEPT, ACCEPT_CHARSET, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use vortex_core::placeholder::{self, Budget};
 use vortex_core::render::FlatFormat;
 use vortex_core::snapshot::{Rendering, Representation, Snapshot};
-use vortex_core::{ConfigQuery, CoreError, HealthStatus, percent_decode, placeholder};
+use vortex_core::{ConfigQuery, CoreError, HealthStatus, Value, percent_decode};
 
 use crate::AppState;
 use crate::auth::ReadAccess;
@@ -89,8 +92,8 @@ async fn environment(
     let query = ConfigQuery::parse(app, profiles, label)?;
     let snapshot = served(state, &query).await?;
     let v2 = accepts(headers, V2_MEDIA_TYPE);
-    let rendering =
-        snapshot.render(Representation::Environment { origins: v2, label_in_request: query.label.is_some() })?;
+    let representation = Representation::Environment { origins: v2, label_in_request: query.label.is_some() };
+    let rendering = render(state, &snapshot, representation).await?;
     let content_type = if v2 { V2_MEDIA_TYPE } else { JSON };
     Ok(respond(rendering, content_type, headers, Some(ACCEPT.as_str())))
 }
@@ -106,15 +109,78 @@ async fn flat(
 ) -> Result<Response, ApiError> {
     let query = ConfigQuery::parse(name, profiles, label)?;
     let snapshot = served(state, &query).await?;
-    let rendering =
-        snapshot.render(Representation::Flat { format, resolve_placeholders: options.resolve_placeholders })?;
+    let representation = Representation::Flat { format, resolve_placeholders: options.resolve_placeholders };
+    let rendering = render(state, &snapshot, representation).await?;
     let content_type = if format == FlatFormat::Json { JSON } else { TEXT_PLAIN };
     Ok(respond(rendering, content_type, headers, None))
 }
 
+/// The rendering of `representation`: at once when the snapshot has it (every cache hit), else
+/// made now. Heavy work — a large environment, or placeholders to resolve — is made off the async
+/// workers, under the placeholder budget, and stopped when the request is dropped (it timed out,
+/// or its client left), so that no input can keep a worker or a CPU from everything else.
+async fn render<'s>(
+    state: &AppState,
+    snapshot: &'s Arc<Snapshot>,
+    representation: Representation,
+) -> Result<&'s Rendering, ApiError> {
+    if let Some(rendering) = snapshot.rendered(representation) {
+        return Ok(rendering);
+    }
+    let mut budget = Budget::new(state.inner.placeholder_budget, 0);
+    if !is_heavy(snapshot, representation) {
+        return Ok(snapshot.render_within(representation, &mut budget)?);
+    }
+    let cancel = CancelOnDrop::default();
+    let mut budget = budget.cancelled_by(Arc::clone(&cancel.0));
+    let made = Arc::clone(snapshot);
+    off_workers(move || made.render_within(representation, &mut budget).map(|_| ())).await?;
+    drop(cancel);
+    Ok(snapshot.render(representation)?)
+}
+
+/// Environments larger than this (by [`Snapshot::estimated_bytes`]) render off the async workers.
+const HEAVY_BYTES: u64 = 256 * 1024;
+
+fn is_heavy(snapshot: &Snapshot, representation: Representation) -> bool {
+    let resolves = matches!(representation, Representation::Flat { resolve_placeholders: true, .. });
+    snapshot.estimated_bytes() > HEAVY_BYTES
+        || resolves
+            && snapshot.environment().property_sources.iter().any(|ps| {
+                ps.source
+                    .iter()
+                    .any(|(key, p)| key.contains("${") || matches!(&p.value, Value::String(s) if s.contains("${")))
+            })
+}
+
+/// Sets its flag when dropped: with the request's future, when the request ends for any reason.
+#[derive(Default)]
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Runs CPU-heavy `work` on tokio's blocking pool.
+async fn off_workers<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, CoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => Ok(result?),
+        Err(join) => Err(CoreError::Backend {
+            kind: vortex_core::ErrorKind::Internal,
+            message: "rendering failed".to_owned(),
+            source: Some(Box::new(join)),
+        }
+        .into()),
+    }
+}
+
 /// The snapshot that answers an environment request for `query`; with `accept_empty` off, 404
 /// when it has no property source at all (Spring's `EnvironmentNotFoundException`).
-async fn served(state: &AppState, query: &ConfigQuery) -> Result<std::sync::Arc<Snapshot>, ApiError> {
+async fn served(state: &AppState, query: &ConfigQuery) -> Result<Arc<Snapshot>, ApiError> {
     let snapshot = state.snapshot(query).await?;
     if !state.inner.accept_empty && snapshot.environment().property_sources.is_empty() {
         let message = format!(
@@ -145,7 +211,12 @@ async fn resource(
     let text = decode(&found.bytes, headers);
     let text = if options.resolve_placeholders && text.contains("${") {
         let snapshot = state.snapshot(&query).await?;
-        placeholder::resolve_placeholders(&text, snapshot.environment())?
+        let cancel = CancelOnDrop::default();
+        let mut budget = Budget::new(state.inner.placeholder_budget, text.len()).cancelled_by(Arc::clone(&cancel.0));
+        let resolved =
+            off_workers(move || placeholder::resolve_placeholders(&text, snapshot.environment(), &mut budget)).await?;
+        drop(cancel);
+        resolved
     } else {
         text
     };

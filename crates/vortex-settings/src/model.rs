@@ -77,6 +77,15 @@ pub struct ServerSettings {
     /// connection stays open, in seconds: slow clients cannot hold connections. Default `10`.
     /// Env `VORTEX__SERVER__HEADER_READ_TIMEOUT_SECONDS`.
     pub header_read_timeout_seconds: u64,
+    /// Longest time a client may take to send a request's body, in seconds; slower ones get 408.
+    /// A body still arriving holds no request slot, so slow writers cannot starve readers.
+    /// Default `10`. Env `VORTEX__SERVER__BODY_READ_TIMEOUT_SECONDS`.
+    pub body_read_timeout_seconds: u64,
+    /// Most work placeholder resolution may do for one response, in bytes written beyond four times
+    /// the size of the text resolved; over it, the response is a 500 `invalid_config` naming the
+    /// placeholder and its file. Bounds expansions such as `a=${b}${b}`, `b=${c}${c}`, ..., which
+    /// double at every level. Default `16777216` (16 MiB). Env `VORTEX__SERVER__PLACEHOLDER_BUDGET_BYTES`.
+    pub placeholder_budget_bytes: usize,
     /// TLS termination, for deployments without a proxy in front. Off unless both paths are set.
     pub tls: TlsSettings,
 }
@@ -108,6 +117,8 @@ impl Default for ServerSettings {
             max_concurrent_requests: 1024,
             max_connections: 10_000,
             header_read_timeout_seconds: 10,
+            body_read_timeout_seconds: 10,
+            placeholder_budget_bytes: 16 * 1024 * 1024,
             tls: TlsSettings::default(),
         }
     }

@@ -56,6 +56,9 @@ impl Settings {
         if server.header_read_timeout_seconds == 0 {
             problem("server.header_read_timeout_seconds", "must be greater than 0".to_owned());
         }
+        if server.body_read_timeout_seconds == 0 {
+            problem("server.body_read_timeout_seconds", "must be greater than 0".to_owned());
+        }
         let tls = &server.tls;
         match (&tls.cert_path, &tls.key_path) {
             (Some(cert), Some(key)) => {

@@ -61,7 +61,8 @@ fn nested_defaults_deeper_than_the_limit_are_refused_without_recursing_further()
 
 #[test]
 fn exponential_expansion_is_stopped_by_the_budget() {
-    let keys: Vec<(String, String)> = (0..30).map(|i| (format!("p{i}"), format!("${{p{}}}${{p{}}}", i + 1, i + 1))).collect();
+    let keys: Vec<(String, String)> =
+        (0..30).map(|i| (format!("p{i}"), format!("${{p{}}}${{p{}}}", i + 1, i + 1))).collect();
     let mut pairs: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     pairs.push(("p30", "x"));
     let err = resolve("${p0}", &pairs).unwrap_err();

@@ -38,3 +38,12 @@ fn malformed_expressions_are_rejected() {
         assert!(ProfileExpr::parse(bad).is_err(), "{bad:?}");
     }
 }
+
+#[test]
+fn deep_expressions_are_refused_not_recursed_into() {
+    for text in ["!".repeat(100_000) + "dev", "(".repeat(100_000) + "dev" + &")".repeat(100_000)] {
+        let err = ProfileExpr::parse(&text).unwrap_err();
+        assert!(err.contains("nests deeper than 32 levels"), "{err}");
+    }
+    assert!(ProfileExpr::parse(&format!("{}dev", "!".repeat(32))).unwrap().matches(&["dev".to_owned()]));
+}

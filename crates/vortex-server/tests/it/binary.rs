@@ -57,11 +57,15 @@ fn check_config_prints_effective_settings_with_secrets_redacted() {
         .env("VORTEX__SECURITY__BASIC_AUTH__PASSWORD", "hunter2-hunter2")
         .env("VORTEX__SERVER__PORT", "9000")
         .env("VORTEX__ENCRYPT__KEY", "the-encryption-key")
+        .env("VORTEX__BACKENDS__GIT__URI", "https://alice:uri-password@git.example/config.git")
+        .env("VORTEX__BACKENDS__GIT__REPOS__TEAM__URI", "https://bob:repo-password@git.example/team.git")
+        .env("VORTEX__BACKENDS__GIT__REPOS__TEAM__PATTERN", "team-*")
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
     let stdout = String::from_utf8(output.stdout).unwrap();
-    for secret in ["a-very-secret-admin-token", "hunter2", "the-encryption-key"] {
+    assert!(stdout.contains("uri: https://***@git.example/config.git"), "{stdout}");
+    for secret in ["a-very-secret-admin-token", "hunter2", "the-encryption-key", "uri-password", "repo-password"] {
         assert!(!stdout.contains(secret), "{secret}: {stdout}");
     }
     insta::assert_snapshot!(stdout);
