@@ -2,8 +2,11 @@
 //! here blocks; callers run it on the blocking pool.
 
 use std::collections::{BTreeMap, HashSet};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use gix::remote::Direction;
 use gix::remote::fetch::Tags;
@@ -115,11 +118,17 @@ fn remove_stale_locks(dir: &Path) {
 
 /// Fetches every branch and tag from `url`. With `prune`, local branches and tags that the remote no
 /// longer has are deleted. `interrupt` aborts a transfer in progress.
+///
+/// No read on the network waits longer than `timeout`: `git://` connections are made here with
+/// socket timeouts, and HTTP(S) requests carry the timeout, so that a remote that goes silent
+/// mid-transfer ends the transfer instead of holding it (and every later fetch) for as long as
+/// the socket stays open. `ssh://` gets ssh's own connect and keep-alive timeouts.
 pub(crate) fn fetch(
     mirror: &Mirror,
     url: &str,
     prune: bool,
     credentials: Option<&Credentials>,
+    timeout: Duration,
     interrupt: &AtomicBool,
 ) -> Result<(), GitError> {
     let repo = mirror.repo.to_thread_local();
@@ -129,26 +138,19 @@ pub(crate) fn fetch(
         .with_refspecs(REFSPECS, Direction::Fetch)
         .map_err(GitError::op("fetch"))?
         .with_fetch_tags(Tags::None);
-    let mut connection = remote.connect(Direction::Fetch).map_err(GitError::op("fetch"))?;
-    if let Some(credentials) = credentials.cloned() {
-        // Configured credentials answer every request for them; nothing is stored or erased.
-        connection = connection.with_credentials(move |action| match action {
-            gix::credentials::helper::Action::Get(context) => Ok(Some(gix::credentials::protocol::Outcome {
-                identity: gix::sec::identity::Account {
-                    username: credentials.username.clone(),
-                    password: credentials.password.clone(),
-                    oauth_refresh_token: None,
-                },
-                next: context.into(),
-            })),
-            _ => Ok(None),
-        });
-    }
-    let outcome = connection
-        .prepare_fetch(gix::progress::Discard, Default::default())
-        .map_err(GitError::op("fetch"))?
-        .receive(gix::progress::Discard, interrupt)
-        .map_err(GitError::op("fetch"))?;
+    let parsed = gix::url::parse(gix::bstr::BStr::new(url.as_bytes())).map_err(GitError::op("fetch"))?;
+    let outcome = match parsed.scheme {
+        gix::url::Scheme::Git => {
+            let transport = daemon_transport(&parsed, timeout)?;
+            receive(remote.to_connection_with_transport(transport), credentials, interrupt)?
+        }
+        gix::url::Scheme::Http | gix::url::Scheme::Https => {
+            let mut connection = remote.connect(Direction::Fetch).map_err(GitError::op("fetch"))?;
+            connection.set_transport_options(http_options(timeout));
+            receive(connection, credentials, interrupt)?
+        }
+        _ => receive(remote.connect(Direction::Fetch).map_err(GitError::op("fetch"))?, credentials, interrupt)?,
+    };
     if prune {
         let remote_names: HashSet<String> =
             outcome.ref_map.remote_refs.iter().map(|r| r.unpack().0.to_string()).collect();
@@ -166,6 +168,74 @@ pub(crate) fn fetch(
         }
     }
     Ok(())
+}
+
+/// Negotiates and receives a pack over `connection`, answering credential requests with `credentials`.
+fn receive<T: gix::protocol::transport::client::blocking_io::Transport>(
+    mut connection: gix::remote::Connection<'_, '_, '_, T>,
+    credentials: Option<&Credentials>,
+    interrupt: &AtomicBool,
+) -> Result<gix::remote::fetch::Outcome, GitError> {
+    if let Some(credentials) = credentials.cloned() {
+        // Configured credentials answer every request for them; nothing is stored or erased.
+        connection.set_credentials(move |action| match action {
+            gix::credentials::helper::Action::Get(context) => Ok(Some(gix::credentials::protocol::Outcome {
+                identity: gix::sec::identity::Account {
+                    username: credentials.username.clone(),
+                    password: credentials.password.clone(),
+                    oauth_refresh_token: None,
+                },
+                next: context.into(),
+            })),
+            _ => Ok(None),
+        });
+    }
+    connection
+        .prepare_fetch(gix::progress::Discard, Default::default())
+        .map_err(GitError::op("fetch"))?
+        .receive(gix::progress::Discard, interrupt)
+        .map_err(GitError::op("fetch"))
+}
+
+/// A `git://` connection whose reads and writes time out after `timeout`. gix's own connects with
+/// a timeout but reads without one.
+fn daemon_transport(
+    url: &gix::Url,
+    timeout: Duration,
+) -> Result<gix::protocol::transport::client::git::blocking_io::Connection<TcpStream, TcpStream>, GitError> {
+    use std::net::ToSocketAddrs;
+    let host = url.host().ok_or_else(|| GitError::op_msg("fetch", "a git:// URL needs a host"))?;
+    let port = url.port.unwrap_or(9418);
+    let io = |err: std::io::Error| GitError::op_msg("fetch", format!("cannot connect to {host}:{port}: {err}"));
+    let address =
+        (host, port).to_socket_addrs().map_err(io)?.next().ok_or_else(|| io(std::io::ErrorKind::NotFound.into()))?;
+    let read = TcpStream::connect_timeout(&address, timeout).map_err(io)?;
+    read.set_read_timeout(Some(timeout)).map_err(io)?;
+    read.set_write_timeout(Some(timeout)).map_err(io)?;
+    let write = read.try_clone().map_err(io)?;
+    Ok(gix::protocol::transport::client::git::blocking_io::Connection::new(
+        read,
+        write,
+        gix::protocol::transport::Protocol::V2,
+        url.path.clone(),
+        Some((host.to_owned(), url.port)),
+        gix::protocol::transport::client::git::ConnectMode::Daemon,
+        false,
+    ))
+}
+
+/// HTTP options whose every request ends after `timeout`, answered or not.
+fn http_options(timeout: Duration) -> Box<dyn std::any::Any> {
+    use gix::protocol::transport::client::blocking_io::http;
+    let backend = http::reqwest::Options {
+        configure_client: Some(Box::new(move |builder| Ok(builder.timeout(timeout).connect_timeout(timeout)))),
+        configure_request: None,
+    };
+    Box::new(http::Options {
+        connect_timeout: Some(timeout),
+        backend: Some(Arc::new(std::sync::Mutex::new(backend))),
+        ..http::Options::default()
+    })
 }
 
 /// Reads every branch and tag, peeled to the commit it names.

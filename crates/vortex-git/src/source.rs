@@ -392,8 +392,14 @@ impl Inner {
                 opened
             }
         };
-        if self.transfer_running.swap(true, Ordering::AcqRel) {
-            return Err(GitError::op_msg("fetch", "the previous fetch is still waiting for the remote"));
+        // A transfer abandoned at its timeout ends on its own within about one more timeout (its
+        // socket reads time out too): wait for it rather than fail while it winds down.
+        let waited = Instant::now();
+        while self.transfer_running.swap(true, Ordering::AcqRel) {
+            if waited.elapsed() > self.options.timeout {
+                return Err(GitError::op_msg("fetch", "the previous fetch is still waiting for the remote"));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let running = Arc::clone(&self.transfer_running);
         let interrupt = Arc::new(AtomicBool::new(false));
@@ -401,13 +407,13 @@ impl Inner {
         let credentials = self.options.credentials.clone();
         let fetch_mirror = Arc::clone(&mirror);
         let flag = Arc::clone(&interrupt);
+        let timeout = self.options.timeout;
         let task = tokio::task::spawn_blocking(move || {
-            let result = mirror::fetch(&fetch_mirror, &url, prune, credentials.as_ref(), &flag)
+            let result = mirror::fetch(&fetch_mirror, &url, prune, credentials.as_ref(), timeout, &flag)
                 .and_then(|()| mirror::read_labels(&fetch_mirror));
             running.store(false, Ordering::Release);
             result
         });
-        let timeout = self.options.timeout;
         let labels = match tokio::time::timeout(timeout, task).await {
             Ok(joined) => joined.map_err(join_error)??,
             Err(_) => {
