@@ -45,6 +45,11 @@ pub struct DocumentCache {
     files: Mutex<HashMap<String, Parsed>>,
 }
 
+/// The largest configuration file parsed. Parsing takes some 40 times a YAML file's size while it
+/// runs, so this bounds what one load can ask of memory. SnakeYAML, which Spring Boot uses, refuses
+/// YAML documents over 3 MB by default; 8 MiB leaves room for large `.properties` files too.
+pub const MAX_FILE_BYTES: usize = 8 << 20;
+
 /// A file's bytes and the documents parsed from them.
 type Parsed = (Arc<[u8]>, Arc<[Document]>);
 
@@ -57,6 +62,12 @@ impl DocumentCache {
     /// The documents of `bytes`, the content of the file `display`: kept ones when the content
     /// is the one parsed last time, else freshly parsed (and kept).
     fn parse(&self, format: Format, bytes: Vec<u8>, display: &str) -> Result<Arc<[Document]>, CoreError> {
+        if bytes.len() > MAX_FILE_BYTES {
+            return Err(CoreError::InvalidFile {
+                file: display.to_owned(),
+                message: format!("the file is larger than {} MiB", MAX_FILE_BYTES >> 20),
+            });
+        }
         {
             let files = self.files.lock().unwrap_or_else(PoisonError::into_inner);
             if let Some((kept, documents)) = files.get(display) {

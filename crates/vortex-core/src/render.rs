@@ -71,13 +71,25 @@ fn merge_borrowed(env: &Environment) -> IndexMap<&str, &Value> {
 }
 
 /// Renders `env` in a flat format, resolving placeholders against it when `resolve` is set, within
-/// `budget` for the whole document.
+/// the default placeholder [`Budget`].
 ///
 /// # Errors
 /// [`CoreError::InvalidKey`] when a key cannot be placed in a YAML or JSON tree, and
-/// [`CoreError::CircularPlaceholder`], [`CoreError::PlaceholderLimit`] or [`CoreError::Cancelled`]
-/// from placeholder resolution.
-pub fn render(env: &Environment, format: FlatFormat, resolve: bool, budget: &mut Budget) -> Result<String, CoreError> {
+/// [`CoreError::CircularPlaceholder`] or [`CoreError::PlaceholderLimit`] from placeholder resolution.
+pub fn render(env: &Environment, format: FlatFormat, resolve: bool) -> Result<String, CoreError> {
+    render_within(env, format, resolve, &mut Budget::default())
+}
+
+/// [`render`] within `budget` for the whole document.
+///
+/// # Errors
+/// As [`render`], and [`CoreError::Cancelled`] when the budget was cancelled.
+pub fn render_within(
+    env: &Environment,
+    format: FlatFormat,
+    resolve: bool,
+    budget: &mut Budget,
+) -> Result<String, CoreError> {
     let merged = merge_borrowed(env);
     match format {
         FlatFormat::Properties => {

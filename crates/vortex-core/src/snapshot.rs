@@ -137,7 +137,7 @@ impl Snapshot {
                 })?
             }
             Representation::Flat { format, resolve_placeholders } => {
-                render::render(&self.env, format, resolve_placeholders, budget)?.into_bytes()
+                render::render_within(&self.env, format, resolve_placeholders, budget)?.into_bytes()
             }
         };
         // Serialisers grow their buffer by doubling, and `Bytes` would keep a vector's whole

@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use vortex_core::native::NativeSource;
 use vortex_core::{
-    BoxFuture, ChangeListener, ConfigQuery, ConfigSource, CoreError, Environment, ErrorKind, Resource, SourceChange,
-    SourceHealth,
+    BoxFuture, ChangeListener, ConfigQuery, ConfigSource, CoreError, Environment, Resource, SourceChange, SourceHealth,
 };
 
 /// The native backend behind the async [`ConfigSource`] interface.
@@ -68,29 +67,18 @@ impl NativeBackend {
     }
 }
 
-/// Runs blocking work on tokio's blocking pool and maps a panic or cancellation to an internal error.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, CoreError> + Send + 'static,
-) -> Result<T, CoreError> {
-    tokio::task::spawn_blocking(work).await.map_err(|join| CoreError::Backend {
-        kind: ErrorKind::Internal,
-        message: "backend task failed".to_owned(),
-        source: Some(Box::new(join)),
-    })?
-}
-
 impl ConfigSource for NativeBackend {
     fn load<'a>(&'a self, query: &'a ConfigQuery) -> BoxFuture<'a, Result<Environment, CoreError>> {
         let inner = Arc::clone(&self.inner);
         let query = query.clone();
-        Box::pin(blocking(move || inner.load_blocking(&query)))
+        Box::pin(crate::heavy::run(move || inner.load_blocking(&query)))
     }
 
     fn resource<'a>(&'a self, query: &'a ConfigQuery, path: &'a str) -> BoxFuture<'a, Result<Resource, CoreError>> {
         let inner = Arc::clone(&self.inner);
         let query = query.clone();
         let path = path.to_owned();
-        Box::pin(blocking(move || inner.resource_blocking(&query, &path)))
+        Box::pin(crate::heavy::run(move || inner.resource_blocking(&query, &path)))
     }
 
     fn health(&self) -> SourceHealth {

@@ -20,6 +20,7 @@ pub mod cli;
 mod edge;
 mod encrypt;
 mod error;
+mod heavy;
 mod listen;
 #[cfg(feature = "metrics")]
 mod metrics;

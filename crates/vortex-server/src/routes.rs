@@ -134,7 +134,7 @@ async fn render<'s>(
     let cancel = CancelOnDrop::default();
     let mut budget = budget.cancelled_by(Arc::clone(&cancel.0));
     let made = Arc::clone(snapshot);
-    off_workers(move || made.render_within(representation, &mut budget).map(|_| ())).await?;
+    crate::heavy::run(move || made.render_within(representation, &mut budget).map(|_| ())).await?;
     drop(cancel);
     Ok(snapshot.render(representation)?)
 }
@@ -160,21 +160,6 @@ struct CancelOnDrop(Arc<AtomicBool>);
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         self.0.store(true, Ordering::Relaxed);
-    }
-}
-
-/// Runs CPU-heavy `work` on tokio's blocking pool.
-async fn off_workers<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, CoreError> + Send + 'static,
-) -> Result<T, ApiError> {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(result) => Ok(result?),
-        Err(join) => Err(CoreError::Backend {
-            kind: vortex_core::ErrorKind::Internal,
-            message: "rendering failed".to_owned(),
-            source: Some(Box::new(join)),
-        }
-        .into()),
     }
 }
 
@@ -214,7 +199,8 @@ async fn resource(
         let cancel = CancelOnDrop::default();
         let mut budget = Budget::new(state.inner.placeholder_budget, text.len()).cancelled_by(Arc::clone(&cancel.0));
         let resolved =
-            off_workers(move || placeholder::resolve_placeholders(&text, snapshot.environment(), &mut budget)).await?;
+            crate::heavy::run(move || placeholder::resolve_placeholders(&text, snapshot.environment(), &mut budget))
+                .await?;
         drop(cancel);
         resolved
     } else {

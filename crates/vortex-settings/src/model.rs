@@ -135,8 +135,10 @@ pub struct CacheSettings {
     pub ttl_seconds: u64,
     /// Most entries kept; must be > 0. Default `10000`. Env `VORTEX__CACHE__MAX_CAPACITY`.
     pub max_capacity: u64,
-    /// Most memory kept, in bytes, by an estimate of each entry's size; `null` for no byte bound.
-    /// Default `null`. Env `VORTEX__CACHE__MAX_BYTES`.
+    /// Most memory kept, in bytes, by an estimate of each entry's size (twice its text: the
+    /// environment and its renderings); `null` for no byte bound. Default `268435456` (256 MiB):
+    /// ten thousand typical entries of 10 KB fit, and one reader asking for many variants of a
+    /// large application cannot push the cache past it. Env `VORTEX__CACHE__MAX_BYTES`.
     pub max_bytes: Option<u64>,
     /// Drop an entry not read for this many seconds; `null` to keep it until its TTL.
     /// Default `null`. Env `VORTEX__CACHE__TIME_TO_IDLE_SECONDS`.
@@ -145,7 +147,13 @@ pub struct CacheSettings {
 
 impl Default for CacheSettings {
     fn default() -> Self {
-        Self { enabled: true, ttl_seconds: 300, max_capacity: 10_000, max_bytes: None, time_to_idle_seconds: None }
+        Self {
+            enabled: true,
+            ttl_seconds: 300,
+            max_capacity: 10_000,
+            max_bytes: Some(256 * 1024 * 1024),
+            time_to_idle_seconds: None,
+        }
     }
 }
 

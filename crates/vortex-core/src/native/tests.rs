@@ -400,3 +400,14 @@ fn the_fingerprint_changes_with_every_file_a_load_could_read() {
     fs::write(repo.dir.path().join(".git/objects/x"), "ignored").unwrap();
     assert_eq!(prints(), before, "hidden entries are not configuration");
 }
+
+#[test]
+fn files_larger_than_the_limit_are_refused_before_parsing() {
+    let big = format!("a: {}\n", "x".repeat(crate::config_data::MAX_FILE_BYTES));
+    let repo = Repo::new(&[("foo.yml", &big), ("bar.yml", "b: 1\n")]);
+    let query = ConfigQuery::parse("foo", "default", None).unwrap();
+    let err = repo.source(&["ROOT"]).load_blocking(&query).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidDocument);
+    assert_eq!(err.to_string(), "invalid configuration file foo.yml: the file is larger than 8 MiB");
+    assert_eq!(repo.load(&["ROOT"], "bar", "default", None).get("b"), Some(&Value::Int(1)));
+}

@@ -1,10 +1,6 @@
 use indexmap::IndexMap;
 
 use super::*;
-
-fn render(env: &Environment, format: FlatFormat, resolve: bool) -> Result<String, CoreError> {
-    super::render(env, format, resolve, &mut Budget::default())
-}
 use crate::{Property, PropertySource};
 
 fn source(name: &str, entries: &[(&str, Value)]) -> PropertySource {
