@@ -2,7 +2,8 @@
 //!
 //! fmt, clippy (all features), clippy and tests for every feature combination (cargo-hack), pending
 //! snapshots, examples with their output checked, `cargo package` of every crate, benches in test mode,
-//! smoke runs of the load benchmark, the soak test and the sizes harness, rustdoc, tidy.
+//! smoke runs of the load benchmark, the soak test and the sizes harness, the hostile-input checks of
+//! the release binary, rustdoc, tidy.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -44,6 +45,9 @@ pub(crate) fn run() -> Result<()> {
     // The load benchmark's harness, for a few seconds, so it never rots; no figure is checked.
     eprintln!("xtask ci: load benchmark (smoke)");
     crate::load::run(&["--smoke".to_owned()])?;
+    // Hostile input against the release binary: nothing aborts, freezes or starves the server.
+    eprintln!("xtask ci: hostile input (release binary)");
+    crate::hostile::run(&[])?;
     // Faults under traffic, in short: no failed request, memory bounded, a clean stop.
     eprintln!("xtask ci: soak (smoke)");
     crate::soak::run(&["--smoke".to_owned()])?;

@@ -7,6 +7,8 @@
 //! - `load [--seconds N] [--smoke] [--memory]`: the load benchmark against nginx (see `load.rs`).
 //! - `examples`: runs every crate's examples and checks their output.
 //! - `fuzz [--seconds N] [TARGET...]`: the cargo-fuzz targets of `fuzz/` (nightly), N seconds each.
+//! - `hostile`: the release binary against the hostile corpus, timeouts, slow bodies and memory
+//!   (see `hostile.rs`).
 //! - `soak [--seconds N] [--smoke]`: traffic while faults happen (remote gone, broken YAML, clone deleted,
 //!   a flood of names, SIGTERM).
 //! - `sizes [--smoke]`: the release binary of every feature combination: size, start-up, idle memory.
@@ -15,6 +17,7 @@
 mod ci;
 mod examples;
 mod fuzz;
+mod hostile;
 mod load;
 mod sizes;
 mod soak;
@@ -30,12 +33,13 @@ fn main() -> ExitCode {
         Some("load") => load::run(&args[1..]),
         Some("examples") => examples::run(),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("hostile") => hostile::run(&args[1..]),
         Some("sizes") => sizes::run(&args[1..]),
         Some("soak") => soak::run(&args[1..]),
         Some("tidy") => tidy::run(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|bench [FILTER]|load [--seconds N] [--smoke] [--memory]|examples|fuzz [--seconds N] [TARGET...]|sizes [--smoke]|soak [--seconds N] [--smoke]|tidy>"
+                "usage: cargo xtask <ci|bench [FILTER]|load [--seconds N] [--smoke] [--memory]|examples|fuzz [--seconds N] [TARGET...]|hostile|sizes [--smoke]|soak [--seconds N] [--smoke]|tidy>"
             );
             return ExitCode::from(2);
         }

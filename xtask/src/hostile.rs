@@ -1,0 +1,548 @@
+//! `cargo xtask hostile`: the release binary, as a process, against hostile input.
+//!
+//! Nothing a repository or a client sends may abort, freeze or starve the server. Each phase starts
+//! the release server on a free loopback port and checks it from outside:
+//!
+//! 1. **corpus, native**: every file of `tests/hostile` (see its `generate.py`) is asked for as
+//!    Environment JSON, `.yml`, `.properties` and `.json`, and its plain-text resources: each
+//!    answer is the expected status with a JSON error body, within the request timeout; after each
+//!    file a well-formed application is still served, `/health` answers, and memory stays under
+//!    [`MEMORY_CEILING_MB`];
+//! 2. **corpus, git**: the same files committed, then deleted: asked for at the old commit id, full
+//!    and abbreviated;
+//! 3. **hostile `application.yml`**: every application answers a clear error, health stays up;
+//! 4. **timeout**: placeholder work over `server.request_timeout_seconds` answers 408 at the
+//!    timeout, `/health` answers within [`HEALTH_LATENCY`] throughout, and the work stops;
+//! 5. **slow bodies**: `max_concurrent_requests` slow `POST /monitor` bodies, unauthenticated and
+//!    authenticated, while readers keep getting 200;
+//! 6. **memory**: 200 profile variants of a 4 MB application, default settings: peak resident
+//!    memory under [`MEMORY_CEILING_MB`].
+//!
+//! Every phase ends with SIGTERM and requires exit status 0.
+
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+
+use crate::ci::{cargo, step, workspace_root};
+use crate::load::{free_port, rss_mb, target_dir};
+
+/// Resident memory the server must stay under, in MB: `cache.max_bytes` (256 MiB by default) and
+/// the transient memory of one parse or render per CPU of files up to 8 MiB.
+const MEMORY_CEILING_MB: f64 = 512.0;
+/// Longest `/health` may take while the worst input is being refused.
+const HEALTH_LATENCY: Duration = Duration::from_millis(100);
+/// `server.request_timeout_seconds` in every phase but the timeout one.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The statuses expected of each corpus application: Environment JSON, `.yml`, `.properties`,
+/// `.json`.
+const EXPECTED: &[(&str, [u16; 4])] = &[
+    ("deep-sequence", [500; 4]),
+    ("deep-mapping", [500; 4]),
+    ("deep-flow", [500; 4]),
+    ("deep-flow-mapping", [500; 4]),
+    ("alias-depth", [500; 4]),
+    ("alias-bomb", [500; 4]),
+    ("profile-expression", [500; 4]),
+    ("profile-parens", [500; 4]),
+    ("not-utf8", [500; 4]),
+    // Placeholders are resolved in the flat formats only.
+    ("nested-defaults", [200, 500, 500, 500]),
+    ("nested-defaults-props", [200, 500, 500, 500]),
+    ("nested-keys", [200, 500, 500, 500]),
+    ("exponential", [200, 500, 500, 500]),
+    ("exponential-empty", [200, 500, 500, 500]),
+    // Keys that fit no tree: refused by the tree formats, served flat.
+    ("deep-key", [200, 400, 200, 400]),
+    ("big-index", [200, 400, 200, 400]),
+    ("escapes", [200; 4]),
+];
+
+/// Plain-text resources of the corpus and the status each gets (`/{app}/default/master/{file}`).
+const RESOURCES: &[(&str, &str, u16)] =
+    &[("good", "nested-defaults.txt", 500), ("exponential", "exponential.txt", 500), ("good", "good.txt", 200)];
+
+pub(crate) fn run(_args: &[String]) -> Result<()> {
+    let root = workspace_root()?;
+    step("build (release)", cargo(&root, &["build", "-p", "vortex-server", "--release"]))?;
+    let binary = target_dir(&root).join("release/vortex-server");
+    let work = target_dir(&root).join("hostile");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    let corpus = root.join("tests/hostile");
+    let repo = work.join("repo");
+    copy_corpus(&corpus, &repo)?;
+
+    let mut report = String::new();
+    let started = Instant::now();
+    corpus_native(&binary, &work, &repo, &mut report)?;
+    corpus_git(&binary, &work, &repo, &mut report)?;
+    hostile_application_yml(&binary, &work, &corpus, &mut report)?;
+    timeout(&binary, &work, &repo, &mut report)?;
+    slow_bodies(&binary, &work, &repo, &mut report)?;
+    memory(&binary, &work, &mut report)?;
+    eprint!("{report}");
+    eprintln!("xtask hostile: every phase passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+/// The corpus, plus a well-formed application and resource to check that they are still served.
+fn copy_corpus(corpus: &Path, repo: &Path) -> Result<()> {
+    std::fs::create_dir_all(repo)?;
+    for entry in std::fs::read_dir(corpus).with_context(|| format!("cannot read {}", corpus.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "yml" || e == "properties" || e == "txt") {
+            std::fs::copy(&path, repo.join(path.file_name().context("a file name")?))?;
+        }
+    }
+    std::fs::write(repo.join("good.yml"), "greeting: hello\n")?;
+    std::fs::write(repo.join("good.txt"), "greeting is ${greeting}\n")?;
+    Ok(())
+}
+
+fn corpus_native(binary: &Path, work: &Path, repo: &Path, report: &mut String) -> Result<()> {
+    let settings = format!("backends:\n  native:\n    search_locations: [\"{}\"]\n", repo.display());
+    let server = Server::start(binary, work, "native", &settings)?;
+    let checked = check_corpus(&server, None)?;
+    let peak = server.peak_rss();
+    server.stop()?;
+    writeln!(report, "corpus, native: {checked} answers as expected; peak memory {peak:.0} MB")?;
+    Ok(())
+}
+
+fn corpus_git(binary: &Path, work: &Path, repo: &Path, report: &mut String) -> Result<()> {
+    let remote = work.join("remote");
+    std::fs::create_dir_all(&remote)?;
+    let git = |args: &[&str]| -> Result<String> {
+        let output = Command::new("git")
+            .args(["-c", "user.name=hostile", "-c", "user.email=hostile@example.invalid", "-C"])
+            .arg(&remote)
+            .args(args)
+            .output()
+            .context("cannot run git")?;
+        ensure!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    };
+    git(&["init", "-q", "-b", "main"])?;
+    for entry in std::fs::read_dir(repo)? {
+        let path = entry?.path();
+        std::fs::copy(&path, remote.join(path.file_name().context("a file name")?))?;
+    }
+    git(&["add", "-A"])?;
+    git(&["commit", "-q", "-m", "hostile files"])?;
+    let old = git(&["rev-parse", "HEAD"])?;
+    // The files are deleted: only the old commit id still reaches them.
+    for (app, _) in EXPECTED {
+        for ext in ["yml", "properties"] {
+            let _ = std::fs::remove_file(remote.join(format!("{app}.{ext}")));
+        }
+    }
+    git(&["add", "-A"])?;
+    git(&["commit", "-q", "-m", "hostile files deleted"])?;
+    let settings = format!(
+        "backends:\n  native:\n    enabled: false\n  git:\n    enabled: true\n    uri: file://{}\n    basedir: {}\n",
+        remote.display(),
+        work.join("clone").display()
+    );
+    let server = Server::start(binary, work, "git", &settings)?;
+    let mut checked = 0;
+    for label in [old.as_str(), &old[..7]] {
+        checked += check_corpus(&server, Some(label))?;
+    }
+    // At the default label the files are gone: a clean 200 with no source of them.
+    let (status, _) = server.get("/deep-sequence/default")?;
+    ensure!(status == 200, "git, main: /deep-sequence/default answered {status}");
+    let peak = server.peak_rss();
+    server.stop()?;
+    writeln!(
+        report,
+        "corpus, git (old commit id, full and abbreviated): {checked} answers as expected; peak {peak:.0} MB"
+    )?;
+    Ok(())
+}
+
+/// Asks for every corpus application in every form (at `label`, when set); returns the number
+/// of answers checked.
+fn check_corpus(server: &Server, label: Option<&str>) -> Result<usize> {
+    let mut checked = 0;
+    for (app, expected) in EXPECTED {
+        let paths = match label {
+            None => [
+                format!("/{app}/default"),
+                format!("/{app}-default.yml"),
+                format!("/{app}-default.properties"),
+                format!("/{app}-default.json"),
+            ],
+            Some(label) => [
+                format!("/{app}/default/{label}"),
+                format!("/{label}/{app}-default.yml"),
+                format!("/{label}/{app}-default.properties"),
+                format!("/{label}/{app}-default.json"),
+            ],
+        };
+        for (path, &want) in paths.iter().zip(expected) {
+            server.expect(path, want)?;
+            checked += 1;
+        }
+        server.still_serving(label)?;
+    }
+    let label = label.unwrap_or("master");
+    for (app, file, want) in RESOURCES {
+        server.expect(&format!("/{app}/default/{label}/{file}"), *want)?;
+        checked += 1;
+    }
+    server.still_serving(Some(label).filter(|l| *l != "master"))?;
+    Ok(checked)
+}
+
+fn hostile_application_yml(binary: &Path, work: &Path, corpus: &Path, report: &mut String) -> Result<()> {
+    let repo = work.join("shared");
+    std::fs::create_dir_all(&repo)?;
+    std::fs::copy(corpus.join("deep-sequence.yml"), repo.join("application.yml"))?;
+    std::fs::write(repo.join("good.yml"), "greeting: hello\n")?;
+    let settings = format!("backends:\n  native:\n    search_locations: [\"{}\"]\n", repo.display());
+    let server = Server::start(binary, work, "application.yml", &settings)?;
+    for path in ["/good/default", "/good-default.yml", "/other/default"] {
+        server.expect(path, 500)?;
+    }
+    let (status, _) = server.get("/health")?;
+    ensure!(status == 200, "application.yml: /health answered {status}");
+    server.stop()?;
+    writeln!(report, "hostile application.yml: every application answers 500 invalid_config, health up")?;
+    Ok(())
+}
+
+fn timeout(binary: &Path, work: &Path, repo: &Path, report: &mut String) -> Result<()> {
+    // No budget to speak of: the exponential file runs until the request timeout stops it.
+    let settings = format!(
+        "server:\n  request_timeout_seconds: 1\n  placeholder_budget_bytes: 1099511627776\n\
+         backends:\n  native:\n    search_locations: [\"{}\"]\n",
+        repo.display()
+    );
+    let server = Server::start(binary, work, "timeout", &settings)?;
+    let health = HealthProbe::start(server.addr);
+    let started = Instant::now();
+    let (status, body) = server.get("/exponential-default.yml")?;
+    let took = started.elapsed();
+    ensure!(status == 408, "timeout: answered {status} after {took:?}: {body}");
+    ensure!(took < Duration::from_millis(1_500), "timeout: the 408 came after {took:?}, not at 1 s");
+    // The work was stopped, not left running: the process uses (almost) no CPU afterwards.
+    std::thread::sleep(Duration::from_millis(200));
+    let cpu_before = cpu_seconds(server.pid())?;
+    std::thread::sleep(Duration::from_secs(1));
+    let cpu_used = cpu_seconds(server.pid())? - cpu_before;
+    let slowest = health.stop();
+    ensure!(cpu_used < 0.2, "timeout: the abandoned work kept running ({cpu_used:.2} s of CPU in 1 s)");
+    ensure!(slowest < HEALTH_LATENCY, "timeout: /health took {slowest:?} while the work ran");
+    server.stop()?;
+    writeln!(
+        report,
+        "timeout: 408 after {} ms; CPU afterwards {:.0} ms/s; slowest /health {} ms",
+        took.as_millis(),
+        cpu_used * 1000.0,
+        slowest.as_millis()
+    )?;
+    Ok(())
+}
+
+fn slow_bodies(binary: &Path, work: &Path, repo: &Path, report: &mut String) -> Result<()> {
+    const SLOTS: usize = 8;
+    let token = "hostile-admin-token-0123456789";
+    let settings = format!(
+        "server:\n  max_concurrent_requests: {SLOTS}\n  body_read_timeout_seconds: 3\n\
+         security:\n  admin_token: {token}\nbackends:\n  native:\n    search_locations: [\"{}\"]\n",
+        repo.display()
+    );
+    let server = Server::start(binary, work, "slow bodies", &settings)?;
+    let slow = |authorization: &str| -> Result<Vec<TcpStream>> {
+        (0..SLOTS * 2)
+            .map(|_| {
+                let mut stream = TcpStream::connect(server.addr)?;
+                write!(
+                    stream,
+                    "POST /monitor HTTP/1.1\r\nHost: localhost\r\n{authorization}Content-Type: application/json\r\n\
+                     Content-Length: 100000\r\n\r\n{{"
+                )?;
+                Ok(stream)
+            })
+            .collect()
+    };
+    // Unauthenticated: refused from the headers, before any body is read.
+    let mut refused = 0;
+    for mut stream in slow("")? {
+        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head)?;
+        ensure!(
+            &head == b"HTTP/1.1 401",
+            "slow bodies: an unauthenticated writer got {}",
+            String::from_utf8_lossy(&head)
+        );
+        refused += 1;
+    }
+    // Authenticated: their bodies arrive slowly, and readers are served meanwhile.
+    let held = slow(&format!("Authorization: Bearer {token}\r\n"))?;
+    let mut served = 0;
+    for _ in 0..50 {
+        let (status, body) = server.get("/good/default")?;
+        ensure!(status == 200, "slow bodies: a reader got {status}: {body}");
+        served += 1;
+    }
+    let mut timed_out = 0;
+    for mut stream in held {
+        stream.set_read_timeout(Some(Duration::from_secs(6)))?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head)?;
+        ensure!(&head == b"HTTP/1.1 408", "slow bodies: a slow writer got {}", String::from_utf8_lossy(&head));
+        timed_out += 1;
+    }
+    server.stop()?;
+    writeln!(
+        report,
+        "slow bodies ({SLOTS} slots): {refused} unauthenticated refused at once, {served} reads served 200 while \
+         {timed_out} authenticated bodies dragged, each 408 after server.body_read_timeout_seconds"
+    )?;
+    Ok(())
+}
+
+fn memory(binary: &Path, work: &Path, report: &mut String) -> Result<()> {
+    const VARIANTS: usize = 200;
+    let repo = work.join("big");
+    std::fs::create_dir_all(&repo)?;
+    let mut text = String::new();
+    let mut group = 0;
+    while text.len() < 4 << 20 {
+        writeln!(text, "group{group}:")?;
+        for key in 0..50 {
+            writeln!(text, "  key{key}: value-{group}-{key}-{}", "x".repeat(40))?;
+        }
+        group += 1;
+    }
+    std::fs::write(repo.join("big.yml"), &text)?;
+    let settings = format!("backends:\n  native:\n    search_locations: [\"{}\"]\n", repo.display());
+    let server = Server::start(binary, work, "memory", &settings)?;
+    let errors = Mutex::new(Vec::new());
+    let next = AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= VARIANTS as u64 {
+                        break;
+                    }
+                    for path in [format!("/big/p{i}"), format!("/big-p{i}.yml")] {
+                        match server.get(&path) {
+                            Ok((200, _)) => {}
+                            Ok((status, body)) => errors
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .push(format!("{path}: {status} {body}")),
+                            Err(err) => errors.lock().unwrap_or_else(|e| e.into_inner()).push(format!("{path}: {err}")),
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let errors = errors.into_inner().unwrap_or_else(|e| e.into_inner());
+    ensure!(errors.is_empty(), "memory: {} failed requests, first {:?}", errors.len(), errors.first());
+    let peak = server.peak_rss();
+    server.stop()?;
+    ensure!(peak < MEMORY_CEILING_MB, "memory: peak {peak:.0} MB, over the {MEMORY_CEILING_MB} MB ceiling");
+    writeln!(
+        report,
+        "memory: {VARIANTS} variants of a 4 MB application (JSON and .yml), default settings: peak {peak:.0} MB"
+    )?;
+    Ok(())
+}
+
+/// The release server, started with `settings` (YAML) on a free port, its resident memory sampled.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    phase: &'static str,
+    peak_rss: Arc<Mutex<f64>>,
+    sampling: Arc<AtomicBool>,
+}
+
+impl Server {
+    fn start(binary: &Path, work: &Path, phase: &'static str, settings: &str) -> Result<Self> {
+        let port = free_port()?;
+        let file = work.join("settings.yaml");
+        let mut text = format!("logging:\n  level: error\n{settings}");
+        if text.contains("server:\n") {
+            text = text.replacen("server:\n", &format!("server:\n  host: 127.0.0.1\n  port: {port}\n"), 1);
+        } else {
+            text.push_str(&format!("server:\n  host: 127.0.0.1\n  port: {port}\n"));
+        }
+        if !text.contains("request_timeout_seconds") {
+            text = text.replacen(
+                "server:\n",
+                &format!("server:\n  request_timeout_seconds: {}\n", REQUEST_TIMEOUT.as_secs()),
+                1,
+            );
+        }
+        std::fs::write(&file, text)?;
+        let child = Command::new(binary)
+            .arg("--config")
+            .arg(&file)
+            .stdout(Stdio::null())
+            .spawn()
+            .with_context(|| format!("cannot start {}", binary.display()))?;
+        let (peak_rss, sampling) = (Arc::new(Mutex::new(0.0)), Arc::new(AtomicBool::new(true)));
+        let mut server = Self { child, addr: SocketAddr::from(([127, 0, 0, 1], port)), phase, peak_rss, sampling };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !server.get("/health").is_ok_and(|(status, _)| status == 200) {
+            if let Some(status) = server.child.try_wait()? {
+                bail!("{phase}: the server exited at start: {status}");
+            }
+            ensure!(Instant::now() < deadline, "{phase}: the server did not become healthy within 30 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let (pid, peak, sampling) = (server.pid(), Arc::clone(&server.peak_rss), Arc::clone(&server.sampling));
+        std::thread::spawn(move || {
+            while sampling.load(Ordering::Relaxed) {
+                if let Ok(rss) = rss_mb(pid) {
+                    let mut peak = peak.lock().unwrap_or_else(|e| e.into_inner());
+                    *peak = peak.max(rss);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        Ok(server)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn peak_rss(&self) -> f64 {
+        *self.peak_rss.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get(&self, path: &str) -> Result<(u16, String)> {
+        http_get(self.addr, path, REQUEST_TIMEOUT + Duration::from_secs(1))
+    }
+
+    /// `path` answers `status` within the request timeout, an error with a JSON `code` and `message`.
+    fn expect(&self, path: &str, status: u16) -> Result<()> {
+        let phase = self.phase;
+        let started = Instant::now();
+        let (got, body) =
+            self.get(path).with_context(|| format!("{phase}: {path}: no answer (is the server alive?)"))?;
+        ensure!(got == status, "{phase}: {path}: expected {status}, got {got}: {}", excerpt(&body));
+        ensure!(started.elapsed() <= REQUEST_TIMEOUT, "{phase}: {path}: answered after {:?}", started.elapsed());
+        if status >= 400 {
+            ensure!(
+                body.starts_with("{\"code\":\"") && body.contains("\"message\":\""),
+                "{phase}: {path}: not a JSON error: {}",
+                excerpt(&body)
+            );
+        }
+        let rss = rss_mb(self.pid())?;
+        ensure!(rss < MEMORY_CEILING_MB, "{phase}: {path}: {rss:.0} MB resident, over {MEMORY_CEILING_MB} MB");
+        Ok(())
+    }
+
+    /// The well-formed application and `/health` still answer 200.
+    fn still_serving(&self, label: Option<&str>) -> Result<()> {
+        let good = match label {
+            Some(label) => format!("/good/default/{label}"),
+            None => "/good/default".to_owned(),
+        };
+        for path in [good.as_str(), "/health"] {
+            let (status, body) = self.get(path)?;
+            ensure!(status == 200, "{}: {path} answered {status}: {}", self.phase, excerpt(&body));
+        }
+        Ok(())
+    }
+
+    /// SIGTERM; the process must exit 0 within ten seconds.
+    fn stop(mut self) -> Result<()> {
+        self.sampling.store(false, Ordering::Relaxed);
+        let phase = self.phase;
+        let killed = Command::new("kill").args(["-TERM", &self.pid().to_string()]).status()?;
+        ensure!(killed.success(), "{phase}: kill -TERM failed");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                ensure!(status.success(), "{phase}: exit after SIGTERM: {status}");
+                return Ok(());
+            }
+            ensure!(Instant::now() < deadline, "{phase}: still running 10 s after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.sampling.store(false, Ordering::Relaxed);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `/health` every 20 ms on its own thread and keeps the slowest answer.
+struct HealthProbe {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<Duration>,
+}
+
+impl HealthProbe {
+    fn start(addr: SocketAddr) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let mut slowest = Duration::ZERO;
+            while !stopped.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                let ok = http_get(addr, "/health", Duration::from_secs(5)).is_ok_and(|(s, _)| s == 200);
+                slowest = slowest.max(if ok { started.elapsed() } else { Duration::MAX });
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            slowest
+        });
+        Self { stop, thread }
+    }
+
+    fn stop(self) -> Duration {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().unwrap_or(Duration::MAX)
+    }
+}
+
+/// One `GET` on its own connection: status and body.
+fn http_get(addr: SocketAddr, path: &str, timeout: Duration) -> Result<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(timeout))?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").context("no end of headers")?;
+    let head = String::from_utf8_lossy(&raw[..end]);
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).context("no status")?;
+    Ok((status, String::from_utf8_lossy(&raw[end + 4..]).into_owned()))
+}
+
+/// User and system CPU time of process `pid`, in seconds.
+fn cpu_seconds(pid: u32) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let fields: Vec<&str> = stat.rsplit_once(')').context("malformed stat")?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11..13).context("short stat")?.iter().map(|f| f.parse::<f64>().unwrap_or(0.0)).sum();
+    Ok(ticks / 100.0)
+}
+
+fn excerpt(body: &str) -> String {
+    body.chars().take(200).collect()
+}
