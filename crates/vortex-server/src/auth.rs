@@ -33,14 +33,14 @@ impl BasicAuth {
         let user = settings.username.as_ref()?;
         let expected = settings.password.as_ref().map(|password| {
             let credentials = format!("{user}:{}", password.expose());
-            format!("Basic {}", base64(credentials.as_bytes())).into_bytes()
+            base64(credentials.as_bytes()).into_bytes()
         });
         Some(Self { expected })
     }
 
     fn allows(&self, header: Option<&HeaderValue>) -> bool {
-        match (&self.expected, header) {
-            (Some(expected), Some(value)) => constant_time_eq(value.as_bytes(), expected),
+        match (&self.expected, header.and_then(|value| credentials(value, "basic"))) {
+            (Some(expected), Some(given)) => constant_time_eq(given, expected),
             _ => false,
         }
     }
@@ -101,13 +101,24 @@ impl std::fmt::Debug for BearerToken {
 
 impl BearerToken {
     pub(crate) fn new(token: &str) -> Self {
-        Self { expected: format!("Bearer {token}").into_bytes() }
+        Self { expected: token.as_bytes().to_vec() }
     }
 
     /// Whether the `Authorization` header carries the token, compared in constant time.
     pub(crate) fn allows(&self, header: Option<&HeaderValue>) -> bool {
-        header.is_some_and(|value| constant_time_eq(value.as_bytes(), &self.expected))
+        header
+            .and_then(|value| credentials(value, "bearer"))
+            .is_some_and(|given| constant_time_eq(given, &self.expected))
     }
+}
+
+/// The credentials of an `Authorization` header in `scheme`, which is matched without regard to
+/// case (RFC 9110, 11.1: `basic` and `BEARER` are `Basic` and `Bearer`); `None` for another scheme.
+fn credentials<'h>(header: &'h HeaderValue, scheme: &str) -> Option<&'h [u8]> {
+    let value = header.as_bytes();
+    let space = value.iter().position(|&b| b == b' ')?;
+    let (given, rest) = value.split_at(space);
+    given.eq_ignore_ascii_case(scheme.as_bytes()).then(|| rest.trim_ascii_start())
 }
 
 /// The shared secret of git hosts' webhooks (`security.webhook_secret`).
@@ -244,6 +255,27 @@ mod tests {
         assert_eq!(decode_hex(b"0"), None);
         assert_eq!(decode_hex(b"zz"), None);
         assert_eq!(decode_hex(b"+1"), None);
+    }
+
+    #[test]
+    fn schemes_match_without_regard_to_case() {
+        let token = BearerToken::new("t0ken");
+        for header in ["Bearer t0ken", "bearer t0ken", "BEARER t0ken", "Bearer  t0ken"] {
+            assert!(token.allows(Some(&HeaderValue::from_static(header))), "{header}");
+        }
+        for header in ["Bearer t0kem", "Basic t0ken", "Bearert0ken", "t0ken", "Bearer T0KEN"] {
+            assert!(!token.allows(Some(&HeaderValue::from_static(header))), "{header}");
+        }
+        let settings = BasicAuthSettings {
+            username: Some("user".to_owned()),
+            password: Some(vortex_settings::Secret::new("pass".to_owned())),
+            ..BasicAuthSettings::default()
+        };
+        let basic = BasicAuth::from_settings(&settings).unwrap();
+        for header in ["Basic dXNlcjpwYXNz", "basic dXNlcjpwYXNz", "BASIC dXNlcjpwYXNz"] {
+            assert!(basic.allows(Some(&HeaderValue::from_static(header))), "{header}");
+        }
+        assert!(!basic.allows(Some(&HeaderValue::from_static("Bearer dXNlcjpwYXNz"))));
     }
 
     #[test]

@@ -19,8 +19,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
-use axum::http::{HeaderValue, Method, StatusCode, Uri};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, RETRY_AFTER};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, Version};
 use axum::response::{IntoResponse, Response};
 use tokio::time::Sleep;
 use tower::Service;
@@ -248,6 +248,26 @@ impl App {
         Ok(())
     }
 
+    /// Answers a request from the wire that is not HTTP as RFC 9112 allows, before anything else:
+    /// an HTTP/1.1 request with no `Host` gets 400 (section 3.2). `None` for every other request.
+    /// In-process callers, which build requests without `Host`, never come through here.
+    pub(crate) fn refuse_malformed(
+        &self,
+        request: &Request,
+    ) -> Option<EdgeFuture<<Router as Service<Request>>::Future>> {
+        let no_host = request.version() == Version::HTTP_11
+            && request.uri().authority().is_none()
+            && !request.headers().contains_key(HOST);
+        no_host.then(|| EdgeFuture {
+            phase: Phase::Done { response: Some(Refusal::NoHost.into_response(&self.0)) },
+            deadline: None,
+            timeout: self.0.timeout,
+            track: None,
+            log: None,
+            _slot: None,
+        })
+    }
+
     /// Takes a place under `server.max_concurrent_requests`, or refuses (503).
     fn take_slot(&self) -> Result<Slot, Refusal> {
         let app = &*self.0;
@@ -311,6 +331,7 @@ impl Service<Request> for App {
 #[derive(Debug, Clone, Copy)]
 enum Refusal {
     UriTooLong,
+    NoHost,
     Overloaded,
 }
 
@@ -321,6 +342,10 @@ impl Refusal {
                 let message =
                     format!("the request target is longer than {} bytes (server.max_uri_bytes)", app.max_uri_bytes);
                 ApiError::new(StatusCode::URI_TOO_LONG, "uri_too_long", message).into_response()
+            }
+            Self::NoHost => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", "an HTTP/1.1 request needs a Host header")
+                    .into_response()
             }
             Self::Overloaded => {
                 let message =

@@ -70,7 +70,8 @@ impl Default for ServeOptions {
 }
 
 impl ServeOptions {
-    /// The options the `server` settings give, TLS included.
+    /// The options the `server` settings give, TLS included. `max_connections` is lowered (with a
+    /// warning) to what the open-files limit allows.
     ///
     /// # Errors
     /// When `server.tls` is set and its certificate or key cannot be read or used, or when this
@@ -84,7 +85,7 @@ impl ServeOptions {
         }
         Ok(Self {
             grace: Duration::from_secs(server.shutdown_grace_seconds),
-            max_connections: server.max_connections,
+            max_connections: connection_limit(server.max_connections),
             header_read_timeout: Duration::from_secs(server.header_read_timeout_seconds),
             // hyper needs room for at least a request line and a few headers.
             max_header_bytes: server.max_header_bytes.max(1024),
@@ -113,9 +114,11 @@ pub async fn serve(
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(options.header_read_timeout)
-        .max_header_size(options.max_header_bytes);
+        .max_header_size(options.max_header_bytes)
+        .max_headers(MAX_HEADERS);
     let http = Arc::new(http);
     let slots = Arc::new(Semaphore::new(options.max_connections));
+    let mut accept_errors = RateLimited::default();
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -125,8 +128,11 @@ pub async fn serve(
                 Ok(accepted) => accepted,
                 Err(err) => {
                     // Out of descriptors, or a connection reset before it was accepted: wait a
-                    // moment (so an exhausted process does not spin) and go on.
-                    tracing::warn!(error = %err, "cannot accept a connection");
+                    // moment (so an exhausted process does not spin) and go on. Logged at most
+                    // once a second, with how many were not.
+                    if let Some(suppressed) = accept_errors.allow() {
+                        tracing::warn!(error = %err, suppressed, "cannot accept a connection");
+                    }
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 }
@@ -185,8 +191,10 @@ async fn connection<I>(io: I, app: App, http: &http1::Builder, mut stop: watch::
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service =
-        hyper::service::service_fn(move |request: hyper::Request<Incoming>| app.handle(request.map(Body::new)));
+    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        let request = request.map(Body::new);
+        app.refuse_malformed(&request).unwrap_or_else(|| app.handle(request))
+    });
     let conn = http.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
     tokio::select! {
@@ -202,6 +210,59 @@ where
                 tracing::debug!(error = %err, "connection closed with an error while stopping");
             }
         }
+    }
+}
+
+/// Header fields a request may carry; more get 431 from hyper (its default, stated here so that
+/// the limit is ours and documented).
+const MAX_HEADERS: usize = 100;
+
+/// Descriptors kept free of connections for the listener, logs, repositories and the blocking pool.
+const RESERVED_DESCRIPTORS: usize = 64;
+
+/// `configured`, lowered to what the process's open-files limit allows: past it, `accept` fails
+/// with EMFILE on every try instead of connections being closed cleanly at the limit.
+fn connection_limit(configured: usize) -> usize {
+    let Some(files) = open_files_limit() else { return configured };
+    let allowed = files.saturating_sub(RESERVED_DESCRIPTORS).max(1);
+    if configured > allowed {
+        tracing::warn!(
+            configured,
+            allowed,
+            open_files_limit = files,
+            "server.max_connections is over what the open-files limit (ulimit -n) allows: serving at most \
+             `allowed` connections; raise the limit (LimitNOFILE= in systemd) to serve more"
+        );
+        return allowed;
+    }
+    configured
+}
+
+/// The soft open-files limit of this process, from `/proc/self/limits` (Linux); `None` elsewhere
+/// or when unlimited.
+fn open_files_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files").split_whitespace().next()?.parse().ok()
+}
+
+/// Lets an event through at most once a second, counting the ones it held back.
+#[derive(Default)]
+struct RateLimited {
+    last: Option<std::time::Instant>,
+    suppressed: u64,
+}
+
+impl RateLimited {
+    /// `Some(held back since the last one)` when this event may be logged.
+    fn allow(&mut self) -> Option<u64> {
+        let now = std::time::Instant::now();
+        if self.last.is_some_and(|last| now.duration_since(last) < Duration::from_secs(1)) {
+            self.suppressed += 1;
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.suppressed))
     }
 }
 

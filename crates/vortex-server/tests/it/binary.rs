@@ -142,3 +142,79 @@ async fn refused_admin_requests_are_logged_without_the_token() {
         assert!(!line.contains("0123456788") && !line.contains(token), "a token in the log: {line}");
     }
 }
+
+#[tokio::test]
+async fn hangup_and_user_signals_are_logged_and_ignored() {
+    let server = Running::start(&[]);
+    for signal in ["-HUP", "-USR1", "-USR2"] {
+        let sent = Command::new("kill").args([signal, &server.child.id().to_string()]).status().unwrap();
+        assert!(sent.success());
+        // Served after each: the signal did not end the process.
+        let (status, _, _) = raw_get(server.addr, "/orders/dev", "").await;
+        assert_eq!(status, 200, "after {signal}");
+    }
+    let rest = server.terminate();
+    for name in ["SIGHUP", "SIGUSR1", "SIGUSR2"] {
+        assert!(rest.iter().any(|l| l.contains("nothing to do: ignored") && l.contains(name)), "{name}: {rest:#?}");
+    }
+}
+
+#[tokio::test]
+async fn a_connection_limit_over_the_open_files_limit_is_lowered_at_start() {
+    // Under `ulimit -n 128`, the default 10,000 connections cannot be served: the server says so
+    // once and serves at most 64, closing the rest at accept instead of failing every accept.
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let port = free_port();
+    let mut child = Command::new("bash")
+        .args(["-c", "ulimit -n 128 && exec \"$0\"", env!("CARGO_BIN_EXE_vortex-server")])
+        .current_dir(workspace_root())
+        .env_clear()
+        .env("VORTEX__SERVER__HOST", "127.0.0.1")
+        .env("VORTEX__SERVER__PORT", port.to_string())
+        .env("VORTEX__LOGGING__FORMAT", "json")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut child = Killed(child);
+    let mut lines = BufReader::new(stderr).lines().map_while(Result::ok);
+    let mut warning = None;
+    for line in lines.by_ref() {
+        if line.contains("open-files limit") {
+            warning = Some(line);
+        } else if line.contains("vortex-server listening") {
+            break;
+        }
+    }
+    let warning = warning.expect("a warning about the open-files limit before listening");
+    assert!(warning.contains(r#""allowed":64"#), "{warning}");
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    // More connections than descriptors: the extra ones are closed, the process goes on.
+    let held: Vec<_> = (0..150).filter_map(|_| std::net::TcpStream::connect(addr).ok()).collect();
+    assert!(held.len() > 64, "{} connections", held.len());
+    drop(held);
+    // Served again once the server has seen those connections close (polled, bounded).
+    let served = |_| {
+        use std::io::{Read, Write};
+        let Ok(mut stream) = std::net::TcpStream::connect(addr) else { return false };
+        let _ = stream.write_all(b"GET /orders/dev HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).is_ok() && &head == b"HTTP/1.1 200" || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            false
+        }
+    };
+    assert!((0..250).any(served), "not served after the connections closed");
+    let killed = Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    assert!(child.0.wait().unwrap().success());
+    let rest: Vec<String> = lines.collect();
+    let accept_errors = rest.iter().filter(|l| l.contains("cannot accept a connection")).count();
+    assert!(accept_errors <= 1, "{rest:#?}");
+}

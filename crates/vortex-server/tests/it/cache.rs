@@ -188,7 +188,7 @@ async fn admin_routes_require_the_bearer_token() {
         None,
         Some("Bearer wrong-token-0123456789abcd"),
         Some("Bearer test-admin-token-012345678"),
-        Some("bearer test-admin-token-0123456789"),
+        Some("Bearer: test-admin-token-0123456789"),
         Some("Basic dXNlcjpwYXNz"),
     ];
     for (method, path) in routes {

@@ -15,7 +15,9 @@ use vortex_cache::CacheOptions;
 use vortex_server::{App, AppState, ServeOptions, app};
 use vortex_settings::Settings;
 
-use crate::support::{Delayed, Reply, Server, TempRepo, get_with, native_backend, raw_get, sample_repo, send};
+use crate::support::{
+    Delayed, Reply, Server, TempRepo, get_with, native_backend, raw_get, raw_request, sample_repo, send,
+};
 
 const SECRET: &str = "webhook-secret-0123456789";
 const TOKEN: &str = "admin-token-0123456789abcdef";
@@ -185,6 +187,32 @@ async fn oversized_headers_get_431_on_the_wire() {
     assert_eq!(status, 431);
     let (status, _, _) = raw_get(server.addr, "/orders/dev", "X-Small: 1\r\n").await;
     assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn more_than_a_hundred_header_fields_get_431_and_no_host_gets_400() {
+    let app = app(AppState::new(Arc::new(native_backend(&sample_repo())), "native"));
+    let server = Server::start(app).await;
+    let many: String = (0..101).map(|i| format!("X-H{i}: 1\r\n")).collect();
+    assert_eq!(raw_get(server.addr, "/orders/dev", &many).await.0, 431);
+    let few: String = (0..90).map(|i| format!("X-H{i}: 1\r\n")).collect();
+    assert_eq!(raw_get(server.addr, "/orders/dev", &few).await.0, 200);
+    // RFC 9112 section 3.2: an HTTP/1.1 request without Host is a 400, whatever it asks for.
+    for request in [
+        "GET /orders/dev HTTP/1.1\r\nConnection: close\r\n\r\n",
+        "POST /monitor HTTP/1.1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+    ] {
+        let (status, _, body) = raw_request(server.addr, request).await;
+        assert_eq!(status, 400, "{request:?}");
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["code"], "invalid_request");
+    }
+    // HTTP/1.0 has no Host requirement.
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(b"GET /orders/dev HTTP/1.0\r\n\r\n").await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    assert!(raw.starts_with(b"HTTP/1.0 200 OK"), "{}", String::from_utf8_lossy(&raw));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
