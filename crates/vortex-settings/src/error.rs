@@ -51,6 +51,14 @@ pub enum SettingsError {
         /// The path that was given.
         path: PathBuf,
     },
+    /// The settings file is too large, too deep, or its aliases expand too far to be loaded safely.
+    #[error("settings file {}: {message}", path.display())]
+    UnsafeFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A layer could not be read or parsed (for example, invalid YAML in the settings file).
     #[error("failed to load settings")]
     Load(#[source] config::ConfigError),

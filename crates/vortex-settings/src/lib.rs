@@ -43,6 +43,7 @@ mod load;
 mod model;
 mod overrides;
 mod secret;
+mod shape;
 mod validate;
 
 pub use error::{Problem, SettingsError, ValueOrigin};

@@ -86,6 +86,7 @@ pub fn load(path: Option<&Path>, env: &HashMap<String, String>) -> Result<Loaded
     let mut builder = Config::builder();
     let mut file_keys = HashSet::new();
     if let Some(file) = &file {
+        check_shape(file)?;
         let source = File::from(file.as_path()).format(FileFormat::Yaml).required(true);
         let collected = source.collect().map_err(SettingsError::Load)?;
         collect_keys("", &collected, &mut file_keys);
@@ -124,6 +125,20 @@ pub fn load(path: Option<&Path>, env: &HashMap<String, String>) -> Result<Loaded
         return Err(SettingsError::Invalid(problems));
     }
     Ok(Loaded { settings, file, file_keys, env_vars })
+}
+
+/// Refuses a settings file that `config` could not load safely (see [`crate::shape`]).
+fn check_shape(path: &Path) -> Result<(), SettingsError> {
+    use std::io::Read as _;
+    let unsafe_file = |message: String| SettingsError::UnsafeFile { path: path.to_owned(), message };
+    let mut text = String::new();
+    let read = std::fs::File::open(path)
+        .and_then(|file| file.take(crate::shape::MAX_BYTES as u64 + 1).read_to_string(&mut text));
+    match read {
+        Ok(_) => crate::shape::check(&text).map_err(unsafe_file),
+        // Unreadable or not UTF-8: `config` says so in its own words.
+        Err(_) => Ok(()),
+    }
 }
 
 /// Every key of the settings tree, as a nested map.

@@ -218,3 +218,21 @@ async fn a_connection_limit_over_the_open_files_limit_is_lowered_at_start() {
     let accept_errors = rest.iter().filter(|l| l.contains("cannot accept a connection")).count();
     assert!(accept_errors <= 1, "{rest:#?}");
 }
+
+#[test]
+fn an_alias_bomb_in_the_settings_file_is_refused_before_it_expands() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("settings.yaml");
+    let mut text = String::from("l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for i in 1..12 {
+        let p = i - 1;
+        text.push_str(&format!("l{i}: &l{i} [*l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}]\n"));
+    }
+    std::fs::write(&file, text).unwrap();
+    let started = std::time::Instant::now();
+    let output = binary().arg("--check-config").arg("--config").arg(&file).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("aliases expand to more than 10000 nodes at line 5"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+}
