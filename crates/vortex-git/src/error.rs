@@ -90,7 +90,7 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut source = err.source();
     while let Some(inner) = source {
         let text = inner.to_string();
-        if !out.ends_with(&text) {
+        if !out.contains(&text) {
             out.push_str(": ");
             out.push_str(&text);
         }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use gix::remote::Direction;
 use gix::remote::fetch::Tags;
 
+use crate::error::redact;
 use crate::{Credentials, GitError};
 
 /// Branches and tags are mirrored as they are on the remote; `+` follows force-pushes and moved tags.
@@ -139,6 +140,7 @@ pub(crate) fn fetch(
         .map_err(GitError::op("fetch"))?
         .with_fetch_tags(Tags::None);
     let parsed = gix::url::parse(gix::bstr::BStr::new(url.as_bytes())).map_err(GitError::op("fetch"))?;
+    let local = parsed.scheme == gix::url::Scheme::File;
     let outcome = match parsed.scheme {
         gix::url::Scheme::Git => {
             let transport = daemon_transport(&parsed, timeout)?;
@@ -149,7 +151,8 @@ pub(crate) fn fetch(
             connection.set_transport_options(http_options(timeout));
             receive(connection, credentials, interrupt)?
         }
-        _ => receive(remote.connect(Direction::Fetch).map_err(GitError::op("fetch"))?, credentials, interrupt)?,
+        _ => receive(remote.connect(Direction::Fetch).map_err(GitError::op("fetch"))?, credentials, interrupt)
+            .map_err(|err| if local { with_local_cause(err, &parsed) } else { err })?,
     };
     if prune {
         let remote_names: HashSet<String> =
@@ -195,6 +198,35 @@ fn receive<T: gix::protocol::transport::client::blocking_io::Transport>(
         .map_err(GitError::op("fetch"))?
         .receive(gix::progress::Discard, interrupt)
         .map_err(GitError::op("fetch"))
+}
+
+/// Adds what `git upload-pack` says about a local remote to a failed fetch from it. gix runs that
+/// process with its standard error not captured, so a refusal such as git's "detected dubious
+/// ownership in repository" otherwise reaches the log only as "failed to fill whole buffer".
+fn with_local_cause(err: GitError, url: &gix::Url) -> GitError {
+    let path = std::path::PathBuf::from(url.path.to_string());
+    let probe = std::process::Command::new("git")
+        .arg("upload-pack")
+        .arg("--advertise-refs")
+        .arg(&path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .output();
+    let cause = match probe {
+        Ok(output) if !output.status.success() => String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .find(|line| !line.trim().is_empty())
+            .map(|line| line.trim().trim_start_matches("fatal: ").to_owned()),
+        Ok(_) => None,
+        Err(spawn) => Some(format!("cannot run git upload-pack: {spawn}")),
+    };
+    match (err, cause) {
+        (GitError::Operation { operation, message }, Some(cause)) => {
+            GitError::Operation { operation, message: format!("{message}: {}", redact(&cause)) }
+        }
+        (err, _) => err,
+    }
 }
 
 /// A `git://` connection whose reads and writes time out after `timeout`. gix's own connects with

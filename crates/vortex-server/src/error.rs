@@ -96,9 +96,46 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
     let mut out = err.to_string();
     let mut source = err.source();
     while let Some(inner) = source {
-        out.push_str(": ");
-        out.push_str(&inner.to_string());
+        // Many errors repeat their source in their own message: say each cause once.
+        let text = inner.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
         source = inner.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error whose message repeats its source's, as `CoreError::Backend` does for a git error.
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+
+    impl std::fmt::Display for Outer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "git fetch failed: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let inner = std::io::Error::other("detected dubious ownership");
+        let core = CoreError::Backend {
+            kind: vortex_core::ErrorKind::Internal,
+            message: "git fetch failed: detected dubious ownership".to_owned(),
+            source: Some(Box::new(Outer(inner))),
+        };
+        let shared = CoreError::Shared(std::sync::Arc::new(core));
+        assert_eq!(error_chain(&shared), "git fetch failed: detected dubious ownership");
+    }
 }

@@ -255,3 +255,18 @@ async fn a_clone_deleted_under_the_running_server_is_cloned_again() {
     assert!(mirror_dir(dir.path()).join("objects").is_dir(), "the clone is back");
     assert_eq!(value(&source, "app", None, "rev").await, Some(Value::Int(2)));
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_remote_git_refuses_to_serve_says_why() {
+    // git refuses to serve a repository owned by someone else ("dubious ownership"): the error
+    // names that cause, not only that the transfer failed.
+    let remote = Remote::new("main");
+    remote.commit(&[("app.yml", "rev: 1\n")], "one");
+    let owner = Command::new("chown").args(["-R", "65534:65534"]).arg(remote.path()).status().unwrap();
+    assert!(owner.success());
+    let dir = basedir();
+    let source = GitSource::start(options(&remote.uri(), dir.path())).await.unwrap();
+    let err = source.refresh().await.unwrap_err().to_string();
+    assert!(err.contains("dubious ownership"), "{err}");
+}
