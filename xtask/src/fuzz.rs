@@ -16,7 +16,11 @@ use anyhow::{Context, Result, bail};
 use crate::ci::{cargo, workspace_root};
 
 /// The targets, in the order they run.
-const TARGETS: &[&str] = &["properties", "yaml", "profiles", "paths", "render", "webhook"];
+const TARGETS: &[&str] = &["properties", "yaml", "profiles", "paths", "render", "webhook", "hostile"];
+/// libFuzzer's limits per input: a unit that runs longer, or a process that grows larger, is a
+/// finding (a freeze or an unbounded expansion), not just a slow run.
+const UNIT_TIMEOUT_SECONDS: u64 = 10;
+const RSS_LIMIT_MB: u64 = 2048;
 /// The cargo-fuzz version installed when it is missing.
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
@@ -48,6 +52,8 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         let started = Instant::now();
         let output = nightly_cargo(&fuzz, &["fuzz", "run", "-O", target, "--"])
             .arg(format!("-max_total_time={seconds}"))
+            .arg(format!("-timeout={UNIT_TIMEOUT_SECONDS}"))
+            .arg(format!("-rss_limit_mb={RSS_LIMIT_MB}"))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .output()
@@ -57,11 +63,15 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         let runs = log.lines().find_map(|l| l.strip_prefix("Done ")?.split(' ').next()?.parse::<u64>().ok());
         let corpus = std::fs::read_dir(fuzz.join("corpus").join(target)).map_or(0, Iterator::count);
         let artifact = log.lines().find_map(|l| l.split("Test unit written to ").nth(1)).map(str::trim);
+        let cause = ["deadly signal", "timeout", "out-of-memory", "stack-overflow", "panicked"]
+            .into_iter()
+            .find(|cause| log.contains(cause))
+            .unwrap_or("crash");
         let result = match (output.status.success(), artifact) {
             (true, _) => "no crash".to_owned(),
             (false, Some(path)) => {
-                crashed.push(format!("{target}: {path}"));
-                format!("crash: `{path}`")
+                crashed.push(format!("{target} ({cause}): {path}"));
+                format!("{cause}: `{path}`")
             }
             (false, None) => {
                 eprintln!("{log}");
@@ -111,8 +121,17 @@ fn ensure_toolchain(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Copies the sample repository's files into the empty corpora of the parsers that read them.
+/// Copies the sample repository's files into the empty corpora of the parsers that read them, and
+/// gives the structure-aware `hostile` target one input per shape, 5,000 levels deep.
 fn seed(root: &Path, fuzz: &Path) -> Result<()> {
+    let hostile = fuzz.join("corpus/hostile");
+    if !std::fs::read_dir(&hostile).is_ok_and(|mut entries| entries.next().is_some()) {
+        std::fs::create_dir_all(&hostile)?;
+        for kind in 0u8..9 {
+            let [low, high] = 5_000u16.to_le_bytes();
+            std::fs::write(hostile.join(format!("shape-{kind}")), [kind, low, high, 0x2a, b'x'])?;
+        }
+    }
     let sample = root.join("config/sample-repo");
     for (target, extensions) in
         [("properties", &["properties"][..]), ("yaml", &["yml", "yaml"][..]), ("render", &["yml", "yaml"][..])]
