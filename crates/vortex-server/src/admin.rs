@@ -44,15 +44,11 @@ pub(crate) async fn require_token(State(state): State<AppState>, request: Reques
 
 /// Admission before the body: refuses, from the headers alone, a request to a route that takes a
 /// body and that would be refused anyway, so that no body from an unauthenticated client is ever
-/// read. `template` is the route's template. A webhook's signature covers the body, so only its
-/// presence is checked here; the handler verifies it.
-pub(crate) fn admit_writer(
-    state: &AppState,
-    method: &str,
-    template: &str,
-    headers: &HeaderMap,
-) -> Result<(), Response> {
-    match template {
+/// read. `template` is the route's template; the answer is the refusal, `None` to go on. A
+/// webhook's signature covers the body, so only its presence is checked here; the handler
+/// verifies it.
+pub(crate) fn refuse_writer(state: &AppState, method: &str, template: &str, headers: &HeaderMap) -> Option<Response> {
+    let refused = match template {
         "/monitor" => match &state.inner.webhook {
             Some(_) if auth::has_webhook_credentials(headers) => Ok(()),
             Some(_) => {
@@ -69,7 +65,8 @@ pub(crate) fn admit_writer(
             crate::auth::ReadAccess::check(state, headers).map(|_| ()).map_err(IntoResponse::into_response)
         }
         _ => Ok(()),
-    }
+    };
+    refused.err()
 }
 
 /// Why an admin or webhook request was refused.

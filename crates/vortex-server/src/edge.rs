@@ -407,8 +407,8 @@ async fn read(state: AppState, request: Request) -> Response {
 async fn write(app: App, request: Request, route: Option<usize>) -> Response {
     let inner = &*app.0;
     let template = route.and_then(|i| ROUTES.get(i)).copied().unwrap_or("");
-    if let Err(refused) =
-        crate::admin::admit_writer(&inner.state, request.method().as_str(), template, request.headers())
+    if let Some(refused) =
+        crate::admin::refuse_writer(&inner.state, request.method().as_str(), template, request.headers())
     {
         return refused;
     }
