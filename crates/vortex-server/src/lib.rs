@@ -447,12 +447,26 @@ fn git_options(
             }
             _ => None,
         },
-        ssh_command: remote.private_key_path.map(|key| {
-            // Quoted for the shell git runs the command with; BatchMode: a server never prompts.
-            let key = key.display().to_string().replace('\'', r"'\''");
-            format!("ssh -i '{key}' -o IdentitiesOnly=yes -o BatchMode=yes")
-        }),
+        ssh_command: Some(ssh_command(remote.private_key_path, git.timeout_seconds)),
     }
+}
+
+/// The `ssh` command for `ssh://` remotes. BatchMode: a server never prompts. The timeouts make a
+/// host that goes silent end the transfer within about `timeout_seconds`, as the other transports
+/// do: `ConnectTimeout` covers the connection and the banner, keep-alives every half timeout (two
+/// unanswered end the session) cover a stall mid-transfer.
+#[cfg(feature = "git")]
+fn ssh_command(private_key_path: Option<&std::path::Path>, timeout_seconds: u64) -> String {
+    let interval = (timeout_seconds / 2).max(1);
+    let identity = private_key_path.map_or_else(String::new, |key| {
+        // Quoted for the shell git runs the command with.
+        let key = key.display().to_string().replace('\'', r"'\''");
+        format!(" -i '{key}' -o IdentitiesOnly=yes")
+    });
+    format!(
+        "ssh{identity} -o BatchMode=yes -o ConnectTimeout={timeout_seconds} -o ServerAliveInterval={interval} \
+         -o ServerAliveCountMax=2"
+    )
 }
 
 #[cfg(not(feature = "git"))]
@@ -649,5 +663,22 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
             std::future::pending::<()>().await;
         }
         tracing::info!("received Ctrl-C");
+    }
+}
+
+#[cfg(all(test, feature = "git"))]
+mod tests {
+    #[test]
+    fn ssh_gets_timeouts_and_the_quoted_key() {
+        assert_eq!(
+            super::ssh_command(None, 5),
+            "ssh -o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=2 -o ServerAliveCountMax=2"
+        );
+        let key = std::path::Path::new("/keys/it's");
+        assert_eq!(
+            super::ssh_command(Some(key), 1),
+            "ssh -i '/keys/it'\\''s' -o IdentitiesOnly=yes -o BatchMode=yes -o ConnectTimeout=1 \
+             -o ServerAliveInterval=1 -o ServerAliveCountMax=2"
+        );
     }
 }

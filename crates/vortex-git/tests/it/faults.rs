@@ -96,11 +96,25 @@ struct Daemon {
 }
 
 impl Daemon {
+    /// A daemon on a free port. A port found free can be taken by another test before the daemon
+    /// binds it, so a daemon that cannot bind is started again on another port.
     fn start(base: &std::path::Path) -> Self {
-        Self::start_on(base, TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port())
+        for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            if let Some(daemon) = Self::try_start_on(base, port) {
+                return daemon;
+            }
+        }
+        panic!("git daemon did not start on any of five ports");
     }
 
     fn start_on(base: &std::path::Path, port: u16) -> Self {
+        Self::try_start_on(base, port).expect("git daemon did not start")
+    }
+
+    /// The daemon once it answers the git protocol on `port`; `None` when it exited first (the
+    /// port was taken).
+    fn try_start_on(base: &std::path::Path, port: u16) -> Option<Self> {
         // Run git-daemon itself, not through the `git` wrapper, so that killing the child stops it.
         let exec_path = Command::new("git").arg("--exec-path").output().unwrap();
         let exec_path = String::from_utf8(exec_path.stdout).unwrap().trim().to_owned();
@@ -113,14 +127,28 @@ impl Daemon {
             .stderr(Stdio::null())
             .spawn()
             .expect("git daemon");
-        // Wait until it accepts connections (bounded).
+        let mut daemon = Self { child, port };
+        // Ready when a git request gets a packet line back (an `ERR` for this made-up path): a
+        // connection alone could reach another test's listener on the same port.
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "git daemon did not start");
+        while !answers_git(port) {
+            if daemon.child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+                return None;
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
-        Self { child, port }
+        Some(daemon)
     }
+}
+
+/// Whether a git daemon answers a request on `port`.
+fn answers_git(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let request = "git-upload-pack /readiness-probe\0host=127.0.0.1\0";
+    let mut length = [0u8; 4];
+    write!(stream, "{:04x}{request}", request.len() + 4).is_ok() && stream.read_exact(&mut length).is_ok()
 }
 
 impl Drop for Daemon {
