@@ -50,7 +50,9 @@ impl Budget {
         self.left = self.left.saturating_add(input_bytes.saturating_mul(4));
     }
 
-    fn spend(&mut self, bytes: usize, key: &str) -> Result<(), CoreError> {
+    /// Takes `bytes` from the budget. The error's key is left empty: [`resolve_with`] names the
+    /// outermost placeholder, which is the one a reader finds in the file.
+    fn spend(&mut self, bytes: usize) -> Result<(), CoreError> {
         if self.cancel.as_ref().is_some_and(|flag| flag.load(Ordering::Relaxed)) {
             return Err(CoreError::Cancelled);
         }
@@ -60,7 +62,7 @@ impl Budget {
                 Ok(())
             }
             None => Err(CoreError::PlaceholderLimit {
-                key: key.to_owned(),
+                key: String::new(),
                 file: None,
                 reason: format!(
                     "expanding it takes more than the placeholder budget ({} bytes beyond four times the text)",
@@ -116,7 +118,7 @@ pub fn resolve_with(
     let mut resolver = Resolver { lookup, budget, stack: Vec::new(), outermost: None };
     resolver.resolve(text, 0).map_err(|err| match err {
         // Named after the outermost placeholder: the one a reader finds in the file.
-        CoreError::PlaceholderLimit { file, reason, .. } if resolver.outermost.is_some() => {
+        CoreError::PlaceholderLimit { file, reason, .. } => {
             CoreError::PlaceholderLimit { key: resolver.outermost.take().unwrap_or_default(), file, reason }
         }
         other => other,
@@ -151,7 +153,7 @@ impl Resolver<'_> {
                 let resolved = self.placeholder(content, depth)?;
                 out.push_str(&resolved);
             }
-            self.budget.spend(out.len() - before, &rest[start..=end])?;
+            self.budget.spend(out.len() - before)?;
             rest = &rest[end + 1..];
         }
         out.push_str(rest);
@@ -162,7 +164,7 @@ impl Resolver<'_> {
     fn placeholder(&mut self, content: &str, depth: usize) -> Result<String, CoreError> {
         if depth >= MAX_DEPTH {
             return Err(CoreError::PlaceholderLimit {
-                key: content.chars().take(64).collect(),
+                key: String::new(),
                 file: None,
                 reason: format!("placeholders nest deeper than {MAX_DEPTH} levels"),
             });
@@ -175,7 +177,7 @@ impl Resolver<'_> {
         if self.stack.contains(&key) {
             return Err(CoreError::CircularPlaceholder { key });
         }
-        self.budget.spend(PER_PLACEHOLDER, &key)?;
+        self.budget.spend(PER_PLACEHOLDER)?;
         let found = (self.lookup)(&key);
         match found {
             Some(value) => {
