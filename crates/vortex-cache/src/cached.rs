@@ -9,9 +9,7 @@ use moka::future::Cache;
 use moka::notification::RemovalCause;
 use moka::ops::compute::Op;
 use vortex_core::snapshot::Snapshot;
-use vortex_core::{
-    BoxFuture, ChangeListener, ConfigQuery, ConfigSource, CoreError, Environment, Resource, SourceHealth,
-};
+use vortex_core::{BoxFuture, ChangeListener, ConfigQuery, ConfigSource, CoreError, Decorator, Environment};
 
 use crate::key::QueryKey;
 use crate::{CacheKey, CacheOptions, CacheStats, Clock, Evictions, KeyPattern};
@@ -474,34 +472,18 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-impl<S: ConfigSource> ConfigSource for CachedSource<S> {
-    fn load<'a>(&'a self, query: &'a ConfigQuery) -> BoxFuture<'a, Result<Environment, CoreError>> {
+impl<S: ConfigSource> Decorator for CachedSource<S> {
+    fn inner(&self) -> &dyn ConfigSource {
+        &self.inner.source
+    }
+
+    fn decorate_load<'a>(&'a self, query: &'a ConfigQuery) -> BoxFuture<'a, Result<Environment, CoreError>> {
         Box::pin(async move {
             let snapshot = self.get(query).await?;
             let mut env = snapshot.environment().clone();
             env.label.clone_from(&query.label);
             Ok(env)
         })
-    }
-
-    fn resource<'a>(&'a self, query: &'a ConfigQuery, path: &'a str) -> BoxFuture<'a, Result<Resource, CoreError>> {
-        self.inner.source.resource(query, path)
-    }
-
-    fn health(&self) -> SourceHealth {
-        self.inner.source.health()
-    }
-
-    fn default_label(&self) -> Option<&str> {
-        self.inner.source.default_label()
-    }
-
-    fn refresh(&self) -> BoxFuture<'_, Result<(), CoreError>> {
-        self.inner.source.refresh()
-    }
-
-    fn subscribe(&self, listener: ChangeListener) {
-        self.inner.source.subscribe(listener);
     }
 }
 

@@ -199,9 +199,9 @@ pub struct KeyError(String);
 ///
 /// `orders:*` matches every entry of the application `orders`, `*:prod:*` every entry with exactly
 /// the profile `prod`, `*` everything.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct KeyPattern {
-    glob: Vec<char>,
+    glob: wildmatch::WildMatch,
 }
 
 impl KeyPattern {
@@ -213,19 +213,18 @@ impl KeyPattern {
     /// # Errors
     /// When the pattern is empty or longer than [`KeyPattern::MAX_LEN`].
     pub fn new(glob: &str) -> Result<Self, KeyError> {
-        let glob: Vec<char> = glob.chars().collect();
         if glob.is_empty() {
             return Err(KeyError("the pattern is empty".to_owned()));
         }
-        if glob.len() > Self::MAX_LEN {
+        if glob.chars().count() > Self::MAX_LEN {
             return Err(KeyError(format!("the pattern is longer than {} characters", Self::MAX_LEN)));
         }
-        Ok(Self { glob })
+        Ok(Self { glob: wildmatch::WildMatch::new(glob) })
     }
 
     /// Whether the pattern matches everything.
     pub fn is_everything(&self) -> bool {
-        self.glob.iter().all(|&c| c == '*')
+        self.glob.pattern_chars().iter().all(|&c| c == '*')
     }
 
     /// Whether `key`'s text form matches.
@@ -233,48 +232,16 @@ impl KeyPattern {
         self.matches_text(&key.to_string())
     }
 
-    /// Whether `text` matches: the classic wildcard walk that remembers the last `*` and retries
-    /// from one character further on a mismatch; at worst pattern length times text length steps.
+    /// Whether `text` matches: `wildmatch`'s walk remembers the last `*` and retries from one
+    /// character further on a mismatch, at worst pattern length times text length steps.
     pub fn matches_text(&self, text: &str) -> bool {
-        if text.is_ascii() {
-            // Bytes are characters here: no allocation on the common path.
-            wildcard(&self.glob, text.as_bytes(), |p, t| p == char::from(t))
-        } else {
-            let chars: Vec<char> = text.chars().collect();
-            wildcard(&self.glob, &chars, |p, t| p == t)
-        }
+        self.glob.matches(text)
     }
-}
-
-fn wildcard<T: Copy>(glob: &[char], text: &[T], eq: impl Fn(char, T) -> bool) -> bool {
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match glob.get(p) {
-            Some('*') => {
-                star = Some((p, t));
-                p += 1;
-            }
-            Some(&c) if c == '?' || eq(c, text[t]) => {
-                p += 1;
-                t += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    p = sp + 1;
-                    t = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    glob[p..].iter().all(|&c| c == '*')
 }
 
 impl fmt::Display for KeyPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.glob.iter().try_for_each(|&c| fmt::Write::write_char(f, c))
+        fmt::Display::fmt(&self.glob, f)
     }
 }
 

@@ -12,8 +12,9 @@
 //!
 //! [`decrypt_environment`] applies Spring's rules to a loaded [`Environment`]: a decrypted property
 //! moves to the end of its property source, and one that cannot be decrypted becomes
-//! `invalid.<key>: <n/a>` (or keeps its cipher text, see [`InvalidCipher`]). [`DecryptingSource`]
-//! does it for every environment a [`ConfigSource`] loads.
+//! `invalid.<key>: <n/a>` (or keeps its cipher text, see [`InvalidCipher`]).
+//! [`Processed`](crate::process::Processed) does it for every environment a
+//! [`ConfigSource`](crate::ConfigSource) loads.
 //!
 //! ```
 //! use vortex_core::cipher::{DEFAULT_SALT, TextEncryptor};
@@ -35,8 +36,7 @@ use aes::cipher::block_padding::Pkcs7;
 use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
 use indexmap::IndexMap;
 
-use crate::{BoxFuture, ChangeListener, ConfigQuery, ConfigSource, CoreError, Environment, Property, Resource};
-use crate::{SourceHealth, Value};
+use crate::{Environment, Property, Value};
 
 /// What marks an encrypted value: `{cipher}` followed by the cipher text.
 pub const CIPHER_PREFIX: &str = "{cipher}";
@@ -98,7 +98,7 @@ impl TextEncryptor {
         if key.is_empty() {
             return Err(CipherError::EmptyKey);
         }
-        let salt = decode_hex(salt).ok_or(CipherError::Salt)?;
+        let salt = hex::decode(salt).map_err(|_| CipherError::Salt)?;
         let mut derived = [0u8; 32];
         pbkdf2::pbkdf2_hmac::<sha1::Sha1>(key.as_bytes(), &salt, ITERATIONS, &mut derived);
         Ok(Self { key: derived })
@@ -118,10 +118,10 @@ impl TextEncryptor {
     /// [`encrypt`](Self::encrypt) unless the output must be reproducible (tests).
     pub fn encrypt_with_iv(&self, plain: &str, iv: [u8; IV_LEN]) -> String {
         let encrypted = Encryptor::new(&self.key.into(), &iv.into()).encrypt_padded_vec::<Pkcs7>(plain.as_bytes());
-        let mut hex = String::with_capacity(2 * (IV_LEN + encrypted.len()));
-        encode_hex(&iv, &mut hex);
-        encode_hex(&encrypted, &mut hex);
-        hex
+        let mut bytes = Vec::with_capacity(IV_LEN + encrypted.len());
+        bytes.extend_from_slice(&iv);
+        bytes.extend_from_slice(&encrypted);
+        hex::encode(bytes)
     }
 
     /// Decrypts a hex cipher text (without `{cipher}`; upper- or lower-case digits).
@@ -129,7 +129,7 @@ impl TextEncryptor {
     /// # Errors
     /// [`CipherError::NotDecryptable`] when `hex` is not a cipher text of this key.
     pub fn decrypt(&self, hex: &str) -> Result<String, CipherError> {
-        let bytes = decode_hex(hex.trim()).ok_or(CipherError::NotDecryptable)?;
+        let bytes = hex::decode(hex.trim()).map_err(|_| CipherError::NotDecryptable)?;
         if bytes.len() < IV_LEN + BLOCK || bytes.len() % BLOCK != 0 {
             return Err(CipherError::NotDecryptable);
         }
@@ -224,73 +224,6 @@ fn is_encrypted(property: &Property) -> bool {
     property.value.as_str().is_some_and(|v| v.starts_with(CIPHER_PREFIX))
 }
 
-/// A [`ConfigSource`] decorator that serves `{cipher}` values decrypted ([`decrypt_environment`]).
-///
-/// Put it under a cache, so that a value is decrypted once per load rather than once per request.
-/// Resources are passed through: their placeholders resolve against the decrypted environment
-/// where the caller resolves them.
-#[derive(Debug, Clone)]
-pub struct DecryptingSource<S> {
-    inner: S,
-    encryptor: Arc<TextEncryptor>,
-    invalid: InvalidCipher,
-}
-
-impl<S: ConfigSource> DecryptingSource<S> {
-    /// Decrypts what `inner` loads with `encryptor`.
-    pub fn new(inner: S, encryptor: Arc<TextEncryptor>, invalid: InvalidCipher) -> Self {
-        Self { inner, encryptor, invalid }
-    }
-}
-
-impl<S: ConfigSource> ConfigSource for DecryptingSource<S> {
-    fn load<'a>(&'a self, query: &'a ConfigQuery) -> BoxFuture<'a, Result<Environment, CoreError>> {
-        Box::pin(async move {
-            let mut env = self.inner.load(query).await?;
-            for (source, key) in decrypt_environment(&mut env, &self.encryptor, self.invalid) {
-                tracing::warn!(application = %query.application, %source, %key, "cannot decrypt a {{cipher}} value");
-            }
-            Ok(env)
-        })
-    }
-
-    fn resource<'a>(&'a self, query: &'a ConfigQuery, path: &'a str) -> BoxFuture<'a, Result<Resource, CoreError>> {
-        self.inner.resource(query, path)
-    }
-
-    fn health(&self) -> SourceHealth {
-        self.inner.health()
-    }
-
-    fn default_label(&self) -> Option<&str> {
-        self.inner.default_label()
-    }
-
-    fn refresh(&self) -> BoxFuture<'_, Result<(), CoreError>> {
-        self.inner.refresh()
-    }
-
-    fn subscribe(&self, listener: ChangeListener) {
-        self.inner.subscribe(listener);
-    }
-}
-
-fn encode_hex(bytes: &[u8], out: &mut String) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-}
-
-fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
-        return None;
-    }
-    let digit = |c: u8| char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok());
-    hex.as_bytes().chunks_exact(2).map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?)).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,7 +258,7 @@ mod tests {
         // Spring's output for the IV at its front reproduces byte for byte.
         for (key, hex, plain) in SPRING {
             let encryptor = TextEncryptor::new(key, DEFAULT_SALT).unwrap();
-            let iv = decode_hex(&hex[..32]).unwrap().try_into().unwrap();
+            let iv = hex::decode(&hex[..32]).unwrap().try_into().unwrap();
             assert_eq!(encryptor.encrypt_with_iv(plain, iv), *hex);
         }
     }

@@ -142,6 +142,22 @@ impl CoreError {
     }
 }
 
+/// Formats an error and all its sources as `outer: inner: innermost`, saying each cause once (many
+/// errors repeat their source in their own message), so that a log line says what really failed.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = inner.source();
+    }
+    out
+}
+
 /// Removes `user:password@` from every URL inside `message` (`https://alice:secret@host/x` becomes
 /// `https://***@host/x`), so that credentials written into a URI never reach a log line, an error
 /// body, health or `--check-config`.

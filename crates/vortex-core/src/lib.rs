@@ -11,6 +11,7 @@
 //! - [`placeholder`]: `${key:default}` resolution against an environment;
 //! - [`native`]: the filesystem backend;
 //! - [`overrides`]: properties that win over every repository (Spring's `overrides`);
+//! - [`process`]: overrides and decryption applied to every loaded environment, in one step;
 //! - [`resource`]: the path rules and file-name candidates of plain-text resources;
 //! - [`cipher`]: `{cipher}` values, decrypted as Spring Cloud Config Server does;
 //! - [`snapshot`]: an environment with its renderings and entity tags, made once each;
@@ -59,6 +60,7 @@ mod error;
 pub mod native;
 pub mod overrides;
 pub mod placeholder;
+pub mod process;
 pub mod profiles;
 mod query;
 pub mod render;
@@ -68,7 +70,9 @@ mod source;
 mod value;
 
 pub use environment::{Environment, EnvironmentJson, Origin, Property, PropertySource};
-pub use error::{CoreError, ErrorKind, redact_credentials};
-pub use query::{ConfigQuery, DEFAULT_APPLICATION, DEFAULT_PROFILE, percent_decode};
-pub use source::{BoxFuture, ChangeListener, ConfigSource, HealthStatus, Resource, SourceChange, SourceHealth};
+pub use error::{CoreError, ErrorKind, error_chain, redact_credentials};
+pub use query::{ConfigQuery, DEFAULT_APPLICATION, DEFAULT_PROFILE};
+pub use source::{
+    BoxFuture, ChangeListener, ConfigSource, Decorator, HealthStatus, Resource, SourceChange, SourceHealth,
+};
 pub use value::{Value, java_double};

@@ -66,9 +66,8 @@ fn normalise_name(what: &'static str, raw: &str) -> Result<String, CoreError> {
         if !candidate.contains('%') {
             break;
         }
-        candidate = Cow::Owned(
-            percent_decode(&candidate).ok_or_else(|| CoreError::invalid(what, "malformed percent-encoding"))?,
-        );
+        let decoded = percent_decode(&candidate).ok_or_else(|| CoreError::invalid(what, "malformed percent-encoding"))?;
+        candidate = Cow::Owned(decoded);
     }
     // The segments the name makes on disk, without allocating (this runs on every request).
     let segments = || candidate.split("(_)").flat_map(|part| part.split(['/', ',']));
@@ -139,23 +138,17 @@ fn parse_profiles(raw: &str) -> Result<Vec<String>, CoreError> {
     Ok(profiles)
 }
 
-/// Decodes `%XX` sequences; `None` when a sequence is malformed or the result is not UTF-8.
-pub fn percent_decode(raw: &str) -> Option<String> {
+/// Decodes `%XX` sequences with the `percent-encoding` crate; `None` when a `%` is not followed by
+/// two hex digits (which the crate would keep as it is) or the result is not UTF-8.
+fn percent_decode(raw: &str) -> Option<String> {
     let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            let hex = std::str::from_utf8(hex).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let malformed = bytes.iter().enumerate().any(|(i, &byte)| {
+        byte == b'%' && !bytes.get(i + 1..i + 3).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if malformed {
+        return None;
     }
-    String::from_utf8(out).ok()
+    percent_encoding::percent_decode_str(raw).decode_utf8().ok().map(Cow::into_owned)
 }
 
 #[cfg(test)]

@@ -8,15 +8,15 @@ use crate::CoreError;
 /// # Errors
 /// [`CoreError::InvalidInput`] for `..`, [`CoreError::NoSuchResource`] for a path that is not allowed.
 pub fn check_path(path: &str) -> Result<&str, CoreError> {
-    let decoded = crate::query::percent_decode(path).unwrap_or_else(|| path.to_owned());
-    for p in [path, decoded.as_str()] {
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    for p in [path, &*decoded] {
         let normalised = p.replace('\\', "/");
         if normalised.split('/').any(|s| s == "..") || normalised.contains("../") {
             return Err(CoreError::invalid("path", "must not contain '..'"));
         }
     }
     let not_found = || CoreError::NoSuchResource { path: path.to_owned() };
-    for p in [path, decoded.as_str()] {
+    for p in [path, &*decoded] {
         let upper = p.to_ascii_uppercase();
         let is_url = p.contains(":/") || p.starts_with("url:");
         if upper.contains("WEB-INF") || upper.contains("META-INF") || is_url || p.starts_with('/') || p.contains('\\') {

@@ -122,6 +122,74 @@ impl SourceChange {
 /// A callback for [`SourceChange`]s; see [`ConfigSource::subscribe`].
 pub type ChangeListener = Arc<dyn Fn(&SourceChange) + Send + Sync>;
 
+/// A [`ConfigSource`] that changes what another source loads (or the resources it reads) and
+/// nothing else: its health, default label, refresh and change notifications are the inner
+/// source's. Every such decorator (metrics, post-processing, the cache) implements this trait
+/// instead of [`ConfigSource`], which a blanket implementation provides, so the forwarding of the
+/// methods a decorator does not change is written once.
+///
+/// ```
+/// use vortex_core::{BoxFuture, ConfigQuery, ConfigSource, CoreError, Decorator, Environment};
+///
+/// /// Counts loads.
+/// struct Counting<S> { inner: S, loads: std::sync::atomic::AtomicU64 }
+///
+/// impl<S: ConfigSource> Decorator for Counting<S> {
+///     fn inner(&self) -> &dyn ConfigSource {
+///         &self.inner
+///     }
+///
+///     fn decorate_load<'a>(&'a self, query: &'a ConfigQuery) -> BoxFuture<'a, Result<Environment, CoreError>> {
+///         self.loads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+///         self.inner.load(query)
+///     }
+/// }
+/// ```
+pub trait Decorator: Send + Sync + 'static {
+    /// The decorated source, which answers everything this decorator does not change.
+    fn inner(&self) -> &dyn ConfigSource;
+
+    /// [`ConfigSource::load`] through this decorator; the default is the inner source's.
+    fn decorate_load<'a>(&'a self, query: &'a ConfigQuery) -> BoxFuture<'a, Result<Environment, CoreError>> {
+        self.inner().load(query)
+    }
+
+    /// [`ConfigSource::resource`] through this decorator; the default is the inner source's.
+    fn decorate_resource<'a>(
+        &'a self,
+        query: &'a ConfigQuery,
+        path: &'a str,
+    ) -> BoxFuture<'a, Result<Resource, CoreError>> {
+        self.inner().resource(query, path)
+    }
+}
+
+impl<D: Decorator> ConfigSource for D {
+    fn load<'a>(&'a self, query: &'a ConfigQuery) -> BoxFuture<'a, Result<Environment, CoreError>> {
+        self.decorate_load(query)
+    }
+
+    fn resource<'a>(&'a self, query: &'a ConfigQuery, path: &'a str) -> BoxFuture<'a, Result<Resource, CoreError>> {
+        self.decorate_resource(query, path)
+    }
+
+    fn health(&self) -> SourceHealth {
+        self.inner().health()
+    }
+
+    fn default_label(&self) -> Option<&str> {
+        self.inner().default_label()
+    }
+
+    fn refresh(&self) -> BoxFuture<'_, Result<(), CoreError>> {
+        self.inner().refresh()
+    }
+
+    fn subscribe(&self, listener: ChangeListener) {
+        self.inner().subscribe(listener);
+    }
+}
+
 impl<T: ConfigSource + ?Sized> ConfigSource for Arc<T> {
     fn load<'a>(&'a self, query: &'a ConfigQuery) -> BoxFuture<'a, Result<Environment, CoreError>> {
         (**self).load(query)

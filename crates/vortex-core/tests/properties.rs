@@ -233,8 +233,8 @@ proptest! {
         if let Ok(query) = ConfigQuery::parse(&application, &profiles, label.as_deref()) {
             let names = std::iter::once(query.application.as_str()).chain(query.label.as_deref());
             for name in names.chain(query.profiles.iter().map(String::as_str)) {
-                let decoded = vortex_core::percent_decode(name).unwrap_or_else(|| name.to_owned());
-                for text in [name, decoded.as_str()] {
+                let decoded = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
+                for text in [name, &*decoded] {
                     prop_assert!(!text.split(['/', '\\']).any(|s| s == ".." || s == "."), "{:?}", query);
                     prop_assert!(!text.starts_with('/'), "{:?}", query);
                     prop_assert!(!text.contains('\0'), "{:?}", query);

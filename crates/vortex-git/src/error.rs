@@ -58,7 +58,7 @@ impl GitError {
     }
 
     pub(crate) fn op(operation: &'static str) -> impl FnOnce(gix::Error) -> Self {
-        move |err| Self::Operation { operation, message: redact(&error_chain(&err)) }
+        move |err| Self::Operation { operation, message: redact(&vortex_core::error_chain(&err)) }
     }
 
     pub(crate) fn op_msg(operation: &'static str, err: impl std::fmt::Display) -> Self {
@@ -82,21 +82,6 @@ impl From<GitError> for CoreError {
 /// Removes `user:password@` from URLs inside a message, so credentials never reach logs or clients.
 pub(crate) fn redact(message: &str) -> String {
     vortex_core::redact_credentials(message)
-}
-
-/// Renders an error with its causes, `outer: inner: innermost`, so a log line says what really failed.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(inner) = source {
-        let text = inner.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = inner.source();
-    }
-    out
 }
 
 #[cfg(test)]

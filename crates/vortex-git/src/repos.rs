@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use crate::tree::Glob;
+
 use vortex_core::{
     BoxFuture, ChangeListener, ConfigQuery, ConfigSource, CoreError, Environment, HealthStatus, Resource, SourceHealth,
 };
@@ -13,7 +15,7 @@ use vortex_core::{
 #[derive(Clone)]
 pub struct PatternRepo {
     name: String,
-    patterns: Vec<String>,
+    patterns: Vec<Glob>,
     source: Arc<dyn ConfigSource>,
 }
 
@@ -24,7 +26,7 @@ impl PatternRepo {
     /// characters. A pattern without `/` matches every profile (`orders*` is `orders*/*`), as in
     /// Spring.
     pub fn new(name: impl Into<String>, patterns: &[String], source: Arc<dyn ConfigSource>) -> Self {
-        Self { name: name.into(), patterns: normalise(patterns), source }
+        Self { name: name.into(), patterns: normalise(patterns).iter().map(|p| Glob::new(p)).collect(), source }
     }
 
     /// The repository's name.
@@ -49,10 +51,10 @@ fn normalise(patterns: &[String]) -> Vec<String> {
         .collect()
 }
 
-fn matches(patterns: &[String], query: &ConfigQuery) -> bool {
+fn matches(patterns: &[Glob], query: &ConfigQuery) -> bool {
     query.profiles.iter().rev().any(|profile| {
         let candidate = format!("{}/{profile}", query.application);
-        patterns.iter().any(|pattern| crate::tree::glob(pattern, &candidate))
+        patterns.iter().any(|pattern| pattern.matches(&candidate))
     })
 }
 
@@ -126,7 +128,8 @@ impl ConfigSource for PatternRepos {
             let (status, mut details) = part_health(repo.source.health());
             health.status = with_part(health.status, status);
             if let Some(object) = details.as_object_mut() {
-                object.insert("pattern".to_owned(), serde_json::json!(repo.patterns));
+                let patterns: Vec<String> = repo.patterns.iter().map(ToString::to_string).collect();
+                object.insert("pattern".to_owned(), serde_json::json!(patterns));
             }
             repos.insert(repo.name.clone(), details);
         }
@@ -188,6 +191,7 @@ mod tests {
 
     fn serves(patterns: &[&str], application: &str, profiles: &str) -> bool {
         let patterns = normalise(&patterns.iter().map(|p| (*p).to_owned()).collect::<Vec<_>>());
+        let patterns: Vec<_> = patterns.iter().map(|p| super::Glob::new(p)).collect();
         matches(&patterns, &ConfigQuery::parse(application, profiles, None).unwrap())
     }
 

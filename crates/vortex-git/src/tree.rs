@@ -134,21 +134,15 @@ fn walk(tree: &gix::Tree<'_>, prefix: String, segments: &[&str], out: &mut Vec<S
     Ok(())
 }
 
-/// Matches `name` against a pattern where `*` stands for any run of characters.
+/// A glob where `*` stands for any run of characters and nothing else is special, as Spring's
+/// `PatternMatchUtils.simpleMatch` (pattern repositories) and its search-path wildcards read one:
+/// `wildmatch` with its single-character wildcard set to NUL, which no name, profile or directory
+/// can contain (queries refuse control characters; git refuses NUL in tree entries).
+pub(crate) type Glob = wildmatch::WildMatchPattern<'*', '\0'>;
+
+/// Whether `name` matches `pattern` (see [`Glob`]).
 pub(crate) fn glob(pattern: &str, name: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {
-        return false;
-    }
-    let mut rest = &name[first.len()..name.len() - last.len()];
-    for part in &parts[1..parts.len() - 1] {
-        match rest.find(part) {
-            Some(i) => rest = &rest[i + part.len()..],
-            None => return false,
-        }
-    }
-    true
+    Glob::new(pattern).matches(name)
 }
 
 /// One search directory inside the tree of a commit.
@@ -202,5 +196,7 @@ mod tests {
         assert!(glob("*", "x"));
         assert!(!glob("foo*", "barfoo"));
         assert!(!glob("a*a", "a"));
+        assert!(!glob("a?c", "abc"), "`?` is not a wildcard");
+        assert!(glob("a?c", "a?c"));
     }
 }

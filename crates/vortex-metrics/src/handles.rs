@@ -5,8 +5,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use metrics::{Counter, Gauge, Histogram, Key, Label, Level, Metadata, Recorder};
-use vortex_core::{BoxFuture, ChangeListener, ConfigQuery, ConfigSource, CoreError, Environment, ErrorKind};
-use vortex_core::{Resource, SourceHealth};
+use vortex_core::{BoxFuture, ConfigQuery, ConfigSource, CoreError, Decorator, Environment, ErrorKind};
 
 use crate::names;
 
@@ -437,8 +436,12 @@ impl<S> MeteredSource<S> {
     }
 }
 
-impl<S: ConfigSource> ConfigSource for MeteredSource<S> {
-    fn load<'a>(&'a self, query: &'a ConfigQuery) -> BoxFuture<'a, Result<Environment, CoreError>> {
+impl<S: ConfigSource> Decorator for MeteredSource<S> {
+    fn inner(&self) -> &dyn ConfigSource {
+        &self.inner
+    }
+
+    fn decorate_load<'a>(&'a self, query: &'a ConfigQuery) -> BoxFuture<'a, Result<Environment, CoreError>> {
         if !self.enabled {
             return self.inner.load(query);
         }
@@ -458,25 +461,5 @@ impl<S: ConfigSource> ConfigSource for MeteredSource<S> {
             }
             result
         })
-    }
-
-    fn resource<'a>(&'a self, query: &'a ConfigQuery, path: &'a str) -> BoxFuture<'a, Result<Resource, CoreError>> {
-        self.inner.resource(query, path)
-    }
-
-    fn health(&self) -> SourceHealth {
-        self.inner.health()
-    }
-
-    fn default_label(&self) -> Option<&str> {
-        self.inner.default_label()
-    }
-
-    fn refresh(&self) -> BoxFuture<'_, Result<(), CoreError>> {
-        self.inner.refresh()
-    }
-
-    fn subscribe(&self, listener: ChangeListener) {
-        self.inner.subscribe(listener);
     }
 }

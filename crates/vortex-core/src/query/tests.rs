@@ -92,8 +92,9 @@ fn profile_syntax_is_checked() {
 }
 
 #[test]
-fn percent_decoding() {
-    assert_eq!(percent_decode("a%2Cb").as_deref(), Some("a,b"));
-    assert_eq!(percent_decode("%zz"), None);
-    assert_eq!(percent_decode("%2"), None);
+fn malformed_percent_encoding_is_refused() {
+    assert!(parse("a%2Cb", "dev", None).is_ok());
+    assert!(parse("a%zzb", "dev", None).is_err());
+    assert!(parse("a%2", "dev", None).is_err());
+    assert!(parse("a%ff", "dev", None).is_err());
 }
