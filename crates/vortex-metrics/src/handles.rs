@@ -61,9 +61,11 @@ impl Metrics {
             .map_or_else(Histogram::noop, |r| r.register_histogram(&Self::key(name, labels), &METADATA))
     }
 
-    /// Sets `vortex_build_info{version, features}` to 1.
-    pub fn build_info(&self, version: &'static str, features: &'static str) {
-        self.gauge(names::BUILD_INFO, &[("version", version), ("features", features)]).set(1.0);
+    /// Sets `vortex_build_info{version, features}` to 1, `features` joined with commas.
+    pub fn build_info(&self, version: &'static str, features: &[&str]) {
+        let Some(recorder) = &self.recorder else { return };
+        let labels = vec![Label::from_static_parts("version", version), Label::new("features", features.join(","))];
+        recorder.register_gauge(&Key::from_parts(names::BUILD_INFO, labels), &METADATA).set(1.0);
     }
 
     /// The cache's handles.

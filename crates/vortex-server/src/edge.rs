@@ -19,114 +19,18 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, RETRY_AFTER};
-use axum::http::{HeaderValue, Method, StatusCode, Uri, Version};
+use axum::extract::DefaultBodyLimit;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use axum::http::{HeaderValue, Method, Uri, Version};
 use axum::response::{IntoResponse, Response};
 use tokio::time::Sleep;
 use tower::Service;
 use vortex_metrics::{HttpMetrics, Rejection, Timer};
 
 use crate::auth::ReadAccess;
-use crate::{ApiError, AppState, routes};
-
-/// Every route template of the router; other paths are recorded as `unmatched`.
-pub(crate) const ROUTES: &[&str] = &[
-    "/{a}",
-    "/{a}/{b}",
-    "/{a}/{b}/{c}",
-    "/{a}/{b}/{c}/{*path}",
-    "/health",
-    "/actuator/health",
-    "/cache",
-    "/cache/{*key}",
-    "/monitor",
-    "/metrics",
-    "/actuator/prometheus",
-    "/encrypt",
-    "/encrypt/status",
-    "/encrypt/{name}/{profiles}",
-    "/decrypt",
-    "/decrypt/{name}/{profiles}",
-    "/key",
-    "/key/{name}/{profiles}",
-];
-
-/// Indices of the read routes in [`ROUTES`], resolved at compile time.
-const ONE: usize = at("/{a}");
-const TWO: usize = at("/{a}/{b}");
-const THREE: usize = at("/{a}/{b}/{c}");
-const RESOURCE: usize = at("/{a}/{b}/{c}/{*path}");
-const CACHE_KEY: usize = at("/cache/{*key}");
-const ENCRYPT_FOR: usize = at("/encrypt/{name}/{profiles}");
-const DECRYPT_FOR: usize = at("/decrypt/{name}/{profiles}");
-const KEY_FOR: usize = at("/key/{name}/{profiles}");
-
-/// The index of `template` in [`ROUTES`], at compile time.
-const fn at(template: &str) -> usize {
-    let mut i = 0;
-    while i < ROUTES.len() {
-        if eq(ROUTES[i].as_bytes(), template.as_bytes()) {
-            return i;
-        }
-        i += 1;
-    }
-    panic!("not a route template")
-}
-
-const fn eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-
-/// The index in [`ROUTES`] of the route that serves `path`, `None` for the fallback. It mirrors the
-/// router's table without a lookup or an allocation; a test checks it against axum's own matching.
-pub(crate) fn route_template(path: &str) -> Option<usize> {
-    let index = |template: &str| ROUTES.iter().position(|r| *r == template);
-    match path {
-        "/health"
-        | "/actuator/health"
-        | "/cache"
-        | "/monitor"
-        | "/metrics"
-        | "/actuator/prometheus"
-        | "/encrypt"
-        | "/encrypt/status"
-        | "/decrypt"
-        | "/key" => {
-            return index(path);
-        }
-        _ => {}
-    }
-    let rest = path.strip_prefix('/')?;
-    if rest.strip_prefix("cache/").is_some_and(|key| !key.is_empty()) {
-        return Some(CACHE_KEY);
-    }
-    // axum's parameters match empty segments in the middle (`/a//c`), never a trailing empty
-    // one; the wildcard takes anything of at least one character.
-    let parts: [Option<&str>; 4] = {
-        let mut split = rest.splitn(4, '/');
-        [split.next(), split.next(), split.next(), split.next()]
-    };
-    match parts {
-        [Some("encrypt"), Some(_), Some(c), None] if !c.is_empty() => Some(ENCRYPT_FOR),
-        [Some("decrypt"), Some(_), Some(c), None] if !c.is_empty() => Some(DECRYPT_FOR),
-        [Some("key"), Some(_), Some(c), None] if !c.is_empty() => Some(KEY_FOR),
-        [Some(a), None, None, None] if !a.is_empty() => Some(ONE),
-        [Some(_), Some(b), None, None] if !b.is_empty() => Some(TWO),
-        [Some(_), Some(_), Some(c), None] if !c.is_empty() => Some(THREE),
-        [Some(_), Some(_), Some(_), Some(tail)] if !tail.is_empty() => Some(RESOURCE),
-        _ => None,
-    }
-}
+use crate::error::{ApiError, ErrorCode};
+use crate::route::Route;
+use crate::{AppState, EdgeOptions, routes};
 
 /// The complete HTTP application: the [`router`](crate::router) behind the edge. Serve it with
 /// [`serve`](crate::serve), or call it as a tower `Service`. Cloning it (hyper does, per request)
@@ -139,9 +43,7 @@ pub struct App(Arc<Inner>);
 struct Inner {
     router: Router,
     state: AppState,
-    timeout: Duration,
-    body_limit: usize,
-    body_read_timeout: Duration,
+    options: EdgeOptions,
     /// `None` when metrics are off: then nothing is timed or counted.
     http: Option<Arc<HttpMetrics>>,
     /// Whether read requests skip the router; off once other routes are merged in, which may be
@@ -149,33 +51,24 @@ struct Inner {
     direct_reads: bool,
     /// The routes' prefix: stripped before a path is classified.
     prefix: Option<Arc<str>>,
-    max_uri_bytes: usize,
-    max_concurrent: usize,
-    /// Requests being served now, against `max_concurrent`. A plain counter, not a semaphore: a
-    /// request that finds no room is refused, never queued, so no wait list is needed (tokio's
-    /// semaphore takes a lock on every release).
+    /// Requests being served now, against `max_concurrent_requests`. A plain counter, not a
+    /// semaphore: a request that finds no room is refused, never queued, so no wait list is needed
+    /// (tokio's semaphore takes a lock on every release).
     in_flight: Arc<AtomicUsize>,
 }
 
 impl App {
-    /// `router` behind the edge configured by `state`: its timeout, body limit and metrics.
-    pub(crate) fn new(router: Router, state: &AppState) -> Self {
-        let shared = &state.inner;
-        #[cfg(feature = "metrics")]
-        let http = shared.prometheus.as_ref().map(|(_, http)| Arc::clone(http));
-        #[cfg(not(feature = "metrics"))]
-        let http = None;
+    /// The [`router`](crate::router) of `state` behind the edge, with `options`' limits. The body
+    /// limit applies to every route that reads a body.
+    pub fn new(state: AppState, options: EdgeOptions) -> Self {
+        let router = crate::router(state.clone()).layer(DefaultBodyLimit::max(options.body_limit));
         Self(Arc::new(Inner {
             router,
-            state: state.clone(),
-            timeout: shared.request_timeout,
-            body_limit: shared.body_limit,
-            body_read_timeout: shared.body_read_timeout,
-            http,
+            http: state.inner.observability.http(),
+            prefix: state.inner.prefix.clone(),
+            state,
+            options,
             direct_reads: true,
-            prefix: shared.prefix.clone(),
-            max_uri_bytes: shared.max_uri_bytes,
-            max_concurrent: shared.max_concurrent_requests,
             in_flight: Arc::new(AtomicUsize::new(0)),
         }))
     }
@@ -184,10 +77,10 @@ impl App {
     pub(crate) fn handle(&self, request: Request) -> EdgeFuture<<Router as Service<Request>>::Future> {
         let app = &*self.0;
         let route = match &app.prefix {
-            None => route_template(request.uri().path()),
+            None => Route::classify(request.uri().path()),
             // Under a prefix the router strips it: the direct path, which reads the raw path,
             // is for unprefixed servers only.
-            Some(prefix) => unprefixed(request.uri().path(), prefix).and_then(route_template),
+            Some(prefix) => unprefixed(request.uri().path(), prefix).and_then(Route::classify),
         };
         let direct_reads = app.direct_reads && app.prefix.is_none();
         let track = app.http.as_ref().map(|http| {
@@ -202,37 +95,35 @@ impl App {
                 Err(refusal) => Phase::Done { response: Some(refusal.into_response(app)) },
                 Ok(()) => Phase::Direct { future: Box::pin(write(self.clone(), request, route)) },
             };
-            return EdgeFuture { phase, deadline: None, timeout: app.timeout, track, log, _slot: None };
+            return EdgeFuture { phase, deadline: None, timeout: app.options.request_timeout, track, log, _slot: None };
         }
         let (phase, slot) = match self.admit(&request, route) {
             Err(refusal) => (Phase::Done { response: Some(refusal.into_response(app)) }, None),
             Ok(slot) => {
-                let phase = match limit_body(request, app.body_limit) {
+                let phase = match limit_body(request, app.options.body_limit) {
                     // The read API does not need the router: the route is known, and the handler
                     // reads the raw path itself. Skipping it saves its parameter extraction (an
                     // allocation per parameter and for the extensions that carry them) on the
                     // hottest path.
-                    Ok(request)
-                        if direct_reads && request.method() == Method::GET && route.is_some_and(is_read_route) =>
-                    {
+                    Ok(request) if direct_reads && request.method() == Method::GET && route.is_some_and(Route::reads) => {
                         Phase::Direct { future: Box::pin(read(app.state.clone(), request)) }
                     }
                     Ok(request) => Phase::Routed { future: app.router.clone().call(request) },
-                    Err(status) => Phase::Done { response: Some(ApiError::from_status(status).into_response()) },
+                    Err(refused) => Phase::Done { response: Some(refused.into_response()) },
                 };
                 (phase, slot)
             }
         };
-        EdgeFuture { phase, deadline: None, timeout: app.timeout, track, log, _slot: slot }
+        EdgeFuture { phase, deadline: None, timeout: app.options.request_timeout, track, log, _slot: slot }
     }
 
     /// Refuses a request whose target is too long (414) or that finds every slot taken (503 with
     /// `Retry-After`); otherwise takes a slot, held until the answer is complete. Health and
     /// metrics take none and are never refused: an overloaded server must not look dead to its
     /// liveness probe, nor go blind to its monitoring.
-    fn admit(&self, request: &Request, route: Option<usize>) -> Result<Option<Slot>, Refusal> {
+    fn admit(&self, request: &Request, route: Option<Route>) -> Result<Option<Slot>, Refusal> {
         self.check_target(request)?;
-        if route.is_some_and(is_exempt_route) {
+        if route.is_some_and(Route::is_exempt) {
             return Ok(None);
         }
         self.take_slot().map(Some)
@@ -241,7 +132,7 @@ impl App {
     /// Refuses a request target longer than `server.max_uri_bytes` (414).
     fn check_target(&self, request: &Request) -> Result<(), Refusal> {
         let target = request.uri().path_and_query().map_or(0, |target| target.as_str().len());
-        if target > self.0.max_uri_bytes {
+        if target > self.0.options.max_uri_bytes {
             self.rejected(Rejection::UriTooLong);
             return Err(Refusal::UriTooLong);
         }
@@ -261,7 +152,7 @@ impl App {
         no_host.then(|| EdgeFuture {
             phase: Phase::Done { response: Some(Refusal::NoHost.into_response(&self.0)) },
             deadline: None,
-            timeout: self.0.timeout,
+            timeout: self.0.options.request_timeout,
             track: None,
             log: None,
             _slot: None,
@@ -271,7 +162,7 @@ impl App {
     /// Takes a place under `server.max_concurrent_requests`, or refuses (503).
     fn take_slot(&self) -> Result<Slot, Refusal> {
         let app = &*self.0;
-        if app.in_flight.fetch_add(1, Ordering::AcqRel) >= app.max_concurrent {
+        if app.in_flight.fetch_add(1, Ordering::AcqRel) >= app.options.max_concurrent_requests {
             app.in_flight.fetch_sub(1, Ordering::AcqRel);
             self.rejected(Rejection::Overloaded);
             return Err(Refusal::Overloaded);
@@ -304,8 +195,7 @@ impl App {
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("App")
-            .field("timeout", &self.0.timeout)
-            .field("body_limit", &self.0.body_limit)
+            .field("options", &self.0.options)
             .field("metrics", &self.0.http.is_some())
             .field("direct_reads", &self.0.direct_reads)
             .finish_non_exhaustive()
@@ -337,25 +227,24 @@ enum Refusal {
 
 impl Refusal {
     fn into_response(self, app: &Inner) -> Response {
-        match self {
-            Self::UriTooLong => {
-                let message =
-                    format!("the request target is longer than {} bytes (server.max_uri_bytes)", app.max_uri_bytes);
-                ApiError::new(StatusCode::URI_TOO_LONG, "uri_too_long", message).into_response()
-            }
-            Self::NoHost => {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", "an HTTP/1.1 request needs a Host header")
-                    .into_response()
-            }
-            Self::Overloaded => {
-                let message =
-                    format!("the server is serving its limit of {} requests; retry shortly", app.max_concurrent);
-                let mut response =
-                    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", message).into_response();
-                response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
-                response
-            }
-        }
+        let error = match self {
+            Self::UriTooLong => ApiError::new(
+                ErrorCode::UriTooLong,
+                format!(
+                    "the request target is longer than {} bytes (server.max_uri_bytes)",
+                    app.options.max_uri_bytes
+                ),
+            ),
+            Self::NoHost => ApiError::new(ErrorCode::InvalidRequest, "an HTTP/1.1 request needs a Host header"),
+            Self::Overloaded => ApiError::new(
+                ErrorCode::Overloaded,
+                format!(
+                    "the server is serving its limit of {} requests; retry shortly",
+                    app.options.max_concurrent_requests
+                ),
+            ),
+        };
+        error.into_response()
     }
 }
 
@@ -377,17 +266,6 @@ fn unprefixed<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
     }
 }
 
-/// Health and metrics routes: cheap, and needed most when the server is busiest.
-fn is_exempt_route(route: usize) -> bool {
-    matches!(ROUTES.get(route), Some(&("/health" | "/actuator/health" | "/metrics" | "/actuator/prometheus")))
-}
-
-/// Routes whose `GET` is the read API: the read templates, and the admin and encryption routes
-/// that only take other methods (`GET /cache/x` reads the application `cache`).
-fn is_read_route(route: usize) -> bool {
-    matches!(route, ONE | TWO | THREE | RESOURCE | CACHE_KEY | ENCRYPT_FOR | DECRYPT_FOR)
-}
-
 /// A `GET` of the read API, as the router's handler would answer it.
 async fn read(state: AppState, request: Request) -> Response {
     if let Err(refused) = ReadAccess::check(&state, request.headers()) {
@@ -404,20 +282,25 @@ async fn read(state: AppState, request: Request) -> Response {
 /// 2. the body read whole, within `server.body_read_timeout_seconds` (408 after it) and the body
 ///    limit (413), holding no slot under the concurrency limit;
 /// 3. a slot (or 503), and the router with the body in memory.
-async fn write(app: App, request: Request, route: Option<usize>) -> Response {
+async fn write(app: App, request: Request, route: Option<Route>) -> Response {
     let inner = &*app.0;
-    let template = route.and_then(|i| ROUTES.get(i)).copied().unwrap_or("");
-    if let Some(refused) =
-        crate::admin::refuse_writer(&inner.state, request.method().as_str(), template, request.headers())
+    // No route, or a method it does not take: the router answers 404 or 405 without the body.
+    let Some(route) = route.filter(|route| route.allows(request.method()) && route.takes_body()) else {
+        return match inner.router.clone().call(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+    };
+    if let Some(refused) = crate::admin::refuse_writer(&inner.state, request.method().as_str(), route, request.headers())
     {
         return refused;
     }
-    let request = match limit_body(request, inner.body_limit) {
+    let request = match limit_body(request, inner.options.body_limit) {
         Ok(request) => request,
-        Err(status) => return ApiError::from_status(status).into_response(),
+        Err(refused) => return refused.into_response(),
     };
     let (parts, body) = request.into_parts();
-    let bytes = match tokio::time::timeout(inner.body_read_timeout, axum::body::to_bytes(body, usize::MAX)).await {
+    let bytes = match tokio::time::timeout(inner.options.body_read_timeout, axum::body::to_bytes(body, usize::MAX)).await {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(err)) => {
             let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&err);
@@ -427,15 +310,16 @@ async fn write(app: App, request: Request, route: Option<usize>) -> Response {
                 Some(current)
             })
             .any(|e| e.is::<http_body_util::LengthLimitError>());
-            let status = if too_large { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::BAD_REQUEST };
-            return ApiError::from_status(status).into_response();
+            let code = if too_large { ErrorCode::PayloadTooLarge } else { ErrorCode::InvalidRequest };
+            return ApiError::of(code).into_response();
         }
         Err(_) => {
             let message = format!(
                 "the request body did not arrive within {} s (server.body_read_timeout_seconds)",
-                inner.body_read_timeout.as_secs()
+                inner.options.body_read_timeout.as_secs()
             );
-            let mut response = ApiError::new(StatusCode::REQUEST_TIMEOUT, "timeout", message).into_response();
+            // The connection is closed: what is left of the body would be read as the next request.
+            let mut response = ApiError::new(ErrorCode::Timeout, message).into_response();
             response.headers_mut().insert(axum::http::header::CONNECTION, HeaderValue::from_static("close"));
             return response;
         }
@@ -452,10 +336,11 @@ async fn write(app: App, request: Request, route: Option<usize>) -> Response {
 }
 
 /// Refuses a declared body over `limit` at once; caps the bodies that handlers may read.
-fn limit_body(request: Request, limit: usize) -> Result<Request, StatusCode> {
+fn limit_body(request: Request, limit: usize) -> Result<Request, ApiError> {
     let declared = request.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
-        return Err(StatusCode::PAYLOAD_TOO_LARGE);
+        let message = format!("the request body is larger than {limit} bytes (server.body_limit_bytes)");
+        return Err(ApiError::new(ErrorCode::PayloadTooLarge, message));
     }
     // GET and HEAD handlers never read a body: they skip the limiting wrapper and its allocation.
     if request.method() == Method::GET || request.method() == Method::HEAD {
@@ -468,7 +353,7 @@ fn limit_body(request: Request, limit: usize) -> Result<Request, StatusCode> {
 struct Track {
     http: Arc<HttpMetrics>,
     started: Timer,
-    route: Option<usize>,
+    route: Option<Route>,
     method: Method,
 }
 
@@ -537,7 +422,8 @@ where
         let response = finish(response.unwrap_or_else(timed_out));
         if let Some(track) = this.track.take() {
             track.http.in_flight_add(-1.0);
-            track.http.record(track.route, track.method.as_str(), response.status().as_u16(), track.started.elapsed());
+            let route = track.route.map(Route::index);
+            track.http.record(route, track.method.as_str(), response.status().as_u16(), track.started.elapsed());
         }
         if let Some((method, uri)) = this.log.take() {
             tracing::debug!(%method, %uri, status = response.status().as_u16(), "request");
@@ -547,7 +433,7 @@ where
 }
 
 fn timed_out() -> Response {
-    ApiError::from_status(StatusCode::REQUEST_TIMEOUT).into_response()
+    ApiError::of(ErrorCode::Timeout).into_response()
 }
 
 /// Gives error responses made outside the handlers (405 from the router, 413 from an extractor)
@@ -561,7 +447,7 @@ fn finish(response: Response) -> Response {
     if is_json {
         return response;
     }
-    let mut replaced = ApiError::from_status(status).into_response();
+    let mut replaced = ApiError::of(ErrorCode::for_status(status)).into_response();
     for (name, value) in response.headers() {
         if name != CONTENT_TYPE && name != CONTENT_LENGTH {
             replaced.headers_mut().entry(name).or_insert_with(|| value.clone());
@@ -570,5 +456,3 @@ fn finish(response: Response) -> Response {
     replaced
 }
 
-#[cfg(test)]
-mod tests;

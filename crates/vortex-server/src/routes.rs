@@ -1,11 +1,6 @@
-//! The read API of Spring Cloud Config (contract §1.1–1.3, §1.7) and the health endpoint.
-//!
-//! Spring's URL shapes do not fit a router's one-parameter-per-segment rule
-//! (`/{name}-{profiles}.yml`), so routes match on the number of segments and the handlers tell the
-//! shapes apart from the raw, percent-encoded path, exactly as the precedence table of the contract
-//! says.
+//! The read API of Spring Cloud Config and the health endpoint: each parsed read request
+//! ([`ReadRequest`]) answered in its representation, with its entity tag.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -16,11 +11,12 @@ use axum::response::{IntoResponse, Response};
 use vortex_core::placeholder::{self, Budget};
 use vortex_core::render::FlatFormat;
 use vortex_core::snapshot::{Rendering, Representation, Snapshot};
-use vortex_core::{ConfigQuery, CoreError, HealthStatus, Value, percent_decode};
+use vortex_core::{ConfigQuery, HealthStatus, Value};
 
 use crate::AppState;
 use crate::auth::ReadAccess;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
+use crate::request::{Options, ReadRequest, Target};
 
 /// The media type of the v2 Environment JSON, with `{value, origin}` pairs.
 pub const V2_MEDIA_TYPE: &str = "application/vnd.spring-cloud.config-server.v2+json";
@@ -29,16 +25,8 @@ const TEXT_PLAIN: &str = "text/plain";
 const TEXT_UTF8: &str = "text/plain;charset=UTF-8";
 const OCTET_STREAM: &str = "application/octet-stream";
 
-/// Query parameters shared by the read endpoints.
-#[derive(Debug, Clone, Copy)]
-struct Options {
-    resolve_placeholders: bool,
-    use_default_label: bool,
-}
-
-/// Every read route: `/{a}`, `/{a}/{b}`, `/{a}/{b}/{c}` and `/{a}/{b}/{c}/{*path}`, and `GET
-/// /cache/...` (the application `cache`). The shapes are told apart by the number of segments and
-/// then, within one count, as the contract's precedence table says.
+/// Every read route: `/{a}`, `/{a}/{b}`, `/{a}/{b}/{c}` and `/{a}/{b}/{c}/{*path}`, and the `GET`
+/// of `/cache/...`, `/encrypt/{a}/{b}` and `/decrypt/{a}/{b}` (applications of those names).
 pub(crate) async fn read(State(state): State<AppState>, _: ReadAccess, request: Request) -> Result<Response, ApiError> {
     answer(&state, request.uri(), request.headers()).await
 }
@@ -46,27 +34,12 @@ pub(crate) async fn read(State(state): State<AppState>, _: ReadAccess, request: 
 /// Answers a read request that may be served (see [`ReadAccess`]). The edge calls it directly for
 /// the read routes, without the router's parameter extraction.
 pub(crate) async fn answer(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<Response, ApiError> {
-    let (segments, options) = parse_uri(uri)?;
-    match segments.as_slice() {
-        // `/{name}-{profiles}.{ext}` with the default label.
-        [single] => match flat_parts(single) {
-            Some((name, profiles, format)) => flat(state, name, profiles, None, format, options, headers).await,
-            None => Err(ApiError::no_route(uri.path())),
-        },
-        // `/{label}/{name}-{profiles}.{ext}`; `/foo/dev.yml` has no hyphen to split: no route
-        // matches, as in Spring.
-        [label, file] if flat_extension(file).is_some() => match flat_parts(file) {
-            Some((name, profiles, format)) => flat(state, name, profiles, Some(label), format, options, headers).await,
-            None => Err(ApiError::no_route(uri.path())),
-        },
-        [name, profiles] => environment(state, name, profiles, None, headers).await,
-        // With `?useDefaultLabel`: the resource `/{name}/{profile}/{path}`.
-        [name, profile, path] if options.use_default_label => {
-            resource(state, name, profile, None, path, options, headers).await
-        }
-        [name, profiles, label] => environment(state, name, profiles, Some(label), headers).await,
-        [name, profile, label, path] => resource(state, name, profile, Some(label), path, options, headers).await,
-        _ => Err(ApiError::no_route(uri.path())),
+    let request = ReadRequest::from_uri(uri)?;
+    let (query, options) = (&request.query, request.options);
+    match &request.target {
+        Target::Environment => environment(state, query, headers).await,
+        Target::Flat(format) => flat(state, query, *format, options, headers).await,
+        Target::Resource(path) => resource(state, query, path, options, headers).await,
     }
 }
 
@@ -82,15 +55,8 @@ pub(crate) async fn health(State(state): State<AppState>) -> Response {
     (code, [(CONTENT_TYPE, HeaderValue::from_static(JSON))], body.to_string()).into_response()
 }
 
-async fn environment(
-    state: &AppState,
-    app: &str,
-    profiles: &str,
-    label: Option<&str>,
-    headers: &HeaderMap,
-) -> Result<Response, ApiError> {
-    let query = ConfigQuery::parse(app, profiles, label)?;
-    let snapshot = served(state, &query).await?;
+async fn environment(state: &AppState, query: &ConfigQuery, headers: &HeaderMap) -> Result<Response, ApiError> {
+    let snapshot = served(state, query).await?;
     let v2 = accepts(headers, V2_MEDIA_TYPE);
     let representation = Representation::Environment { origins: v2, label_in_request: query.label.is_some() };
     let rendering = render(state, &snapshot, representation).await?;
@@ -100,15 +66,12 @@ async fn environment(
 
 async fn flat(
     state: &AppState,
-    name: &str,
-    profiles: &str,
-    label: Option<&str>,
+    query: &ConfigQuery,
     format: FlatFormat,
     options: Options,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let query = ConfigQuery::parse(name, profiles, label)?;
-    let snapshot = served(state, &query).await?;
+    let snapshot = served(state, query).await?;
     let representation = Representation::Flat { format, resolve_placeholders: options.resolve_placeholders };
     let rendering = render(state, &snapshot, representation).await?;
     let content_type = if format == FlatFormat::Json { JSON } else { TEXT_PLAIN };
@@ -173,29 +136,26 @@ async fn served(state: &AppState, query: &ConfigQuery) -> Result<Arc<Snapshot>, 
             query.application,
             query.profiles_joined()
         );
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", message));
+        return Err(ApiError::new(ErrorCode::NotFound, message));
     }
     Ok(snapshot)
 }
 
 async fn resource(
     state: &AppState,
-    app: &str,
-    profile: &str,
-    label: Option<&str>,
+    query: &ConfigQuery,
     path: &str,
     options: Options,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     const VARY: &str = "accept, accept-charset";
-    let query = ConfigQuery::parse(app, profile, label)?;
-    let found = state.inner.source.resource(&query, path).await?;
+    let found = state.inner.source.resource(query, path).await?;
     if accepts(headers, OCTET_STREAM) {
         return Ok(respond(&Rendering::new(found.bytes), OCTET_STREAM, headers, Some(VARY)));
     }
     let text = decode(&found.bytes, headers);
     let text = if options.resolve_placeholders && text.contains("${") {
-        let snapshot = state.snapshot(&query).await?;
+        let snapshot = state.snapshot(query).await?;
         let cancel = CancelOnDrop::default();
         let mut budget = Budget::new(state.inner.placeholder_budget, text.len()).cancelled_by(Arc::clone(&cancel.0));
         let resolved =
@@ -245,67 +205,6 @@ fn if_none_match(request: &HeaderMap, etag: &[u8]) -> bool {
         .any(|tag| tag == b"*" || tag.strip_prefix(b"W/").unwrap_or(tag) == etag)
 }
 
-/// The segments of a read path, percent-decoded: up to three, then the rest of the path (a
-/// resource's path, slashes included) as the fourth. Borrowed unless a segment had to be decoded.
-struct Segments<'a> {
-    parts: [Cow<'a, str>; 4],
-    len: usize,
-}
-
-impl<'a> Segments<'a> {
-    fn as_slice(&self) -> &[Cow<'a, str>] {
-        &self.parts[..self.len]
-    }
-}
-
-/// Splits the raw path into percent-decoded segments and reads the query parameters.
-fn parse_uri(uri: &Uri) -> Result<(Segments<'_>, Options), ApiError> {
-    let mut segments = Segments { parts: Default::default(), len: 0 };
-    for (slot, raw) in segments.parts.iter_mut().zip(uri.path().trim_start_matches('/').splitn(4, '/')) {
-        *slot = if raw.contains('%') {
-            // Decoding the rest in one piece equals decoding its segments and joining them.
-            Cow::Owned(percent_decode(raw).ok_or_else(|| CoreError::InvalidInput {
-                what: "path",
-                reason: "malformed percent-encoding".to_owned(),
-            })?)
-        } else {
-            Cow::Borrowed(raw)
-        };
-        segments.len += 1;
-    }
-    let mut options = Options { resolve_placeholders: true, use_default_label: false };
-    for pair in uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        match key {
-            "resolvePlaceholders" => options.resolve_placeholders = parse_bool("resolvePlaceholders", value)?,
-            "useDefaultLabel" => options.use_default_label = true,
-            _ => {}
-        }
-    }
-    Ok((segments, options))
-}
-
-/// Parses a boolean query parameter as Spring converts one; an empty value means true.
-fn parse_bool(key: &'static str, value: &str) -> Result<bool, ApiError> {
-    match value.to_ascii_lowercase().as_str() {
-        "" | "true" | "on" | "yes" | "1" => Ok(true),
-        "false" | "off" | "no" | "0" => Ok(false),
-        _ => Err(CoreError::InvalidInput { what: key, reason: format!("{value:?} is not a boolean") }.into()),
-    }
-}
-
-fn flat_extension(segment: &str) -> Option<(&str, FlatFormat)> {
-    let (stem, ext) = segment.rsplit_once('.')?;
-    FlatFormat::from_extension(ext).map(|format| (stem, format))
-}
-
-/// Splits `name-profiles.ext` at the last hyphen, as Spring's greedy `{name}` does.
-fn flat_parts(segment: &str) -> Option<(&str, &str, FlatFormat)> {
-    let (stem, format) = flat_extension(segment)?;
-    let (name, profiles) = stem.rsplit_once('-')?;
-    (!name.is_empty() && !profiles.is_empty()).then_some((name, profiles, format))
-}
-
 fn accepts(headers: &HeaderMap, media_type: &str) -> bool {
     headers
         .get_all(ACCEPT)
@@ -326,31 +225,4 @@ fn decode(bytes: &[u8], headers: &HeaderMap) -> String {
         Some("iso-8859-1" | "latin1" | "us-ascii") => bytes.iter().map(|&b| char::from(b)).collect(),
         _ => String::from_utf8_lossy(bytes).into_owned(),
     }
-}
-
-#[cfg(test)]
-mod tests;
-
-/// Decodes a request target as [`answer`] does, up to the queries it would load and the resource
-/// path it would read, without any backend: the fuzzing entry point for path and label decoding.
-/// Returns what an accepted request would look up.
-pub(crate) fn decode_target(target: &str) -> Vec<(ConfigQuery, Option<String>)> {
-    let Ok(uri) = target.parse::<Uri>() else { return Vec::new() };
-    let Ok((segments, options)) = parse_uri(&uri) else { return Vec::new() };
-    let query = |name: &str, profiles: &str, label: Option<&str>| ConfigQuery::parse(name, profiles, label).ok();
-    let found = match segments.as_slice() {
-        [single] => flat_parts(single).and_then(|(name, profiles, _)| query(name, profiles, None)).map(|q| (q, None)),
-        [label, file] if flat_extension(file).is_some() => {
-            flat_parts(file).and_then(|(name, profiles, _)| query(name, profiles, Some(label))).map(|q| (q, None))
-        }
-        [name, profiles] => query(name, profiles, None).map(|q| (q, None)),
-        [name, profile, path] if options.use_default_label => {
-            query(name, profile, None).map(|q| (q, vortex_core::resource::check_path(path).ok().map(str::to_owned)))
-        }
-        [name, profiles, label] => query(name, profiles, Some(label)).map(|q| (q, None)),
-        [name, profile, label, path] => query(name, profile, Some(label))
-            .map(|q| (q, vortex_core::resource::check_path(path).ok().map(str::to_owned))),
-        _ => None,
-    };
-    found.into_iter().collect()
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+pub(crate) enum Command {
     /// Start the server.
     Serve {
         /// The settings file given with `--config`.
@@ -22,7 +22,7 @@ pub enum Command {
 }
 
 /// Usage text for `--help`.
-pub const USAGE: &str = "\
+pub(crate) const USAGE: &str = "\
 vortex-server: a Spring Cloud Config compatible configuration server
 
 Usage: vortex-server [--config PATH] [--check-config]
@@ -43,7 +43,7 @@ VORTEX__SERVER__PORT=9000.
 ///
 /// # Errors
 /// A message for an unknown argument or a `--config` without a path.
-pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
+pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
     let mut config = None;
     let mut check = false;
     let mut args = args.into_iter();

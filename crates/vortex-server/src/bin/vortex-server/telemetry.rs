@@ -4,7 +4,7 @@ use tracing::level_filters::LevelFilter;
 use vortex_settings::{LogFormat, LoggingSettings};
 
 /// Installs the global tracing subscriber. Call once, from `main`.
-pub fn init(settings: &LoggingSettings) {
+pub(crate) fn init(settings: &LoggingSettings) {
     let level = match settings.level.to_ascii_lowercase().as_str() {
         "trace" => LevelFilter::TRACE,
         "debug" => LevelFilter::DEBUG,

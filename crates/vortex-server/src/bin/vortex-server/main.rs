@@ -5,9 +5,13 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
+mod cli;
+mod report;
+mod telemetry;
+
 use anyhow::Context;
-use vortex_server::cli::{self, Command};
-use vortex_server::{AppState, ServeOptions, app, serve, shutdown_signal, telemetry};
+use cli::Command;
+use vortex_server::{ServeOptions, app_from_settings, serve, shutdown_signal};
 use vortex_settings::Loaded;
 
 fn main() -> ExitCode {
@@ -23,7 +27,7 @@ fn main() -> ExitCode {
         Command::Help => print(cli::USAGE),
         Command::Version => print(&format!("vortex-server {}\n", env!("CARGO_PKG_VERSION"))),
         Command::CheckConfig { config } => match vortex_settings::load(config.as_deref(), &env) {
-            Ok(loaded) => print(&vortex_server::cli_report(&loaded)),
+            Ok(loaded) => print(&report::cli_report(&loaded)),
             Err(err) => settings_failed(&err),
         },
         Command::Serve { config } => match vortex_settings::load(config.as_deref(), &env) {
@@ -64,7 +68,7 @@ fn run(loaded: &Loaded) -> anyhow::Result<()> {
     let options = ServeOptions::from_settings(&settings.server).context("cannot set up TLS (server.tls)")?;
     let scheme = if settings.server.tls.cert_path.is_some() { "https" } else { "http" };
     runtime.block_on(async {
-        let state = AppState::from_settings(settings).await.context("failed to start the backend")?;
+        let app = app_from_settings(settings).await.context("failed to start the backend")?;
         let addr: SocketAddr = tokio::net::lookup_host((settings.server.host.as_str(), settings.server.port))
             .await
             .with_context(|| format!("cannot resolve server.host {:?}", settings.server.host))?
@@ -75,7 +79,7 @@ fn run(loaded: &Loaded) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr().context("cannot read the bound address")?;
         tracing::info!(address = %local, scheme, version = env!("CARGO_PKG_VERSION"), "vortex-server listening");
-        serve(listener, app(state), shutdown, options).await.context("server error")?;
+        serve(listener, app, shutdown, options).await.context("server error")?;
         tracing::info!("stopped");
         Ok(())
     })
