@@ -66,7 +66,8 @@ fn normalise_name(what: &'static str, raw: &str) -> Result<String, CoreError> {
         if !candidate.contains('%') {
             break;
         }
-        let decoded = percent_decode(&candidate).ok_or_else(|| CoreError::invalid(what, "malformed percent-encoding"))?;
+        let decoded =
+            percent_decode(&candidate).ok_or_else(|| CoreError::invalid(what, "malformed percent-encoding"))?;
         candidate = Cow::Owned(decoded);
     }
     // The segments the name makes on disk, without allocating (this runs on every request).

@@ -160,7 +160,11 @@ pub(crate) async fn delete_key(State(state): State<AppState>, Path(key): Path<St
 
 /// `POST /monitor`: a git host's push webhook (or `path=`): fetch now, invalidate the applications
 /// the changed files concern, and answer their names as Spring does.
-pub(crate) async fn monitor(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+pub(crate) async fn monitor(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     if let Err(denied) = monitor_access(&state, &headers, &body) {
         return Ok(denied.into_response());
     }

@@ -8,8 +8,8 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
-use vortex_metrics::AuthApi;
 use subtle::ConstantTimeEq;
+use vortex_metrics::AuthApi;
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorCode};

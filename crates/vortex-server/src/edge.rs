@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::Request;
 use axum::extract::DefaultBodyLimit;
+use axum::extract::Request;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use axum::http::{HeaderValue, Method, Uri, Version};
 use axum::response::{IntoResponse, Response};
@@ -105,7 +105,9 @@ impl App {
                     // reads the raw path itself. Skipping it saves its parameter extraction (an
                     // allocation per parameter and for the extensions that carry them) on the
                     // hottest path.
-                    Ok(request) if direct_reads && request.method() == Method::GET && route.is_some_and(Route::reads) => {
+                    Ok(request)
+                        if direct_reads && request.method() == Method::GET && route.is_some_and(Route::reads) =>
+                    {
                         Phase::Direct { future: Box::pin(read(app.state.clone(), request)) }
                     }
                     Ok(request) => Phase::Routed { future: app.router.clone().call(request) },
@@ -230,10 +232,7 @@ impl Refusal {
         let error = match self {
             Self::UriTooLong => ApiError::new(
                 ErrorCode::UriTooLong,
-                format!(
-                    "the request target is longer than {} bytes (server.max_uri_bytes)",
-                    app.options.max_uri_bytes
-                ),
+                format!("the request target is longer than {} bytes (server.max_uri_bytes)", app.options.max_uri_bytes),
             ),
             Self::NoHost => ApiError::new(ErrorCode::InvalidRequest, "an HTTP/1.1 request needs a Host header"),
             Self::Overloaded => ApiError::new(
@@ -291,7 +290,8 @@ async fn write(app: App, request: Request, route: Option<Route>) -> Response {
             Err(never) => match never {},
         };
     };
-    if let Some(refused) = crate::admin::refuse_writer(&inner.state, request.method().as_str(), route, request.headers())
+    if let Some(refused) =
+        crate::admin::refuse_writer(&inner.state, request.method().as_str(), route, request.headers())
     {
         return refused;
     }
@@ -300,30 +300,31 @@ async fn write(app: App, request: Request, route: Option<Route>) -> Response {
         Err(refused) => return refused.into_response(),
     };
     let (parts, body) = request.into_parts();
-    let bytes = match tokio::time::timeout(inner.options.body_read_timeout, axum::body::to_bytes(body, usize::MAX)).await {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(err)) => {
-            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&err);
-            let too_large = std::iter::from_fn(|| {
-                let current = cause?;
-                cause = current.source();
-                Some(current)
-            })
-            .any(|e| e.is::<http_body_util::LengthLimitError>());
-            let code = if too_large { ErrorCode::PayloadTooLarge } else { ErrorCode::InvalidRequest };
-            return ApiError::of(code).into_response();
-        }
-        Err(_) => {
-            let message = format!(
-                "the request body did not arrive within {} s (server.body_read_timeout_seconds)",
-                inner.options.body_read_timeout.as_secs()
-            );
-            // The connection is closed: what is left of the body would be read as the next request.
-            let mut response = ApiError::new(ErrorCode::Timeout, message).into_response();
-            response.headers_mut().insert(axum::http::header::CONNECTION, HeaderValue::from_static("close"));
-            return response;
-        }
-    };
+    let bytes =
+        match tokio::time::timeout(inner.options.body_read_timeout, axum::body::to_bytes(body, usize::MAX)).await {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(err)) => {
+                let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+                let too_large = std::iter::from_fn(|| {
+                    let current = cause?;
+                    cause = current.source();
+                    Some(current)
+                })
+                .any(|e| e.is::<http_body_util::LengthLimitError>());
+                let code = if too_large { ErrorCode::PayloadTooLarge } else { ErrorCode::InvalidRequest };
+                return ApiError::of(code).into_response();
+            }
+            Err(_) => {
+                let message = format!(
+                    "the request body did not arrive within {} s (server.body_read_timeout_seconds)",
+                    inner.options.body_read_timeout.as_secs()
+                );
+                // The connection is closed: what is left of the body would be read as the next request.
+                let mut response = ApiError::new(ErrorCode::Timeout, message).into_response();
+                response.headers_mut().insert(axum::http::header::CONNECTION, HeaderValue::from_static("close"));
+                return response;
+            }
+        };
     let _slot = match app.take_slot() {
         Ok(slot) => slot,
         Err(refusal) => return refusal.into_response(inner),
@@ -455,4 +456,3 @@ fn finish(response: Response) -> Response {
     }
     replaced
 }
-

@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use vortex_core::cipher::{CIPHER_PREFIX, TextEncryptor, split_prefixes};
 
-use crate::auth::ReadAccess;
 use crate::AppState;
+use crate::auth::ReadAccess;
 use crate::error::{ApiError, ErrorCode};
 
 /// The installed key, or 404 `no_key` as Spring answers without one.
@@ -122,9 +122,9 @@ fn form_data(headers: &HeaderMap, body: &[u8]) -> Result<String, ApiError> {
     match text.strip_suffix('=') {
         Some(form) if !plain => {
             let spaced = form.replace('+', " ");
-            let decoded = percent_encoding::percent_decode_str(&spaced).decode_utf8().map_err(|_| {
-                ApiError::new(ErrorCode::InvalidRequest, "the form data is not UTF-8 once decoded")
-            })?;
+            let decoded = percent_encoding::percent_decode_str(&spaced)
+                .decode_utf8()
+                .map_err(|_| ApiError::new(ErrorCode::InvalidRequest, "the form data is not UTF-8 once decoded"))?;
             Ok(decoded.into_owned())
         }
         _ => Ok(text.to_owned()),

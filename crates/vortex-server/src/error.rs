@@ -76,7 +76,9 @@ impl ErrorCode {
         match self {
             Self::InvalidRequest => (StatusCode::BAD_REQUEST, "invalid_request", &[]),
             Self::InvalidCipher => (StatusCode::BAD_REQUEST, "invalid_cipher", &[]),
-            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", &[("www-authenticate", "Basic realm=\"vortex\"")]),
+            Self::Unauthorized => {
+                (StatusCode::UNAUTHORIZED, "unauthorized", &[("www-authenticate", "Basic realm=\"vortex\"")])
+            }
             Self::AdminUnauthorized => {
                 (StatusCode::UNAUTHORIZED, "unauthorized", &[("www-authenticate", "Bearer realm=\"vortex-admin\"")])
             }

@@ -168,4 +168,3 @@ pub mod fuzzing {
         crate::auth::WebhookSecret::new(secret).verify(&map, body).is_ok()
     }
 }
-

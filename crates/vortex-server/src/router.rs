@@ -19,10 +19,7 @@ pub(crate) fn root(state: AppState) -> Router {
 }
 
 /// [`root`], each route's handlers passed through `wrap` first (tests mark which route answered).
-fn root_with(
-    state: AppState,
-    wrap: impl Fn(Route, MethodRouter<AppState>) -> MethodRouter<AppState>,
-) -> Router {
+fn root_with(state: AppState, wrap: impl Fn(Route, MethodRouter<AppState>) -> MethodRouter<AppState>) -> Router {
     let mut router = Router::new();
     for route in Route::ALL {
         router = router.route(route.template(), wrap(route, handlers(route, &state)));

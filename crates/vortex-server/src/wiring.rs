@@ -10,9 +10,9 @@ use vortex_core::{ConfigSource, CoreError};
 use vortex_settings::Settings;
 
 use crate::cache::CacheConfig;
-use crate::metrics::Exporter;
 #[cfg(feature = "git")]
 use crate::git;
+use crate::metrics::Exporter;
 use crate::{AppState, NativeBackend};
 
 impl AppState {

@@ -14,9 +14,10 @@ use vortex_server::{App, AppState, NativeBackend};
 pub(crate) fn cached_sample_app(metrics: bool) -> App {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/sample-repo");
     let options = NativeOptions { search_locations: vec![repo.display().to_string()], ..NativeOptions::default() };
-    let mut state = AppState::new(Arc::new(NativeBackend::new(NativeSource::new(options).unwrap())), "native");
+    let backend = Arc::new(NativeBackend::new(NativeSource::new(options).unwrap()));
+    let mut builder = AppState::builder(backend, "native").cache(CacheOptions::default());
     if metrics {
-        state = state.with_metrics(vortex_metrics::Prometheus::new().unwrap());
+        builder = builder.metrics(vortex_metrics::Prometheus::new().unwrap());
     }
-    vortex_server::app(state.with_cache(CacheOptions::default()))
+    vortex_server::app(builder.build())
 }

@@ -54,7 +54,7 @@ async fn admin(addr: SocketAddr, method: &str, path: &str) -> Http {
 
 /// A server over the native backend at `dir`, with a cache built from `options` and the admin API on.
 async fn cached_server(dir: &Path, options: CacheOptions) -> Server {
-    let state = AppState::new(Arc::new(native_backend(dir)), "native").with_cache(options).with_admin_token(TOKEN);
+    let state = AppState::builder(Arc::new(native_backend(dir)), "native").cache(options).admin_token(TOKEN).build();
     Server::start(app(state)).await
 }
 
@@ -172,9 +172,9 @@ async fn admin_routes_require_the_bearer_token() {
         ("POST", "/monitor"),
     ];
 
-    let off = Server::start(app(
-        AppState::new(Arc::new(native_backend(repo.dir.path())), "native").with_cache(CacheOptions::default())
-    ))
+    let off = Server::start(app(AppState::builder(Arc::new(native_backend(repo.dir.path())), "native")
+        .cache(CacheOptions::default())
+        .build()))
     .await;
     for (method, path) in routes {
         let reply = admin(off.addr, method, path).await;
@@ -292,7 +292,7 @@ async fn concurrent_misses_cause_one_backend_load() {
     let repo = repo();
     let source = Delayed::new(repo.dir.path(), 300, 0);
     let loads = Arc::clone(&source.loads);
-    let state = AppState::new(Arc::new(source), "native").with_cache(CacheOptions::default());
+    let state = AppState::builder(Arc::new(source), "native").cache(CacheOptions::default()).build();
     let server = Server::start(app(state)).await;
     let addr = server.addr;
     let paths = ["/orders/default", "/orders-default.yml", "/orders/default/master", "/master/orders-default.json"];
@@ -380,7 +380,7 @@ async fn native_file_changes_empty_the_cache_within_the_watch_interval() {
 async fn stress_no_response_after_an_invalidation_shows_older_data() {
     let repo = TempRepo::new(&[("orders.yml", "generation: 0\n"), ("payments.yml", "generation: 0\n")]);
     let source = Delayed::new(repo.dir.path(), 0, 3);
-    let state = AppState::new(Arc::new(source), "native").with_cache(CacheOptions::default()).with_admin_token(TOKEN);
+    let state = AppState::builder(Arc::new(source), "native").cache(CacheOptions::default()).admin_token(TOKEN).build();
     let server = Server::start(app(state)).await;
     let addr = server.addr;
     // The newest generation whose invalidation has returned.

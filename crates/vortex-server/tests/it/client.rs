@@ -222,9 +222,12 @@ async fn python_config_client_receives_decrypted_values() {
     let spring = "682bc583f4641835fa2db009355293665d2647dade3375c0ee201de2a49f7bda";
     let yaml = format!("db:\n  password: '{{cipher}}{spring}'\napi:\n  token: '{{cipher}}{made_here}'\n");
     let repo = crate::support::TempRepo::new(&[("vault.yml", &yaml)]);
-    let state =
-        vortex_server::AppState::new(std::sync::Arc::new(crate::support::native_backend(repo.dir.path())), "native")
-            .with_encryption(encryptor, Some(InvalidCipher::Prefix));
+    let state = vortex_server::AppState::builder(
+        std::sync::Arc::new(crate::support::native_backend(repo.dir.path())),
+        "native",
+    )
+    .encryption(encryptor, Some(InvalidCipher::Prefix))
+    .build();
     let server = Server::start(vortex_server::app(state)).await;
     let address = server.url();
     let read = tokio::task::spawn_blocking(move || {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use vortex_server::{App, AppState, app};
+use vortex_server::{App, AppState, EdgeOptions, app};
 
 use crate::support::{Delayed, Reply, Server, get_with, native_backend, raw_request, sample_repo};
 
@@ -108,8 +108,9 @@ async fn without_basic_auth_an_empty_basic_header_is_served() {
 #[tokio::test]
 async fn a_request_that_outlives_the_timeout_gets_408_in_the_json_shape() {
     let source = Delayed::new(&sample_repo(), 2_000, 0);
-    let state = AppState::new(Arc::new(source), "native").with_request_timeout(Duration::from_millis(200));
-    let server = Server::start(app(state)).await;
+    let state = AppState::new(Arc::new(source), "native");
+    let server =
+        Server::start(App::new(state, EdgeOptions::default().request_timeout(Duration::from_millis(200)))).await;
     let started = std::time::Instant::now();
     let request = "GET /orders/dev HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
     let (status, headers, body) = raw_request(server.addr, request).await;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::Request;
 use vortex_core::cipher::{DEFAULT_SALT, InvalidCipher, TextEncryptor};
-use vortex_server::{App, AppState, V2_MEDIA_TYPE, app};
+use vortex_server::{App, AppState, Builder, V2_MEDIA_TYPE, app};
 use vortex_settings::{Secret, Settings};
 
 use crate::support::{Reply, TempRepo, get, get_with, native_backend, send};
@@ -34,8 +34,8 @@ fn encryptor() -> TextEncryptor {
     TextEncryptor::new(KEY, DEFAULT_SALT).unwrap()
 }
 
-fn state(repo: &TempRepo) -> AppState {
-    AppState::new(Arc::new(native_backend(repo.dir.path())), "native")
+fn state(repo: &TempRepo) -> Builder {
+    AppState::builder(Arc::new(native_backend(repo.dir.path())), "native")
 }
 
 fn source_keys(json: &serde_json::Value, index: usize) -> Vec<String> {
@@ -53,7 +53,7 @@ async fn post(app: &App, path: &str, headers: &[(&str, &str)], body: &str) -> Re
 #[tokio::test]
 async fn cipher_values_are_served_decrypted_in_every_format() {
     let repo = vault();
-    let app = app(state(&repo).with_encryption(encryptor(), Some(InvalidCipher::Prefix)));
+    let app = app(state(&repo).encryption(encryptor(), Some(InvalidCipher::Prefix)).build());
 
     let json = get(&app, "/vault/default").await.json();
     let vault = &json["propertySources"][0]["source"];
@@ -82,7 +82,7 @@ async fn cipher_values_are_served_decrypted_in_every_format() {
 #[tokio::test]
 async fn values_that_cannot_be_decrypted_keep_their_key_when_asked() {
     let repo = vault();
-    let app = app(state(&repo).with_encryption(encryptor(), Some(InvalidCipher::Keep)));
+    let app = app(state(&repo).encryption(encryptor(), Some(InvalidCipher::Keep)).build());
     let json = get(&app, "/vault/default").await.json();
     assert_eq!(json["propertySources"][0]["source"]["broken"], "00ff");
     assert!(json["propertySources"][0]["source"].get("invalid.broken").is_none());
@@ -92,7 +92,7 @@ async fn values_that_cannot_be_decrypted_keep_their_key_when_asked() {
 async fn without_decryption_on_the_server_cipher_values_are_served_as_written() {
     let repo = vault();
     let written = format!("{{cipher}}{SPRING_CIPHER}");
-    for app in [app(state(&repo)), app(state(&repo).with_encryption(encryptor(), None))] {
+    for app in [app(state(&repo).build()), app(state(&repo).encryption(encryptor(), None).build())] {
         let json = get(&app, "/vault/default").await.json();
         assert_eq!(json["propertySources"][0]["source"]["db.password"], written.as_str());
         assert_eq!(source_keys(&json, 0), ["db.user", "db.password", "db.url", "broken"], "order unchanged");
@@ -102,7 +102,7 @@ async fn without_decryption_on_the_server_cipher_values_are_served_as_written() 
 #[tokio::test]
 async fn encrypt_then_decrypt_over_the_endpoints() {
     let repo = vault();
-    let app = app(state(&repo).with_encryption(encryptor(), Some(InvalidCipher::Prefix)).with_admin_token(TOKEN));
+    let app = app(state(&repo).encryption(encryptor(), Some(InvalidCipher::Prefix)).admin_token(TOKEN).build());
     let text = [("Content-Type", "text/plain")];
     let bearer = format!("Bearer {TOKEN}");
     let admin = [("Content-Type", "text/plain"), ("Authorization", bearer.as_str())];
@@ -149,7 +149,7 @@ async fn encrypt_then_decrypt_over_the_endpoints() {
 async fn decrypting_needs_the_admin_token() {
     let repo = vault();
     let text = [("Content-Type", "text/plain")];
-    let with_token = app(state(&repo).with_encryption(encryptor(), None).with_admin_token(TOKEN));
+    let with_token = app(state(&repo).encryption(encryptor(), None).admin_token(TOKEN).build());
     for path in ["/decrypt", "/decrypt/orders/dev"] {
         let anonymous = post(&with_token, path, &text, SPRING_CIPHER).await;
         assert_eq!((anonymous.status.as_u16(), anonymous.error_code()), (401, "unauthorized".to_owned()), "{path}");
@@ -157,7 +157,7 @@ async fn decrypting_needs_the_admin_token() {
         assert_eq!(wrong.status, 401, "{path}");
         assert!(!anonymous.body.contains("mysecret") && !wrong.body.contains("mysecret"));
     }
-    let without_admin = app(state(&repo).with_encryption(encryptor(), None));
+    let without_admin = app(state(&repo).encryption(encryptor(), None).build());
     let refused = post(&without_admin, "/decrypt", &text, SPRING_CIPHER).await;
     assert_eq!((refused.status.as_u16(), refused.error_code()), (403, "admin_disabled".to_owned()));
     assert_eq!(post(&without_admin, "/encrypt", &text, "x").await.status, 200, "encrypting needs no token");
@@ -166,7 +166,7 @@ async fn decrypting_needs_the_admin_token() {
 #[tokio::test]
 async fn without_a_key_the_endpoints_say_so() {
     let repo = vault();
-    let app = app(state(&repo).with_admin_token(TOKEN));
+    let app = app(state(&repo).admin_token(TOKEN).build());
     let bearer = format!("Bearer {TOKEN}");
     for reply in [
         post(&app, "/encrypt", &[], "x").await,
@@ -181,13 +181,13 @@ async fn without_a_key_the_endpoints_say_so() {
 #[tokio::test]
 async fn applications_named_like_the_endpoints_are_still_read() {
     let repo = TempRepo::new(&[("encrypt.yml", "who: encrypt\n"), ("decrypt.yml", "who: decrypt\n")]);
-    let app = app(state(&repo).with_encryption(encryptor(), None));
+    let app = app(state(&repo).encryption(encryptor(), None).build());
     for name in ["encrypt", "decrypt"] {
         let reply = get(&app, &format!("/{name}/default/master")).await;
         assert_eq!(reply.status, 200, "{reply:?}");
         assert_eq!(reply.json()["propertySources"][0]["source"]["who"], name);
     }
-    let routed = vortex_server::router(state(&repo).with_encryption(encryptor(), None));
+    let routed = vortex_server::router(state(&repo).encryption(encryptor(), None).build());
     let reply = {
         use tower::ServiceExt;
         let request = Request::get("/encrypt/default/master").body(Body::empty()).unwrap();
@@ -220,4 +220,23 @@ async fn settings_install_the_key_under_the_cache_and_basic_auth_guards_encrypt(
     let app = vortex_server::app(AppState::from_settings(&settings).await.unwrap());
     let json = get_with(&app, "/vault/default", &auth).await.json();
     assert_eq!(json["propertySources"][0]["source"]["db.password"], format!("{{cipher}}{SPRING_CIPHER}"));
+}
+
+/// `server.body_limit_bytes` is the one limit of every route that reads a body: a setting above
+/// axum's own default (2 MiB) is honoured, not silently capped.
+#[tokio::test]
+async fn the_body_limit_setting_governs_encrypt_above_two_mib() {
+    let repo = vault();
+    let mut settings = Settings::default();
+    settings.backends.native.search_locations = vec![repo.dir.path().display().to_string()];
+    settings.encrypt.key = Some(Secret::new(KEY));
+    settings.server.body_limit_bytes = 3_145_728;
+    let app = vortex_server::app_from_settings(&settings).await.unwrap();
+    let text = [("Content-Type", "text/plain")];
+    let accepted = post(&app, "/encrypt", &text, &"a".repeat(2_621_440)).await;
+    assert_eq!(accepted.status, 200, "2.5 MiB under a 3 MiB limit: {}", &accepted.body[..accepted.body.len().min(200)]);
+    assert_eq!(encryptor().decrypt(&accepted.body).map(|plain| plain.len()), Ok(2_621_440));
+    let refused = post(&app, "/encrypt", &text, &"a".repeat(3_670_016)).await;
+    assert_eq!((refused.status.as_u16(), refused.error_code()), (413, "payload_too_large".to_owned()));
+    assert_eq!(refused.headers["content-type"], "application/json");
 }

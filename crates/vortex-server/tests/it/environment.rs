@@ -142,9 +142,9 @@ async fn unknown_application_gets_the_shared_sources() {
 #[tokio::test]
 async fn without_accept_empty_an_environment_with_no_source_is_404() {
     let repo = TempRepo::new(&[("orders.yml", "a: 1\n")]);
-    let state = || vortex_server::AppState::new(std::sync::Arc::new(native_backend(repo.dir.path())), "native");
-    let strict = vortex_server::app(state().with_accept_empty(false));
-    let lenient = vortex_server::app(state());
+    let state = || vortex_server::AppState::builder(std::sync::Arc::new(native_backend(repo.dir.path())), "native");
+    let strict = vortex_server::app(state().accept_empty(false).build());
+    let lenient = vortex_server::app(state().build());
     for uri in ["/nobody/dev", "/nobody-dev.yml", "/nobody-dev.properties", "/master/nobody-dev.json"] {
         let reply = get(&strict, uri).await;
         assert_eq!(
@@ -160,7 +160,7 @@ async fn without_accept_empty_an_environment_with_no_source_is_404() {
 
     let shared = TempRepo::new(&[("application.yml", "a: 1\n")]);
     let source = std::sync::Arc::new(native_backend(shared.dir.path()));
-    let strict = vortex_server::app(vortex_server::AppState::new(source, "native").with_accept_empty(false));
+    let strict = vortex_server::app(vortex_server::AppState::builder(source, "native").accept_empty(false).build());
     assert_eq!(get(&strict, "/nobody/dev").await.status, StatusCode::OK, "the shared file is a source");
 }
 

@@ -8,6 +8,8 @@ mod binary;
 #[cfg(feature = "cache")]
 mod cache;
 mod client;
+#[cfg(all(feature = "metrics", feature = "cache"))]
+mod composition;
 mod edge;
 mod encryption;
 mod environment;

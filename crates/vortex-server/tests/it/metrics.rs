@@ -20,10 +20,11 @@ const BEARER: &str = "Bearer metrics-test-token-0123456789";
 fn state(dir: &std::path::Path) -> AppState {
     let options = NativeOptions { search_locations: vec![dir.display().to_string()], ..NativeOptions::default() };
     let backend = NativeBackend::new(NativeSource::new(options).unwrap());
-    AppState::new(Arc::new(backend), "native")
-        .with_metrics(Prometheus::new().unwrap())
-        .with_cache(CacheOptions::default())
-        .with_admin_token("metrics-test-token-0123456789")
+    AppState::builder(Arc::new(backend), "native")
+        .metrics(Prometheus::new().unwrap())
+        .cache(CacheOptions::default())
+        .admin_token("metrics-test-token-0123456789")
+        .build()
 }
 
 fn repo() -> TempRepo {

@@ -12,7 +12,7 @@ use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use vortex_cache::CacheOptions;
-use vortex_server::{App, AppState, ServeOptions, app};
+use vortex_server::{App, AppState, EdgeOptions, ServeOptions, app};
 use vortex_settings::Settings;
 
 use crate::support::{
@@ -30,7 +30,7 @@ fn settings(env: &[(&str, &str)]) -> Settings {
 }
 
 async fn app_from(settings: &Settings) -> App {
-    app(AppState::from_settings(settings).await.unwrap())
+    vortex_server::app_from_settings(settings).await.unwrap()
 }
 
 /// The value of one series in the app's own `/metrics`.
@@ -100,10 +100,11 @@ async fn post(app: &App, path: &str, headers: &[(&str, &str)], body: &str) -> Re
 /// A cached app over a repository whose `orders.yml` says `value: 1`, with the webhook secret.
 async fn webhook_app() -> (TempRepo, App) {
     let repo = TempRepo::new(&[("orders.yml", "value: 1\n")]);
-    let state = AppState::new(Arc::new(native_backend(repo.dir.path())), "native")
-        .with_cache(CacheOptions::default())
-        .with_webhook_secret(SECRET)
-        .with_admin_token(TOKEN);
+    let state = AppState::builder(Arc::new(native_backend(repo.dir.path())), "native")
+        .cache(CacheOptions::default())
+        .webhook_secret(SECRET)
+        .admin_token(TOKEN)
+        .build();
     (repo, app(state))
 }
 
@@ -219,7 +220,7 @@ async fn more_than_a_hundred_header_fields_get_431_and_no_host_gets_400() {
 async fn over_the_concurrency_limit_requests_are_shed_with_retry_after() {
     // Two slow loads fill both slots; the third request is refused at once, health still answers.
     let source = Delayed::new(&sample_repo(), 1_000, 0);
-    let app = app(AppState::new(Arc::new(source), "native").with_max_concurrent_requests(2));
+    let app = App::new(AppState::new(Arc::new(source), "native"), EdgeOptions::default().max_concurrent_requests(2));
     let slow: Vec<_> = ["/orders/dev", "/payments/dev"]
         .into_iter()
         .map(|path| {

@@ -35,13 +35,18 @@ async fn flat_yaml_over_http() {
 #[tokio::test]
 async fn oversized_bodies_get_413_in_the_json_shape() {
     let server = Server::start(sample_app()).await;
-    let request =
-        "POST /orders/dev HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 10000000\r\n\r\n";
+    let request = "POST /encrypt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 10000000\r\n\r\n";
     let (status, headers, body) = raw_request(server.addr, request).await;
     assert_eq!(status, 413);
     assert_eq!(header(&headers, "content-type"), Some("application/json"));
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(json["code"], "payload_too_large");
+    // A route that takes no body answers 405 before anything of the body is looked at.
+    let request =
+        "POST /orders/dev HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 10000000\r\n\r\n";
+    let (status, _, body) = raw_request(server.addr, request).await;
+    assert_eq!(status, 405);
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&body).unwrap()["code"], "method_not_allowed");
     server.stop().await.unwrap();
 }
 
