@@ -97,24 +97,22 @@ pub fn load(path: Option<&Path>, env: &HashMap<String, String>) -> Result<Loaded
     let origin_of = |key: &str| origin(key, file.as_deref(), &file_keys, &env_vars);
     let known = schema().map_err(SettingsError::Load)?;
     let given = config.collect().map_err(SettingsError::Load)?;
-    unknown_keys("", &given, &known, &mut |key| {
-        problems.push(Problem { key: key.to_owned(), message: "unknown setting".to_owned(), origin: origin_of(key) });
-    });
+    let mut unknown = Vec::new();
+    unknown_keys("", &given, &known, &mut |key| unknown.push(key.to_owned()));
+    // Reported once here, and left out of what is deserialized, so that they hide nothing else.
+    let mut tree = given;
+    for key in unknown {
+        remove_key(&mut tree, &key);
+        let origin = origin_of(&key);
+        problems.push(Problem { key, message: "unknown setting".to_owned(), origin });
+    }
+    let config = Config::builder().add_source(Tree(tree)).build().map_err(SettingsError::Load)?;
 
-    let mut settings = match config.try_deserialize::<Settings>() {
-        Ok(mut settings) => {
-            trim_lists(&mut settings);
-            settings
-        }
-        Err(error) => {
-            if problems.is_empty() {
-                let key = error_key(&error.to_string()).unwrap_or_else(|| "settings".to_owned());
-                let origin = origin_of(&key);
-                problems.push(Problem { key, message: error.to_string(), origin });
-            }
-            return Err(SettingsError::Invalid(problems));
-        }
-    };
+    let deserialized = deserialize(config, &mut |key, message| {
+        let origin = origin_of(key);
+        problems.push(Problem { key: key.to_owned(), message, origin });
+    })?;
+    let Some(mut settings) = deserialized else { return Err(SettingsError::Invalid(problems)) };
     let mut checked = crate::secret::read_secret_files(&mut settings);
     checked.extend(settings.check());
     for (key, message) in checked {
@@ -206,6 +204,99 @@ fn unknown_keys(prefix: &str, given: &Map<String, Value>, known: &Map<String, Va
                 unknown_keys(&dotted, given_inner, known_inner, report);
             }
             _ => {}
+        }
+    }
+}
+
+/// The settings, every value of the wrong type reported through `report` and replaced by its
+/// default, so that one bad value does not hide the others (or the checks of the valid ones):
+/// `config` stops at the first, so each is taken out in turn, at most once per setting. `None`
+/// when an error names no setting that can be taken out.
+fn deserialize(mut config: Config, report: &mut dyn FnMut(&str, String)) -> Result<Option<Settings>, SettingsError> {
+    let defaults = Config::try_from(&Settings::default()).map_err(SettingsError::Load)?;
+    let mut replaced: HashSet<String> = HashSet::new();
+    loop {
+        let error = match config.clone().try_deserialize::<Settings>() {
+            Ok(mut settings) => {
+                trim_lists(&mut settings);
+                return Ok(Some(settings));
+            }
+            Err(error) => error,
+        };
+        let text = error.to_string();
+        let key = error_key(&text).filter(|key| !replaced.contains(key));
+        let Some(key) = key else {
+            report(error_key(&text).as_deref().unwrap_or("settings"), plain(&text));
+            return Ok(None);
+        };
+        report(&key, plain(&text));
+        let default = defaults.get::<Value>(&key).unwrap_or_else(|_| Value::new(None, ValueKind::Nil));
+        config = Config::builder()
+            .add_source(config)
+            .set_override(key.as_str(), default)
+            .and_then(|builder| builder.build())
+            .map_err(SettingsError::Load)?;
+        replaced.insert(key);
+    }
+}
+
+/// A `config` type error in plain words, without serde's type names or `config`'s idea of the
+/// origin (the caller says where the value came from): "invalid value: integer `70000`, expected
+/// u16 for key `server.port` in config.yaml" becomes "70000 is not a whole number from 0 to 65535".
+fn plain(message: &str) -> String {
+    let message = message.split(" for key `").next().unwrap_or(message);
+    let Some((found, expected)) = message.split_once(", expected ") else { return message.to_owned() };
+    let found = found.trim_start_matches("invalid type: ").trim_start_matches("invalid value: ");
+    let value = match found.split_once(" `") {
+        Some((kind, value)) => {
+            let value = value.trim_end_matches('`');
+            if kind == "string" { format!("{value:?}") } else { value.to_owned() }
+        }
+        None => found.to_owned(),
+    };
+    let wanted = match expected.trim() {
+        "u8" | "an unsigned 8 bit integer" => "a whole number from 0 to 255",
+        "u16" | "an unsigned 16 bit integer" => "a whole number from 0 to 65535",
+        "u32" | "an unsigned 32 bit integer" => "a whole number from 0 to 4294967295",
+        "u64" | "usize" | "an unsigned 64 bit integer" | "an unsigned 64 bit or less integer" => {
+            "a whole number of 0 or more"
+        }
+        "i32" | "i64" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "a boolean" => "true or false",
+        "a string" | "a character" => "text",
+        "a sequence" => "a list",
+        other if other.starts_with("struct ") || other.starts_with("a map") => "a section of settings (a map)",
+        other if other.starts_with("one of ") => return format!("{value} is not {other}"),
+        other => other,
+    };
+    format!("{value} is not {wanted}")
+}
+
+/// A settings tree already collected from every layer, as a source of its own.
+#[derive(Debug, Clone)]
+struct Tree(Map<String, Value>);
+
+impl Source for Tree {
+    fn clone_into_box(&self) -> Box<dyn Source + Send + Sync> {
+        Box::new(self.clone())
+    }
+
+    fn collect(&self) -> Result<Map<String, Value>, config::ConfigError> {
+        Ok(self.0.clone())
+    }
+}
+
+/// Removes the dotted `key` from `tree`.
+fn remove_key(tree: &mut Map<String, Value>, key: &str) {
+    match key.split_once('.') {
+        None => {
+            tree.remove(key);
+        }
+        Some((first, rest)) => {
+            if let Some(ValueKind::Table(inner)) = tree.get_mut(first).map(|value| &mut value.kind) {
+                remove_key(inner, rest);
+            }
         }
     }
 }

@@ -41,6 +41,46 @@ fn invalid_settings_exit_before_binding_with_one_line_per_problem() {
     assert!(output.stdout.is_empty());
 }
 
+/// A settings file with an unknown key, a value of the wrong type and three invalid values (one of
+/// them from the environment): five lines, each naming the dotted key and where the value really
+/// came from, in plain words, and nothing else.
+#[test]
+fn every_settings_problem_is_one_line_naming_its_key_and_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("vortex.yaml");
+    std::fs::write(
+        &file,
+        "server:\n  port: 70000\n  colour: blue\n  max_uri_bytes: 0\nlogging:\n  level: loud\n\
+         backends:\n  native:\n    search_locations: [config/sample-repo]\n",
+    )
+    .unwrap();
+    let output = binary()
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .arg("--check-config")
+        .arg("--config")
+        .arg(&file)
+        .env("VORTEX__SERVER__HOST", "two words")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let from_file = format!("(from file {})", file.display());
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!("error: server.colour: unknown setting {from_file}"),
+            format!("error: server.port: 70000 is not a whole number from 0 to 65535 {from_file}"),
+            "error: server.host: \"two words\" is not a host name or IP address (from environment variable \
+             VORTEX__SERVER__HOST)"
+                .to_owned(),
+            format!("error: server.max_uri_bytes: must be greater than 0 {from_file}"),
+            format!("error: logging.level: \"loud\" is not one of trace, debug, info, warn, error {from_file}"),
+        ]
+    );
+    assert!(output.stdout.is_empty());
+}
+
 #[test]
 fn a_missing_settings_file_is_an_error() {
     let output = binary().args(["--config", "no/such/file.yaml"]).output().unwrap();
