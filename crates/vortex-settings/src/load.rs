@@ -252,7 +252,11 @@ fn plain(message: &str) -> String {
             let value = value.trim_end_matches('`');
             if kind == "string" { format!("{value:?}") } else { value.to_owned() }
         }
-        None => found.to_owned(),
+        None => match found {
+            "sequence" => "a list".to_owned(),
+            "map" => "a section".to_owned(),
+            other => other.to_owned(),
+        },
     };
     let wanted = match expected.trim() {
         "u8" | "an unsigned 8 bit integer" => "a whole number from 0 to 255",
@@ -261,7 +265,7 @@ fn plain(message: &str) -> String {
         "u64" | "usize" | "an unsigned 64 bit integer" | "an unsigned 64 bit or less integer" => {
             "a whole number of 0 or more"
         }
-        "i32" | "i64" | "isize" => "a whole number",
+        "i32" | "i64" | "isize" | "an integer" => "a whole number",
         "f32" | "f64" => "a number",
         "a boolean" => "true or false",
         "a string" | "a character" => "text",

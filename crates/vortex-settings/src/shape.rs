@@ -14,6 +14,8 @@ const MAX_DEPTH: usize = 32;
 const MAX_ALIAS_NODES: usize = 10_000;
 
 /// Checks `text` event by event, without building a tree; the message says what is wrong and where.
+/// A key given twice in one mapping is refused too, naming the dotted key (the YAML parser's own
+/// message names a Rust type).
 pub(crate) fn check(text: &str) -> Result<(), String> {
     if text.len() > MAX_BYTES {
         return Err(format!("is larger than {} KiB", MAX_BYTES >> 10));
@@ -23,6 +25,7 @@ pub(crate) fn check(text: &str) -> Result<(), String> {
     let mut open: Vec<(usize, usize)> = Vec::new();
     let mut sizes: HashMap<usize, usize> = HashMap::new();
     let mut aliased = 0usize;
+    let mut keys = Keys::default();
     loop {
         // A syntax error is left for `config` to report, with its own wording.
         let Ok((event, mark)) = parser.next_token() else { return Ok(()) };
@@ -33,15 +36,22 @@ pub(crate) fn check(text: &str) -> Result<(), String> {
                 if open.len() >= MAX_DEPTH {
                     return Err(format!("nests deeper than {MAX_DEPTH} levels at {}", at()));
                 }
+                keys.node(None).map_err(|key| format!("the key {key} is given twice, at {}", at()))?;
+                keys.open(matches!(event, Event::MappingStart(..)));
                 open.push((anchor, 1));
             }
             Event::SequenceEnd | Event::MappingEnd => {
+                keys.close();
                 if let Some((anchor, size)) = open.pop() {
                     closed(anchor, size, &mut open, &mut sizes);
                 }
             }
-            Event::Scalar(_, _, anchor, _) => closed(anchor, 1, &mut open, &mut sizes),
+            Event::Scalar(ref text, _, anchor, _) => {
+                keys.node(Some(text)).map_err(|key| format!("the key {key} is given twice, at {}", at()))?;
+                closed(anchor, 1, &mut open, &mut sizes);
+            }
             Event::Alias(anchor) => {
+                keys.node(None).map_err(|key| format!("the key {key} is given twice, at {}", at()))?;
                 let size = sizes.get(&anchor).copied().unwrap_or(1);
                 aliased = aliased.saturating_add(size);
                 if aliased > MAX_ALIAS_NODES {
@@ -51,6 +61,53 @@ pub(crate) fn check(text: &str) -> Result<(), String> {
             }
             Event::Nothing | Event::StreamStart | Event::DocumentStart | Event::DocumentEnd => {}
         }
+    }
+}
+
+/// The keys of the open mappings, to find one given twice.
+#[derive(Default)]
+struct Keys {
+    /// For each open collection: `None` for a sequence; for a mapping, its keys so far, the
+    /// current one, and whether the next node is a key.
+    frames: Vec<Option<Mapping>>,
+}
+
+#[derive(Default)]
+struct Mapping {
+    seen: std::collections::HashSet<String>,
+    current: String,
+    key_next: bool,
+}
+
+impl Keys {
+    /// A node starts (`text` for a scalar): in a mapping it is a key or a value, in turn. A scalar
+    /// key already seen in the same mapping is refused with its dotted key.
+    fn node(&mut self, text: Option<&str>) -> Result<(), String> {
+        let path = self.path();
+        let Some(Some(mapping)) = self.frames.last_mut() else { return Ok(()) };
+        let is_key = mapping.key_next;
+        mapping.key_next = !is_key;
+        if let (true, Some(key)) = (is_key, text) {
+            if !mapping.seen.insert(key.to_owned()) {
+                return Err(if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") });
+            }
+            key.clone_into(&mut mapping.current);
+        }
+        Ok(())
+    }
+
+    fn open(&mut self, mapping: bool) {
+        self.frames.push(mapping.then(|| Mapping { key_next: true, ..Mapping::default() }));
+    }
+
+    fn close(&mut self) {
+        self.frames.pop();
+    }
+
+    /// The dotted key of the innermost mapping: its ancestors' current keys.
+    fn path(&self) -> String {
+        let frames = &self.frames[..self.frames.len().saturating_sub(1)];
+        frames.iter().flatten().map(|mapping| mapping.current.as_str()).collect::<Vec<_>>().join(".")
     }
 }
 
@@ -96,6 +153,19 @@ mod tests {
             .unwrap()
             .unwrap_err();
         assert!(err.starts_with("nests deeper than 32 levels at line 2"), "{err}");
+    }
+
+    #[test]
+    fn a_key_given_twice_is_named() {
+        assert_eq!(
+            check("server:\n  port: 1\nserver:\n  host: x\n"),
+            Err("the key server is given twice, at line 3, column 1".to_owned())
+        );
+        assert_eq!(
+            check("a:\n  b:\n    c: 1\n    c: 2\n"),
+            Err("the key a.b.c is given twice, at line 4, column 5".to_owned())
+        );
+        assert_eq!(check("a: [{x: 1}, {x: 2}]\nb: {x: 1}\n"), Ok(()), "same keys in different mappings");
     }
 
     #[test]
