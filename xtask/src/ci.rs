@@ -6,10 +6,11 @@
 //! the release binary, rustdoc, tidy.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+
+use crate::cmd::{Tool, cargo, ensure_tool, step, target_dir, workspace_root};
 
 /// The cargo-hack version installed when it is missing.
 const CARGO_HACK_VERSION: &str = "0.6.46";
@@ -23,7 +24,7 @@ pub(crate) fn run() -> Result<()> {
         "clippy",
         cargo(&root, &["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]),
     )?;
-    ensure_cargo_hack(&root)?;
+    ensure_tool(&root, Tool::Cargo { subcommand: "hack", krate: "cargo-hack", version: CARGO_HACK_VERSION })?;
     step(
         "feature powerset (clippy)",
         cargo(&root, &["hack", "--feature-powerset", "--workspace", "clippy", "--all-targets", "--", "-D", "warnings"]),
@@ -36,7 +37,7 @@ pub(crate) fn run() -> Result<()> {
     check_snapshots(&root)?;
     crate::examples::run()?;
     // A publish dry run of every library crate, in dependency order, each built from its package.
-    forget_packaged_builds(&crate::load::target_dir(&root))?;
+    forget_packaged_builds(&target_dir(&root))?;
     step(
         "package (publish dry run)",
         cargo(&root, &["package", "--workspace", "--exclude", "xtask", "--allow-dirty", "--quiet"]),
@@ -59,28 +60,6 @@ pub(crate) fn run() -> Result<()> {
     step("rustdoc", doc)?;
     crate::tidy::run()?;
     eprintln!("xtask ci: all steps passed in {:.0?}", started.elapsed());
-    Ok(())
-}
-
-pub(crate) fn workspace_root() -> Result<PathBuf> {
-    let manifest = std::env::var("CARGO_MANIFEST_DIR").context("run through `cargo xtask`")?;
-    Path::new(&manifest).parent().map(Path::to_path_buf).context("xtask has no parent directory")
-}
-
-pub(crate) fn cargo(root: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
-    command.args(args).current_dir(root);
-    command
-}
-
-pub(crate) fn step(name: &str, mut command: Command) -> Result<()> {
-    eprintln!("xtask: {name}: {command:?}");
-    let started = Instant::now();
-    let status = command.status().with_context(|| format!("cannot run {name}"))?;
-    if !status.success() {
-        bail!("{name} failed ({status})");
-    }
-    eprintln!("xtask: {name}: ok in {:.0?}", started.elapsed());
     Ok(())
 }
 
@@ -133,16 +112,6 @@ fn forget_packaged_builds(target: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Installs cargo-hack when it is missing, so a fresh machine needs only the Rust toolchain.
-fn ensure_cargo_hack(root: &Path) -> Result<()> {
-    let present = cargo(root, &["hack", "--version"]).output().is_ok_and(|o| o.status.success());
-    if present {
-        return Ok(());
-    }
-    eprintln!("xtask ci: cargo-hack is missing; installing cargo-hack {CARGO_HACK_VERSION} (about a minute)");
-    step("install cargo-hack", cargo(root, &["install", "--locked", "cargo-hack", "--version", CARGO_HACK_VERSION]))
 }
 
 /// Fails when insta left pending snapshots: a changed output must be reviewed and committed.

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result, bail};
 
-use crate::ci::{cargo, workspace_root};
+use crate::cmd::{cargo, workspace_root};
 
 /// An example, its arguments, and lines its standard output must contain.
 struct Example {

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::ci::{cargo, workspace_root};
+use crate::cmd::{Tool, ensure_tool, workspace_root};
 
 /// The targets, in the order they run.
 const TARGETS: &[&str] = &["properties", "yaml", "profiles", "paths", "render", "webhook", "hostile"];
@@ -109,16 +109,7 @@ fn ensure_toolchain(root: &Path) -> Result<()> {
             "fuzzing needs the nightly toolchain (`rustup toolchain install nightly`); the proptest properties run on stable"
         );
     }
-    if !cargo(root, &["fuzz", "--version"]).output().is_ok_and(|o| o.status.success()) {
-        eprintln!("xtask fuzz: installing cargo-fuzz {CARGO_FUZZ_VERSION}");
-        let status = cargo(root, &["install", "--locked", "cargo-fuzz", "--version", CARGO_FUZZ_VERSION])
-            .status()
-            .context("cannot run cargo install")?;
-        if !status.success() {
-            bail!("cannot install cargo-fuzz");
-        }
-    }
-    Ok(())
+    ensure_tool(root, Tool::Cargo { subcommand: "fuzz", krate: "cargo-fuzz", version: CARGO_FUZZ_VERSION })
 }
 
 /// Copies the sample repository's files into the empty corpora of the parsers that read them, and

@@ -24,15 +24,15 @@ use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 
-use crate::ci::{cargo, step, workspace_root};
-use crate::load::{free_port, rss_mb, target_dir};
+use crate::cmd::{cargo, step, target_dir, workspace_root};
+use crate::harness::{self, Start, cpu_seconds, get, rss_mb};
 
 /// Resident memory the server must stay under, in MB: `cache.max_bytes` (256 MiB by default) and
 /// the transient memory of one parse or render per CPU of files up to 8 MiB.
@@ -365,52 +365,43 @@ fn memory(binary: &Path, work: &Path, report: &mut String) -> Result<()> {
     Ok(())
 }
 
-/// The release server, started with `settings` (YAML) on a free port, its resident memory sampled.
+/// The release server of one phase ([`harness::Server`]), with `settings` (YAML) and the phase's
+/// request timeout unless they set one, its resident memory sampled every 10 ms.
 struct Server {
-    child: Child,
+    server: harness::Server,
     addr: SocketAddr,
     phase: &'static str,
+    sampler: Sampler,
+}
+
+/// The peak resident memory, sampled on a thread of its own until dropped.
+struct Sampler {
     peak_rss: Arc<Mutex<f64>>,
     sampling: Arc<AtomicBool>,
 }
 
+impl Drop for Sampler {
+    fn drop(&mut self) {
+        self.sampling.store(false, Ordering::Relaxed);
+    }
+}
+
 impl Server {
     fn start(binary: &Path, work: &Path, phase: &'static str, settings: &str) -> Result<Self> {
-        let port = free_port()?;
-        let file = work.join("settings.yaml");
         let mut text = format!("logging:\n  level: error\n{settings}");
-        if text.contains("server:\n") {
-            text = text.replacen("server:\n", &format!("server:\n  host: 127.0.0.1\n  port: {port}\n"), 1);
-        } else {
-            text.push_str(&format!("server:\n  host: 127.0.0.1\n  port: {port}\n"));
+        if !text.contains("server:\n") {
+            text.push_str("server:\n");
         }
         if !text.contains("request_timeout_seconds") {
-            text = text.replacen(
-                "server:\n",
-                &format!("server:\n  request_timeout_seconds: {}\n", REQUEST_TIMEOUT.as_secs()),
-                1,
-            );
+            let timeout = format!("server:\n  request_timeout_seconds: {}\n", REQUEST_TIMEOUT.as_secs());
+            text = text.replacen("server:\n", &timeout, 1);
         }
-        std::fs::write(&file, text)?;
-        let child = Command::new(binary)
-            .arg("--config")
-            .arg(&file)
-            .stdout(Stdio::null())
-            .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
-        let (peak_rss, sampling) = (Arc::new(Mutex::new(0.0)), Arc::new(AtomicBool::new(true)));
-        let mut server = Self { child, addr: SocketAddr::from(([127, 0, 0, 1], port)), phase, peak_rss, sampling };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !server.get("/health").is_ok_and(|(status, _)| status == 200) {
-            if let Some(status) = server.child.try_wait()? {
-                bail!("{phase}: the server exited at start: {status}");
-            }
-            ensure!(Instant::now() < deadline, "{phase}: the server did not become healthy within 30 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let (pid, peak, sampling) = (server.pid(), Arc::clone(&server.peak_rss), Arc::clone(&server.sampling));
+        let start = Start { binary, work, settings: &text, ready: "/health", core: None };
+        let server = harness::Server::start(&start).with_context(|| format!("{phase}: cannot start the server"))?;
+        let (peak_rss, sampling) = (Arc::new(Mutex::new(0.0_f64)), Arc::new(AtomicBool::new(true)));
+        let (pid, peak, sampled) = (server.pid(), Arc::clone(&peak_rss), Arc::clone(&sampling));
         std::thread::spawn(move || {
-            while sampling.load(Ordering::Relaxed) {
+            while sampled.load(Ordering::Relaxed) {
                 if let Ok(rss) = rss_mb(pid) {
                     let mut peak = peak.lock().unwrap_or_else(|e| e.into_inner());
                     *peak = peak.max(rss);
@@ -418,21 +409,21 @@ impl Server {
                 std::thread::sleep(Duration::from_millis(10));
             }
         });
-        Ok(server)
+        Ok(Self { addr: server.addr, server, phase, sampler: Sampler { peak_rss, sampling } })
     }
 
     fn pid(&self) -> u32 {
-        self.child.id()
+        self.server.pid()
     }
 
     fn peak_rss(&self) -> f64 {
-        *self.peak_rss.lock().unwrap_or_else(|e| e.into_inner())
+        *self.sampler.peak_rss.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn get(&self, path: &str) -> Result<(u16, String)> {
-        http_get(self.addr, path, REQUEST_TIMEOUT + Duration::from_secs(1))
+        let response = self.server.get(path, REQUEST_TIMEOUT + Duration::from_secs(1))?;
+        Ok((response.status, response.text()))
     }
-
     /// `path` answers `status` within the request timeout, an error with a JSON `code` and `message`.
     fn expect(&self, path: &str, status: u16) -> Result<()> {
         let phase = self.phase;
@@ -467,28 +458,12 @@ impl Server {
     }
 
     /// SIGTERM; the process must exit 0 within ten seconds.
-    fn stop(mut self) -> Result<()> {
-        self.sampling.store(false, Ordering::Relaxed);
+    fn stop(self) -> Result<()> {
+        drop(self.sampler);
         let phase = self.phase;
-        let killed = Command::new("kill").args(["-TERM", &self.pid().to_string()]).status()?;
-        ensure!(killed.success(), "{phase}: kill -TERM failed");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                ensure!(status.success(), "{phase}: exit after SIGTERM: {status}");
-                return Ok(());
-            }
-            ensure!(Instant::now() < deadline, "{phase}: still running 10 s after SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.sampling.store(false, Ordering::Relaxed);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let status = self.server.terminate().with_context(|| format!("{phase}: stopping"))?;
+        ensure!(status.success(), "{phase}: exit after SIGTERM: {status}");
+        Ok(())
     }
 }
 
@@ -506,7 +481,7 @@ impl HealthProbe {
             let mut slowest = Duration::ZERO;
             while !stopped.load(Ordering::Relaxed) {
                 let started = Instant::now();
-                let ok = http_get(addr, "/health", Duration::from_secs(5)).is_ok_and(|(s, _)| s == 200);
+                let ok = get(addr, "/health", &[], Duration::from_secs(5)).is_ok_and(|r| r.status == 200);
                 slowest = slowest.max(if ok { started.elapsed() } else { Duration::MAX });
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -519,28 +494,6 @@ impl HealthProbe {
         self.stop.store(true, Ordering::Relaxed);
         self.thread.join().unwrap_or(Duration::MAX)
     }
-}
-
-/// One `GET` on its own connection: status and body.
-fn http_get(addr: SocketAddr, path: &str, timeout: Duration) -> Result<(u16, String)> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    stream.set_read_timeout(Some(timeout))?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").context("no end of headers")?;
-    let head = String::from_utf8_lossy(&raw[..end]);
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).context("no status")?;
-    Ok((status, String::from_utf8_lossy(&raw[end + 4..]).into_owned()))
-}
-
-/// User and system CPU time of process `pid`, in seconds.
-fn cpu_seconds(pid: u32) -> Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    let fields: Vec<&str> = stat.rsplit_once(')').context("malformed stat")?.1.split_whitespace().collect();
-    let ticks: f64 = fields.get(11..13).context("short stat")?.iter().map(|f| f.parse::<f64>().unwrap_or(0.0)).sum();
-    Ok(ticks / 100.0)
 }
 
 fn excerpt(body: &str) -> String {

@@ -12,20 +12,17 @@
 //! only the resident memory with 10,000 cached entries.
 
 use std::fmt::Write as _;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::ci::{cargo, step, workspace_root};
+use crate::cmd::{Tool, cargo, ensure_tool, step, target_dir, workspace_root};
+use crate::harness::{APPLICATIONS, Response, Server, free_port, generate_repository, get, rss_mb, start_native};
 
-/// Applications in the generated repository, and properties per application file: a JSON
-/// Environment of about 4 KB, the entry size the memory target names.
-const APPLICATIONS: usize = 200;
-const PROPERTIES: usize = 55;
 /// Connections for the throughput runs.
 const CONNECTIONS: u32 = 64;
 /// Connection counts of the sweep.
@@ -65,7 +62,9 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         None => 5,
     };
     let root = workspace_root()?;
-    ensure_tools()?;
+    for (command, package) in [("wrk", "wrk"), ("nginx", "nginx"), ("taskset", "util-linux")] {
+        ensure_tool(&root, Tool::Debian { command, package })?;
+    }
     let profile = if smoke { "dev" } else { "release" };
     step(&format!("build ({profile})"), cargo(&root, &["build", "-p", "vortex-server", "--profile", profile]))?;
     let target = target_dir(&root);
@@ -90,10 +89,10 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         writeln!(report, "Command: `cargo xtask load --seconds {seconds}{}`\n", if smoke { " --smoke" } else { "" });
 
     // Start-up and idle memory, on a fresh server.
-    let vortex = Server::start(&binary, &work, &repo)?;
+    let vortex = start_native(&binary, &work, &repo, Some(0))?;
     let _ = writeln!(report, "| measure | value |\n|---|---|");
     let _ =
-        writeln!(report, "| start to first 200 (native backend) | {:.1} ms |", vortex.first_200.as_secs_f64() * 1e3);
+        writeln!(report, "| start to first 200 (native backend) | {:.1} ms |", vortex.ready_after.as_secs_f64() * 1e3);
     std::thread::sleep(Duration::from_millis(500));
     let _ = writeln!(report, "| resident memory, idle | {:.1} MB |", rss_mb(vortex.pid())?);
 
@@ -197,10 +196,10 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 /// Starts a fresh server, fills its cache with `entries` distinct JSON Environments and returns
 /// the mean body size in KB and the resident memory in MB.
 fn filled_memory(binary: &Path, work: &Path, repo: &Path, entries: usize) -> Result<(f64, f64)> {
-    let vortex = Server::start(binary, work, repo)?;
+    let vortex = start_native(binary, work, repo, Some(0))?;
     let mut body_bytes = 0;
     for i in 0..entries {
-        let response = get(vortex.addr, &format!("/app-{}/p{}", i % APPLICATIONS, i / APPLICATIONS), None)?;
+        let response = fetch(vortex.addr, &format!("/app-{}/p{}", i % APPLICATIONS, i / APPLICATIONS), None)?;
         if response.status != 200 {
             bail!("filling the cache: status {} for entry {i}", response.status);
         }
@@ -290,65 +289,6 @@ fn mean(runs: &[Run]) -> Run {
     }
 }
 
-/// The server under test, stopped when dropped.
-pub(crate) struct Server {
-    child: Child,
-    addr: SocketAddr,
-    pub(crate) first_200: Duration,
-}
-
-impl Server {
-    pub(crate) fn start(binary: &Path, work: &Path, repo: &Path) -> Result<Self> {
-        let port = free_port()?;
-        let settings = work.join("settings.yaml");
-        std::fs::write(
-            &settings,
-            format!(
-                "server:\n  host: 127.0.0.1\n  port: {port}\ncache:\n  max_capacity: 20000\nlogging:\n  level: warn\n\
-                 backends:\n  native:\n    enabled: true\n    search_locations: [\"{}\"]\n",
-                repo.display()
-            ),
-        )?;
-        let started = Instant::now();
-        let child = Command::new("taskset")
-            .args(["-c", "0"])
-            .arg(binary)
-            .arg("--config")
-            .arg(&settings)
-            .stdout(Stdio::null())
-            .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let mut server = Self { child, addr, first_200: Duration::ZERO };
-        loop {
-            if let Ok(response) = get(addr, "/app-0/default", None) {
-                if response.status == 200 {
-                    server.first_200 = started.elapsed();
-                    return Ok(server);
-                }
-            }
-            if started.elapsed() > Duration::from_secs(30) {
-                bail!("the server did not answer 200 within 30 s");
-            }
-            if let Some(status) = server.child.try_wait()? {
-                bail!("the server exited: {status}");
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-
-    pub(crate) fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// nginx serving the bytes Vortex answers, from files, pinned to core 0; stopped when dropped.
 /// Tuned as a ceiling should be: descriptors of the files kept open (`open_file_cache`), `sendfile`
 /// with `tcp_nopush`, no access log, unlimited keep-alive.
@@ -362,7 +302,7 @@ impl Nginx {
         let prefix = work.join("nginx");
         let www = prefix.join("www");
         for scenario in SCENARIOS {
-            let body = get(vortex.addr, scenario.path, None)?.body;
+            let body = fetch(vortex.addr, scenario.path, None)?.body;
             let file = www.join(scenario.path.trim_start_matches('/'));
             if let Some(parent) = file.parent() {
                 std::fs::create_dir_all(parent)?;
@@ -400,7 +340,7 @@ impl Nginx {
         let started = Instant::now();
         let mut nginx = Self { child, addr };
         loop {
-            if get(addr, SCENARIOS[0].path, None).is_ok_and(|r| r.status == 200) {
+            if fetch(addr, SCENARIOS[0].path, None).is_ok_and(|r| r.status == 200) {
                 return Ok(nginx);
             }
             if let Some(status) = nginx.child.try_wait()? {
@@ -425,99 +365,14 @@ impl Drop for Nginx {
     }
 }
 
-/// One response, read on its own connection.
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-fn get(addr: SocketAddr, path: &str, header: Option<&str>) -> Result<Response> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let extra = header.map(|h| format!("{h}\r\n")).unwrap_or_default();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n")?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").context("no end of headers")?;
-    let head = String::from_utf8_lossy(&raw[..end]).into_owned();
-    let mut lines = head.lines();
-    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).context("no status")?;
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    Ok(Response { status, headers, body: raw[end + 4..].to_vec() })
-}
-
+/// The server's entity tag for `path`.
 fn etag(addr: SocketAddr, path: &str) -> Result<String> {
-    let response = get(addr, path, None)?;
-    response.headers.into_iter().find(|(k, _)| k == "etag").map(|(_, v)| v).context("no ETag")
+    fetch(addr, path, None)?.header("etag").map(str::to_owned).context("no ETag")
 }
 
-pub(crate) fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-pub(crate) fn rss_mb(pid: u32) -> Result<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let kb = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .context("no VmRSS")?;
-    Ok(kb / 1024.0)
-}
-
-/// `application.yml`, and per application a file of about 4 KB and a `prod` profile file.
-pub(crate) fn generate_repository(dir: &Path) -> Result<PathBuf> {
-    std::fs::create_dir_all(dir)?;
-    let mut shared = String::from("management:\n  endpoints: health,info\nlogging:\n  level: INFO\n");
-    for i in 0..20 {
-        let _ = writeln!(shared, "shared-{i}: value-{i}");
-    }
-    std::fs::write(dir.join("application.yml"), shared)?;
-    for app in 0..APPLICATIONS {
-        let mut text = format!("server:\n  port: {}\napp:\n", 8000 + app);
-        for p in 0..PROPERTIES {
-            let _ = writeln!(text, "  setting-{p:03}: \"value {p} of application {app}, with some text\"");
-        }
-        std::fs::write(dir.join(format!("app-{app}.yml")), text)?;
-        std::fs::write(dir.join(format!("app-{app}-prod.yml")), "server:\n  port: 443\n")?;
-    }
-    Ok(dir.to_path_buf())
-}
-
-/// Installs wrk and nginx from Debian's packages when missing.
-fn ensure_tools() -> Result<()> {
-    let missing: Vec<&str> = ["wrk", "nginx", "taskset"]
-        .into_iter()
-        .filter(|tool| {
-            !Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success())
-        })
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    eprintln!("xtask load: installing {missing:?} from Debian's packages");
-    let packages: Vec<&str> = missing.iter().map(|t| if *t == "taskset" { "util-linux" } else { t }).collect();
-    let install = |update: bool| -> Result<bool> {
-        if update {
-            Command::new("apt-get").args(["update", "-qq"]).status().context("cannot run apt-get")?;
-        }
-        let mut command = Command::new("apt-get");
-        command.args(["install", "-y", "-qq", "--no-install-recommends"]).args(&packages);
-        command.env("DEBIAN_FRONTEND", "noninteractive");
-        Ok(command.status().context("cannot run apt-get")?.success())
-    };
-    if install(false)? || install(true)? {
-        return Ok(());
-    }
-    bail!("cannot install {packages:?} with apt-get; install them and run again")
-}
-
-pub(crate) fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+/// `GET path` with an optional header, on a connection of its own.
+fn fetch(addr: SocketAddr, path: &str, header: Option<&str>) -> Result<Response> {
+    get(addr, path, header.as_slice(), Duration::from_secs(10))
 }
 
 fn machine() -> String {

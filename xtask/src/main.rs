@@ -15,8 +15,10 @@
 //! - `tidy`: the house rules that no compiler checks.
 
 mod ci;
+mod cmd;
 mod examples;
 mod fuzz;
+mod harness;
 mod hostile;
 mod load;
 mod sizes;
@@ -55,8 +57,8 @@ fn main() -> ExitCode {
 
 /// `cargo xtask bench [FILTER]`: the Criterion suites, release profile, all features.
 fn bench(filter: &[String]) -> anyhow::Result<()> {
-    let root = ci::workspace_root()?;
-    let mut command = ci::cargo(&root, &["bench", "--workspace", "--all-features", "--"]);
+    let root = cmd::workspace_root()?;
+    let mut command = cmd::cargo(&root, &["bench", "--workspace", "--all-features", "--"]);
     command.args(filter);
-    ci::step("criterion suites", command)
+    cmd::step("criterion suites", command)
 }

@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use crate::ci::{cargo, step, workspace_root};
-use crate::load::{Server, generate_repository, rss_mb, target_dir};
+use crate::cmd::{cargo, step, target_dir, workspace_root};
+use crate::harness::{generate_repository, rss_mb, start_native};
 
 /// The optional features of `vortex-server`.
 const FEATURES: [&str; 4] = ["git", "cache", "metrics", "tls"];
@@ -91,8 +91,8 @@ fn measure(features: Vec<&'static str>, binary: &Path, work: &Path, repo: &Path)
     let mut starts = Vec::with_capacity(STARTS);
     let mut idle_mb = 0.0;
     for i in 0..STARTS {
-        let server = Server::start(binary, work, repo)?;
-        starts.push(server.first_200);
+        let server = start_native(binary, work, repo, Some(0))?;
+        starts.push(server.ready_after);
         if i == 0 {
             // Idle: after the first answer, once start-up work has settled (as `xtask load` measures it).
             std::thread::sleep(Duration::from_millis(500));

@@ -17,18 +17,18 @@
 //! Prints a table per phase (requests, errors, p50/p99, resident memory) and fails on any error.
 
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::Write;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::ci::{cargo, step, workspace_root};
-use crate::load::{free_port, rss_mb, target_dir};
+use crate::cmd::{cargo, step, target_dir, workspace_root};
+use crate::harness::{Connection, ReadError, Server, Start, get, rss_mb};
 
 const APPLICATIONS: usize = 40;
 /// Cache entries at most: the bound the flood must not push memory past.
@@ -70,7 +70,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     std::fs::create_dir_all(&work)?;
     let remote = Remote::create(&work.join("remote"))?;
     let clone = work.join("clone");
-    let mut server = Server::start(&binary, &work, &remote.dir, &clone)?;
+    let server = start_server(&binary, &work, &remote.dir, &clone)?;
     let addr = server.addr;
 
     let shared = Arc::new(Shared {
@@ -116,14 +116,14 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 
     // 3. Broken YAML in one application.
     remote.write_commit("app-0.yml", "app: [\n", "break app-0")?;
-    wait_for(Duration::from_secs(15), || get(addr, "/app-0/default").is_ok_and(|(status, _)| status == 500))?;
-    let (_, body) = get(addr, "/app-0/default")?;
+    wait_for(Duration::from_secs(15), || fetch(addr, "/app-0/default").is_ok_and(|(status, _)| status == 500))?;
+    let (_, body) = fetch(addr, "/app-0/default")?;
     if !body.contains("invalid_config") || !body.contains("app-0.yml") {
         bail!("broken YAML answered without naming the file: {body}");
     }
     std::thread::sleep(phase);
     remote.write_commit("app-0.yml", "app:\n  generation: 1\n", "fix app-0")?;
-    wait_for(Duration::from_secs(15), || get(addr, "/app-0/default").is_ok_and(|(status, _)| status == 200))?;
+    wait_for(Duration::from_secs(15), || fetch(addr, "/app-0/default").is_ok_and(|(status, _)| status == 200))?;
     record("broken YAML in app-0", "app-0: 500 invalid_config naming app-0.yml; the others unaffected".to_owned())?;
 
     // 4. The clone directory is deleted under the server.
@@ -141,11 +141,11 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let before = rss_mb(pid)?;
     let flooded = Instant::now();
     let mut peak = before;
-    let mut stream = Connection::open(addr)?;
+    let mut stream = Connection::open(addr, Duration::from_secs(10))?;
     for i in 0..flood {
         // Distinct names that share no prefix order with the real ones.
         let name = format!("/random-{i:06}-{}/default", i.wrapping_mul(2_654_435_761) % 1_000_003);
-        let (status, _) = stream.get(&name).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        let (status, _) = exchange(&mut stream, &name).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
         if status != 200 {
             bail!("a random application name answered {status}");
         }
@@ -167,8 +167,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     record("before SIGTERM", String::new())?;
     shared.stopping.store(true, Ordering::SeqCst);
     let signalled = Instant::now();
-    Command::new("kill").args(["-TERM", &pid.to_string()]).status().context("cannot run kill")?;
-    let exit = server.child.wait()?;
+    let exit = server.terminate()?;
     let exited = signalled.elapsed();
     shared.stop.store(true, Ordering::SeqCst);
     for client in clients {
@@ -268,14 +267,14 @@ fn request(addr: SocketAddr, connection: &mut Option<Connection>, path: &str, sh
         let reused = connection.is_some();
         let conn = match connection.take() {
             Some(conn) => conn,
-            None => match Connection::open(addr) {
+            None => match Connection::open(addr, Duration::from_secs(10)) {
                 Ok(conn) => conn,
                 Err(_) if shared.stopping.load(Ordering::SeqCst) => return Outcome::RefusedAfterStop,
                 Err(err) => return Outcome::Failed(format!("connect: {err}")),
             },
         };
         let mut conn = conn;
-        match conn.get(path) {
+        match exchange(&mut conn, path) {
             Ok((200, _)) => {
                 *connection = Some(conn);
                 return Outcome::Ok { retried: attempt > 0 };
@@ -291,77 +290,21 @@ fn request(addr: SocketAddr, connection: &mut Option<Connection>, path: &str, sh
     Outcome::Failed("failed twice".to_owned())
 }
 
-/// Why reading an answer failed: before any byte came (the request may never have been read), or
-/// after (an answer was cut).
-#[derive(Debug)]
-enum ReadError {
-    BeforeAnswer(std::io::Error),
-    Cut(String),
+/// One request on a connection kept alive.
+fn exchange(connection: &mut Connection, path: &str) -> Result<(u16, String), ReadError> {
+    connection.send(path, &[], false)?;
+    let response = connection.read()?;
+    Ok((response.status, response.text()))
 }
 
-impl std::error::Error for ReadError {}
-
-impl std::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::BeforeAnswer(err) => write!(f, "no answer: {err}"),
-            Self::Cut(what) => write!(f, "answer cut: {what}"),
-        }
-    }
-}
-
-/// A kept-alive HTTP/1.1 connection.
-struct Connection {
-    reader: BufReader<TcpStream>,
-}
-
-impl Connection {
-    fn open(addr: SocketAddr) -> std::io::Result<Self> {
-        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-        stream.set_nodelay(true)?;
-        Ok(Self { reader: BufReader::new(stream) })
-    }
-
-    fn get(&mut self, path: &str) -> Result<(u16, String), ReadError> {
-        let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
-        self.reader.get_mut().write_all(request.as_bytes()).map_err(ReadError::BeforeAnswer)?;
-        let mut line = String::new();
-        match self.reader.read_line(&mut line) {
-            Ok(0) => return Err(ReadError::BeforeAnswer(std::io::ErrorKind::UnexpectedEof.into())),
-            Ok(_) => {}
-            Err(err) => return Err(ReadError::BeforeAnswer(err)),
-        }
-        let status = line.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| ReadError::Cut(line.clone()))?;
-        let mut length = 0usize;
-        loop {
-            let mut header = String::new();
-            if self.reader.read_line(&mut header).map_err(|e| ReadError::Cut(e.to_string()))? == 0 {
-                return Err(ReadError::Cut("end of stream in the headers".to_owned()));
-            }
-            let header = header.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().map_err(|_| ReadError::Cut(header.to_owned()))?;
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        self.reader.read_exact(&mut body).map_err(|e| ReadError::Cut(e.to_string()))?;
-        Ok((status, String::from_utf8_lossy(&body).into_owned()))
-    }
-}
-
-fn get(addr: SocketAddr, path: &str) -> Result<(u16, String)> {
-    Connection::open(addr)?.get(path).map_err(|e| anyhow::anyhow!("{path}: {e}"))
+fn fetch(addr: SocketAddr, path: &str) -> Result<(u16, String)> {
+    let response = get(addr, path, &[], Duration::from_secs(10)).with_context(|| path.to_owned())?;
+    Ok((response.status, response.text()))
 }
 
 /// The `app.generation` an application is served with.
 fn generation(addr: SocketAddr, app: &str) -> Result<i64> {
-    let (status, body) = get(addr, &format!("/{app}/default"))?;
+    let (status, body) = fetch(addr, &format!("/{app}/default"))?;
     if status != 200 {
         bail!("{app}: {status}");
     }
@@ -426,46 +369,14 @@ impl Remote {
     }
 }
 
-/// The server under test; killed when dropped if still running.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    fn start(binary: &Path, work: &Path, remote: &Path, clone: &Path) -> Result<Self> {
-        let port = free_port()?;
-        let settings = work.join("settings.yaml");
-        std::fs::write(
-            &settings,
-            format!(
-                "server:\n  host: 127.0.0.1\n  port: {port}\n  shutdown_grace_seconds: 10\n\
-                 cache:\n  max_capacity: {MAX_CAPACITY}\nlogging:\n  level: error\n\
-                 backends:\n  native:\n    enabled: false\n  git:\n    enabled: true\n    uri: file://{}\n    \
-                 basedir: {}\n    refresh_interval_seconds: 1\n    timeout_seconds: 5\n",
-                remote.display(),
-                clone.display()
-            ),
-        )?;
-        let child = Command::new(binary)
-            .arg("--config")
-            .arg(&settings)
-            .stdout(Stdio::null())
-            .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
-        let server = Self { child, addr: SocketAddr::from(([127, 0, 0, 1], port)) };
-        wait_for(Duration::from_secs(30), || get(server.addr, "/app-1/default").is_ok_and(|(s, _)| s == 200))?;
-        Ok(server)
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The server under test on the git remote; killed when dropped if still running.
+fn start_server(binary: &Path, work: &Path, remote: &Path, clone: &Path) -> Result<Server> {
+    let settings = format!(
+        "server:\n  shutdown_grace_seconds: 10\ncache:\n  max_capacity: {MAX_CAPACITY}\nlogging:\n  level: error\n\
+         backends:\n  native:\n    enabled: false\n  git:\n    enabled: true\n    uri: file://{}\n    \
+         basedir: {}\n    refresh_interval_seconds: 1\n    timeout_seconds: 5\n",
+        remote.display(),
+        clone.display()
+    );
+    Server::start(&Start { binary, work, settings: &settings, ready: "/app-1/default", core: None })
 }
