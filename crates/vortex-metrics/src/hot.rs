@@ -4,7 +4,7 @@
 //! also bumps a generation counter, and every histogram sample is stored with a clock reading and
 //! folded into buckets later. With two histograms, three counters and two gauge updates per
 //! request, metrics cost 12 % of a cached request (`docs/adr/0007-edge-and-hot-path-metrics.md`). The
-//! families of [`names::HOT`] are therefore kept here: a counter is one relaxed atomic addition, a
+//! families of hot metrics ([`names::Row::hot`]) are therefore kept here: a counter is one relaxed atomic addition, a
 //! histogram a short scan of its bounds and two additions (the sum is kept in nanoseconds). The
 //! [`Prometheus`](crate::Prometheus) recorder hands them out through the same `metrics` facade and
 //! renders them after the exporter's families.
@@ -106,16 +106,16 @@ pub(crate) struct HotRegistry {
 
 impl HotRegistry {
     /// The metric for `key`, created on first use as the kind `names` gives its name; `None` when
-    /// the name is not one of [`names::HOT`].
+    /// the name is not a hot metric ([`names::Row::hot`]).
     pub(crate) fn get(&self, key: &Key) -> Option<Hot> {
-        if !names::HOT.contains(&key.name()) {
+        if !names::is_hot(key.name()) {
             return None;
         }
         let mut metrics = self.metrics.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((_, metric)) = metrics.iter().find(|(k, _)| k == key) {
             return Some(metric.clone());
         }
-        let metric = match names::kind(key.name())? {
+        let metric = match names::row(key.name())?.kind {
             Kind::Counter => Hot::Counter(Arc::default()),
             Kind::Gauge => Hot::Gauge(Arc::default()),
             Kind::Histogram => Hot::Histogram(Arc::new(HotHistogram::new(names::FAST_BUCKETS))),
@@ -134,7 +134,7 @@ impl HotRegistry {
             let name = key.name();
             if name != family {
                 family = name;
-                let help = names::help(name).unwrap_or_default();
+                let help = names::row(name).map_or("", |row| row.help);
                 let kind = match metric {
                     Hot::Counter(_) => "counter",
                     Hot::Gauge(_) => "gauge",

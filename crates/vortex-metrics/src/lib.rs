@@ -20,15 +20,21 @@
 //! |---|---|---|
 //! | `prometheus` | [`Prometheus`]: a registry and the text exposition (`metrics-exporter-prometheus`) | no |
 
-mod handles;
+mod backend;
+mod cache;
+mod git;
 #[cfg(feature = "prometheus")]
 mod hot;
+mod http;
 pub mod names;
 #[cfg(feature = "prometheus")]
 mod prometheus;
+mod registry;
 
-pub use handles::{
-    AuthApi, CacheMetrics, EvictionCause, GitMetrics, HttpMetrics, MeteredSource, Metrics, Rejection, Timer,
-};
+pub use backend::MeteredSource;
+pub use cache::{CacheMetrics, EvictionCause};
+pub use git::GitMetrics;
+pub use http::{AuthApi, HttpMetrics, Rejection};
 #[cfg(feature = "prometheus")]
 pub use prometheus::Prometheus;
+pub use registry::{Metrics, Timer};

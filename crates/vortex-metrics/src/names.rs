@@ -1,67 +1,121 @@
-//! Every metric name, with its kind, unit and description, in one place.
+//! Every metric, one row each in one table: name, kind, unit, whether it is recorded on every
+//! request (hot), and its description. The name constants, the descriptions given to the recorder,
+//! the hot set and the documentation checks are all derived from it.
 //!
 //! Names follow `vortex_<subsystem>_<name>_<unit>`; counters end in `_total`, durations in `_seconds`.
 
 use metrics::{Recorder, Unit};
 
-/// Cache lookups, by `outcome` (`hit`, `miss`).
-pub const CACHE_LOOKUPS: &str = "vortex_cache_lookups_total";
-/// Time to answer a cache lookup, by `outcome`; a miss includes the load it waited for.
-pub const CACHE_LOOKUP_DURATION: &str = "vortex_cache_lookup_duration_seconds";
-/// Hits over lookups since start, between 0 and 1.
-pub const CACHE_HIT_RATIO: &str = "vortex_cache_hit_ratio";
-/// Entries removed from the cache, by `cause` (`expired`, `size`, `explicit`, `replaced`).
-pub const CACHE_EVICTIONS: &str = "vortex_cache_evictions_total";
-/// Entries held.
-pub const CACHE_ENTRIES: &str = "vortex_cache_entries";
-/// Total weight of the entries (equal to the entry count without a byte bound).
-pub const CACHE_WEIGHTED_SIZE: &str = "vortex_cache_weighted_size";
-/// Loads whose result was dropped because an invalidation overlapped them.
-pub const CACHE_STALE_LOADS: &str = "vortex_cache_stale_loads_total";
-/// Time to load an environment from the backend, by `backend` (`git`, `native`).
-pub const BACKEND_LOAD_DURATION: &str = "vortex_backend_load_duration_seconds";
-/// Failed backend loads, by `backend` and error `kind`.
-pub const BACKEND_LOAD_ERRORS: &str = "vortex_backend_load_errors_total";
-/// Git fetches, by `repository` and `result` (`ok`, `error`).
-pub const GIT_FETCHES: &str = "vortex_git_fetches_total";
-/// Time a git fetch took, failed ones included, by `repository`.
-pub const GIT_FETCH_DURATION: &str = "vortex_git_fetch_duration_seconds";
-/// When the last successful git fetch ended, in seconds since the Unix epoch, by `repository`.
-pub const GIT_LAST_SUCCESS: &str = "vortex_git_last_fetch_success_timestamp_seconds";
-/// Branches and tags that a fetch moved to another commit, created or deleted, by `repository`.
-pub const GIT_LABELS_MOVED: &str = "vortex_git_labels_moved_total";
+/// What kind of metric a name is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A monotonic count.
+    Counter,
+    /// A value that goes up and down.
+    Gauge,
+    /// A distribution of observations.
+    Histogram,
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct Row {
+    /// The exposed name.
+    pub name: &'static str,
+    /// Counter, gauge or histogram.
+    pub kind: Kind,
+    /// The unit, when it has one.
+    pub unit: Option<Unit>,
+    /// Recorded on every request: a plain atomic of this crate with the `prometheus` feature.
+    pub hot: bool,
+    /// The description (`# HELP`).
+    pub help: &'static str,
+}
+
+/// Declares the table: a constant per metric (its name, documented by its description) and
+/// [`ALL`], from one row each.
+macro_rules! table {
+    ($($(#[doc = $doc:literal])* $constant:ident = $name:literal, $kind:ident, $unit:expr, $hot:literal, $help:literal;)*) => {
+        $(
+            $(#[doc = $doc])*
+            pub const $constant: &str = $name;
+        )*
+
+        /// Every metric, in one table.
+        pub const ALL: &[Row] = &[$(Row { name: $name, kind: Kind::$kind, unit: $unit, hot: $hot, help: $help }),*];
+    };
+}
+
+table! {
+    /// Cache lookups, by `outcome` (`hit`, `miss`).
+    CACHE_LOOKUPS = "vortex_cache_lookups_total", Counter, None, true,
+        "Cache lookups, by outcome (hit, miss).";
+    /// Time to answer a cache lookup, by `outcome`; a miss includes the load it waited for.
+    CACHE_LOOKUP_DURATION = "vortex_cache_lookup_duration_seconds", Histogram, Some(Unit::Seconds), true,
+        "Time to answer a cache lookup, by outcome; a miss includes its load.";
+    /// Hits over lookups since start, between 0 and 1.
+    CACHE_HIT_RATIO = "vortex_cache_hit_ratio", Gauge, None, false,
+        "Cache hits over lookups since start (0 to 1).";
+    /// Entries removed from the cache, by `cause` (`expired`, `size`, `explicit`, `replaced`).
+    CACHE_EVICTIONS = "vortex_cache_evictions_total", Counter, None, false,
+        "Entries removed from the cache, by cause (expired, size, explicit, replaced).";
+    /// Entries held.
+    CACHE_ENTRIES = "vortex_cache_entries", Gauge, None, false,
+        "Entries held by the cache.";
+    /// Total weight of the entries (equal to the entry count without a byte bound).
+    CACHE_WEIGHTED_SIZE = "vortex_cache_weighted_size", Gauge, None, false,
+        "Total weight of the cache entries.";
+    /// Loads whose result was dropped because an invalidation overlapped them.
+    CACHE_STALE_LOADS = "vortex_cache_stale_loads_total", Counter, None, false,
+        "Loads dropped because an invalidation overlapped them.";
+    /// Time to load an environment from the backend, by `backend` (`git`, `native`).
+    BACKEND_LOAD_DURATION = "vortex_backend_load_duration_seconds", Histogram, Some(Unit::Seconds), true,
+        "Time to load an environment from the backend, by backend.";
+    /// Failed backend loads, by `backend` and error `kind`.
+    BACKEND_LOAD_ERRORS = "vortex_backend_load_errors_total", Counter, None, false,
+        "Failed backend loads, by backend and error kind.";
+    /// Git fetches, by `repository` and `result` (`ok`, `error`).
+    GIT_FETCHES = "vortex_git_fetches_total", Counter, None, false,
+        "Git fetches, by result (ok, error).";
+    /// Time a git fetch took, failed ones included, by `repository`.
+    GIT_FETCH_DURATION = "vortex_git_fetch_duration_seconds", Histogram, Some(Unit::Seconds), false,
+        "Time a git fetch took, failed ones included.";
+    /// When the last successful git fetch ended, in seconds since the Unix epoch, by `repository`.
+    GIT_LAST_SUCCESS = "vortex_git_last_fetch_success_timestamp_seconds", Gauge, Some(Unit::Seconds), false,
+        "When the last successful git fetch ended, in seconds since the Unix epoch.";
+    /// Branches and tags that a fetch moved to another commit, created or deleted, by `repository`.
+    GIT_LABELS_MOVED = "vortex_git_labels_moved_total", Counter, None, false,
+        "Branches and tags a fetch moved, created or deleted.";
+    /// HTTP requests answered, by `route` template, `method` and `status` class (`2xx` ...).
+    HTTP_REQUESTS = "vortex_http_requests_total", Counter, None, true,
+        "HTTP requests answered, by route template, method and status class.";
+    /// Time to answer an HTTP request, by `route`, `method` and `status` class.
+    HTTP_REQUEST_DURATION = "vortex_http_request_duration_seconds", Histogram, Some(Unit::Seconds), true,
+        "Time to answer an HTTP request, by route template, method and status class.";
+    /// Requests answered `304 Not Modified`.
+    HTTP_NOT_MODIFIED = "vortex_http_not_modified_total", Counter, None, true,
+        "HTTP requests answered 304 Not Modified.";
+    /// Requests being answered now.
+    HTTP_IN_FLIGHT = "vortex_http_requests_in_flight", Gauge, None, true,
+        "HTTP requests being answered now.";
+    /// Requests refused before any handler ran, by `reason` (`overloaded`, `uri_too_long`), and
+    /// connections closed at accept (`connections`). Heads over `server.max_header_bytes` are
+    /// refused by hyper (431) before they are requests, and are not counted.
+    HTTP_REJECTED = "vortex_http_rejected_total", Counter, None, false,
+        "Requests refused before a handler ran, and connections closed at accept, by reason.";
+    /// Refused authentication attempts, by `api` (`read`, `admin`, `webhook`) and `credentials`
+    /// (`missing`, `wrong`).
+    AUTH_FAILURES = "vortex_auth_failures_total", Counter, None, false,
+        "Refused authentication attempts, by api and credentials (missing, wrong).";
+    /// Always 1; the labels say the `version` and the compiled-in `features`.
+    BUILD_INFO = "vortex_build_info", Gauge, None, false,
+        "Always 1; the labels give the version and the compiled-in features.";
+}
+
 /// The `repository` label of the git backend's default repository (`backends.git.uri`); pattern
 /// repositories are labelled with their names.
 pub const DEFAULT_REPOSITORY: &str = "default";
-/// HTTP requests answered, by `route` template, `method` and `status` class (`2xx` ...).
-pub const HTTP_REQUESTS: &str = "vortex_http_requests_total";
-/// Time to answer an HTTP request, by `route`, `method` and `status` class.
-pub const HTTP_REQUEST_DURATION: &str = "vortex_http_request_duration_seconds";
-/// Requests answered `304 Not Modified`.
-pub const HTTP_NOT_MODIFIED: &str = "vortex_http_not_modified_total";
-/// Requests being answered now.
-pub const HTTP_IN_FLIGHT: &str = "vortex_http_requests_in_flight";
-/// Requests refused before any handler ran, by `reason` (`overloaded`, `uri_too_long`), and
-/// connections closed at accept (`connections`). Heads over `server.max_header_bytes` are refused
-/// by hyper (431) before they are requests, and are not counted.
-pub const HTTP_REJECTED: &str = "vortex_http_rejected_total";
-/// Refused authentication attempts, by `api` (`read`, `admin`, `webhook`) and `credentials`
-/// (`missing`, `wrong`).
-pub const AUTH_FAILURES: &str = "vortex_auth_failures_total";
-/// Always 1; the labels say the `version` and the compiled-in `features`.
-pub const BUILD_INFO: &str = "vortex_build_info";
 
-/// The metrics recorded on every request. With the `prometheus` feature they are plain atomics
-/// (histograms with fixed buckets), cheap enough for the hot path.
-pub const HOT: &[&str] = &[
-    HTTP_REQUESTS,
-    HTTP_REQUEST_DURATION,
-    HTTP_NOT_MODIFIED,
-    HTTP_IN_FLIGHT,
-    CACHE_LOOKUPS,
-    CACHE_LOOKUP_DURATION,
-    BACKEND_LOAD_DURATION,
-];
 /// Buckets of the hot histograms (request, cache lookup and backend load durations), in seconds:
 /// 5 µs to 10 s.
 pub const FAST_BUCKETS: &[f64] = &[
@@ -71,94 +125,30 @@ pub const FAST_BUCKETS: &[f64] = &[
 /// Buckets of [`GIT_FETCH_DURATION`], in seconds: 10 ms to 2 min.
 pub const GIT_BUCKETS: &[f64] = &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];
 
-/// What kind of metric a name is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Counter,
-    Gauge,
-    Histogram,
+/// The row of the metric `name`.
+pub fn row(name: &str) -> Option<&'static Row> {
+    ALL.iter().find(|row| row.name == name)
 }
 
-/// Every metric: name, kind, unit, description.
-const ALL: &[(&str, Kind, Option<Unit>, &str)] = &[
-    (CACHE_LOOKUPS, Kind::Counter, None, "Cache lookups, by outcome (hit, miss)."),
-    (
-        CACHE_LOOKUP_DURATION,
-        Kind::Histogram,
-        Some(Unit::Seconds),
-        "Time to answer a cache lookup, by outcome; a miss includes its load.",
-    ),
-    (CACHE_HIT_RATIO, Kind::Gauge, None, "Cache hits over lookups since start (0 to 1)."),
-    (
-        CACHE_EVICTIONS,
-        Kind::Counter,
-        None,
-        "Entries removed from the cache, by cause (expired, size, explicit, replaced).",
-    ),
-    (CACHE_ENTRIES, Kind::Gauge, None, "Entries held by the cache."),
-    (CACHE_WEIGHTED_SIZE, Kind::Gauge, None, "Total weight of the cache entries."),
-    (CACHE_STALE_LOADS, Kind::Counter, None, "Loads dropped because an invalidation overlapped them."),
-    (
-        BACKEND_LOAD_DURATION,
-        Kind::Histogram,
-        Some(Unit::Seconds),
-        "Time to load an environment from the backend, by backend.",
-    ),
-    (BACKEND_LOAD_ERRORS, Kind::Counter, None, "Failed backend loads, by backend and error kind."),
-    (GIT_FETCHES, Kind::Counter, None, "Git fetches, by result (ok, error)."),
-    (GIT_FETCH_DURATION, Kind::Histogram, Some(Unit::Seconds), "Time a git fetch took, failed ones included."),
-    (
-        GIT_LAST_SUCCESS,
-        Kind::Gauge,
-        Some(Unit::Seconds),
-        "When the last successful git fetch ended, in seconds since the Unix epoch.",
-    ),
-    (GIT_LABELS_MOVED, Kind::Counter, None, "Branches and tags a fetch moved, created or deleted."),
-    (HTTP_REQUESTS, Kind::Counter, None, "HTTP requests answered, by route template, method and status class."),
-    (
-        HTTP_REQUEST_DURATION,
-        Kind::Histogram,
-        Some(Unit::Seconds),
-        "Time to answer an HTTP request, by route template, method and status class.",
-    ),
-    (HTTP_NOT_MODIFIED, Kind::Counter, None, "HTTP requests answered 304 Not Modified."),
-    (HTTP_IN_FLIGHT, Kind::Gauge, None, "HTTP requests being answered now."),
-    (
-        HTTP_REJECTED,
-        Kind::Counter,
-        None,
-        "Requests refused before a handler ran, and connections closed at accept, by reason.",
-    ),
-    (AUTH_FAILURES, Kind::Counter, None, "Refused authentication attempts, by api and credentials (missing, wrong)."),
-    (BUILD_INFO, Kind::Gauge, None, "Always 1; the labels give the version and the compiled-in features."),
-];
+/// Whether `name` is recorded on every request (see [`Row::hot`]).
+pub fn is_hot(name: &str) -> bool {
+    row(name).is_some_and(|row| row.hot)
+}
 
 /// Gives every metric its description and unit on `recorder`.
 pub(crate) fn describe(recorder: &dyn Recorder) {
-    for (name, kind, unit, help) in ALL {
-        let key = metrics::KeyName::from_const_str(name);
-        let help = metrics::SharedString::const_str(help);
-        match kind {
-            Kind::Counter => recorder.describe_counter(key, *unit, help),
-            Kind::Gauge => recorder.describe_gauge(key, *unit, help),
-            Kind::Histogram => recorder.describe_histogram(key, *unit, help),
+    for row in ALL {
+        let key = metrics::KeyName::from_const_str(row.name);
+        let help = metrics::SharedString::const_str(row.help);
+        match row.kind {
+            Kind::Counter => recorder.describe_counter(key, row.unit, help),
+            Kind::Gauge => recorder.describe_gauge(key, row.unit, help),
+            Kind::Histogram => recorder.describe_histogram(key, row.unit, help),
         }
     }
 }
 
-/// The kind of the metric `name`.
-#[cfg(feature = "prometheus")]
-pub(crate) fn kind(name: &str) -> Option<Kind> {
-    ALL.iter().find(|(n, ..)| *n == name).map(|(_, kind, ..)| *kind)
-}
-
-/// The description of the metric `name`.
-#[cfg(feature = "prometheus")]
-pub(crate) fn help(name: &str) -> Option<&'static str> {
-    ALL.iter().find(|(n, ..)| *n == name).map(|(.., help)| *help)
-}
-
 /// Every metric name, for documentation checks.
 pub fn all() -> impl Iterator<Item = &'static str> {
-    ALL.iter().map(|(name, ..)| *name)
+    ALL.iter().map(|row| row.name)
 }

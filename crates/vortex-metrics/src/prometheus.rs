@@ -12,7 +12,7 @@ use crate::{Metrics, names};
 /// process keep separate figures), and the [`Metrics`] that record into it.
 ///
 /// Most metrics live in `metrics-exporter-prometheus`; those recorded on every request
-/// ([`names::HOT`]) are plain atomics of this crate, handed out through the same facade and
+/// (hot metrics ([`names::Row::hot`])) are plain atomics of this crate, handed out through the same facade and
 /// rendered in the same exposition.
 #[derive(Clone)]
 pub struct Prometheus {
@@ -74,19 +74,19 @@ struct Split {
 impl Recorder for Split {
     // Hot metrics take their HELP text from `names` when they are rendered.
     fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        if !names::HOT.contains(&key.as_str()) {
+        if !names::is_hot(key.as_str()) {
             self.exporter.describe_counter(key, unit, description);
         }
     }
 
     fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        if !names::HOT.contains(&key.as_str()) {
+        if !names::is_hot(key.as_str()) {
             self.exporter.describe_gauge(key, unit, description);
         }
     }
 
     fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        if !names::HOT.contains(&key.as_str()) {
+        if !names::is_hot(key.as_str()) {
             self.exporter.describe_histogram(key, unit, description);
         }
     }
