@@ -1,21 +1,36 @@
-//! `cargo xtask tidy`: house rules no compiler checks.
+//! `cargo xtask tidy`: house rules no compiler checks, and the architecture's invariants
+//! (`docs/architecture.md`, "Invariants"):
 //!
 //! - every member dependency comes from `[workspace.dependencies]` (`foo.workspace = true`);
-//! - crates depend only on crates to their left in the layering
-//!   core <- settings <- metrics <- {cache, git} <- server.
+//! - the workspace crates depend on each other exactly as [`EDGES`] says: no edge more, none less;
+//!   so only `vortex-server` depends on `vortex-settings`;
+//! - no crate below the server depends on an HTTP stack, and `vortex-core` on no async runtime
+//!   ([`FORBIDDEN`]);
+//! - no crate below the server names an HTTP status (`StatusCode`) in its source.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-/// Each crate and the workspace crates it may depend on.
-const ALLOWED_EDGES: &[(&str, &[&str])] = &[
+/// Each crate and exactly the workspace crates it depends on (normal dependencies).
+const EDGES: &[(&str, &[&str])] = &[
     ("vortex-core", &[]),
-    ("vortex-settings", &["vortex-core"]),
-    ("vortex-metrics", &["vortex-core", "vortex-settings"]),
-    ("vortex-cache", &["vortex-core", "vortex-settings", "vortex-metrics"]),
-    ("vortex-git", &["vortex-core", "vortex-settings", "vortex-metrics"]),
+    ("vortex-settings", &[]),
+    ("vortex-metrics", &["vortex-core"]),
+    ("vortex-cache", &["vortex-core", "vortex-metrics"]),
+    ("vortex-git", &["vortex-core", "vortex-metrics"]),
     ("vortex-server", &["vortex-core", "vortex-settings", "vortex-metrics", "vortex-cache", "vortex-git"]),
+    ("xtask", &[]),
+];
+
+/// External crates a crate must not depend on, and why.
+const FORBIDDEN: &[(&str, &[&str], &str)] = &[
+    ("vortex-core", &["tokio", "axum", "hyper", "config"], "the domain has no runtime, HTTP or settings loading"),
+    ("vortex-settings", &["tokio", "axum", "hyper"], "settings start nothing"),
+    ("vortex-metrics", &["axum", "hyper"], "only the server speaks HTTP"),
+    ("vortex-cache", &["axum", "hyper"], "only the server speaks HTTP"),
+    ("vortex-git", &["axum", "hyper"], "only the server speaks HTTP"),
 ];
 
 pub(crate) fn run() -> Result<()> {
@@ -28,30 +43,66 @@ pub(crate) fn run() -> Result<()> {
     for manifest in manifests {
         let text = std::fs::read_to_string(&manifest).with_context(|| format!("cannot read {}", manifest.display()))?;
         let krate = manifest.parent().and_then(Path::file_name).and_then(|n| n.to_str()).unwrap_or("?").to_owned();
-        let mut in_deps = false;
+        let mut section = String::new();
+        let mut edges = BTreeSet::new();
         for line in text.lines().map(str::trim) {
             if line.starts_with('[') {
-                in_deps = line.ends_with("dependencies]");
+                section = line.to_owned();
                 continue;
             }
-            if !in_deps || line.is_empty() || line.starts_with('#') {
+            if !section.ends_with("dependencies]") || line.is_empty() || line.starts_with('#') {
                 continue;
             }
             let name = line.split(['.', '=', ' ']).next().unwrap_or("");
             if !line.contains("workspace = true") {
                 problems.push(format!("{krate}: dependency `{name}` must be `{name}.workspace = true`"));
             }
-            if name.starts_with("vortex-") {
-                let allowed = ALLOWED_EDGES.iter().find(|(k, _)| *k == krate).map_or(&[][..], |(_, a)| *a);
-                if !allowed.contains(&name) {
-                    problems.push(format!("{krate}: may not depend on {name} (see docs/architecture.md, Layering)"));
+            if section == "[dependencies]" {
+                if name.starts_with("vortex-") {
+                    edges.insert(name.to_owned());
+                }
+                if let Some((_, names, why)) = FORBIDDEN.iter().find(|(k, ..)| *k == krate) {
+                    if names.contains(&name) {
+                        problems.push(format!("{krate}: may not depend on {name}: {why}"));
+                    }
                 }
             }
+        }
+        let expected: BTreeSet<String> = EDGES
+            .iter()
+            .find(|(k, _)| *k == krate)
+            .map(|(_, deps)| deps.iter().map(|d| (*d).to_owned()).collect())
+            .unwrap_or_default();
+        for extra in edges.difference(&expected) {
+            problems.push(format!("{krate}: may not depend on {extra} (see docs/architecture.md, Invariants)"));
+        }
+        for missing in expected.difference(&edges) {
+            problems.push(format!("{krate}: the architecture says it depends on {missing}; update EDGES and the docs"));
+        }
+        if krate.starts_with("vortex-") && krate != "vortex-server" {
+            names_no_status(&manifest.with_file_name("src"), &krate, &mut problems)?;
         }
     }
     if !problems.is_empty() {
         bail!("tidy found problems:\n  {}", problems.join("\n  "));
     }
     eprintln!("xtask tidy: ok");
+    Ok(())
+}
+
+/// Reports every source file under `dir` that names an HTTP status: below the server, errors are
+/// classified by kind (`ErrorKind`), and the server alone maps them to statuses.
+fn names_no_status(dir: &Path, krate: &str, problems: &mut Vec<String>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            names_no_status(&path, krate, problems)?;
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            let text = std::fs::read_to_string(&path)?;
+            if text.contains("StatusCode") {
+                problems.push(format!("{krate}: {} names an HTTP status (StatusCode)", path.display()));
+            }
+        }
+    }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! Which files make up an environment, and in what order (contract §2.1–2.2).
+//! Which files make up an environment, and in what order (see `docs/compatibility.md`).
 //!
 //! Backends describe their search locations with [`SearchLocation`]; [`load_property_sources`]
 //! applies Spring Boot's precedence rules to them, so the native and git backends order property

@@ -1,4 +1,4 @@
-//! The native backend: configuration files in local directories (contract §2.4).
+//! The native backend: configuration files in local directories (see `docs/compatibility.md`).
 
 use std::io::ErrorKind as IoErrorKind;
 use std::path::{Path, PathBuf};
@@ -83,7 +83,7 @@ impl NativeSource {
     }
 
     /// Finds the resource `path` for `query`: in each location in order, `<stem>-<profile>.<ext>`
-    /// for each profile, then `path` itself (contract §1.3).
+    /// for each profile, then `path` itself (see `docs/compatibility.md`).
     ///
     /// # Errors
     /// [`CoreError::InvalidInput`] for a path with `..`, [`CoreError::NoSuchResource`] when no file
@@ -190,7 +190,7 @@ impl NativeSource {
         }
         if self.options.add_label_locations {
             // Label directories come after every plain location, so they win; with several labels
-            // the last one wins, as for git (contract §2.7).
+            // the last one wins, as for git (see `docs/compatibility.md`).
             for (text, root) in &expanded {
                 for label in &labels {
                     push(DirLocation::new(text, root, label));

@@ -1,5 +1,5 @@
 //! `${key}` placeholders: defaults (`${key:default}`), nesting, escapes (`\${key}`), resolved only
-//! against the returned environment, never the process environment (contract §2.5 step C).
+//! against the returned environment, never the process environment (see `docs/compatibility.md`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

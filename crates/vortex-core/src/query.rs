@@ -11,7 +11,7 @@ pub const DEFAULT_PROFILE: &str = "default";
 
 /// A validated configuration query.
 ///
-/// Build it with [`ConfigQuery::parse`], which applies Spring's input checks (contract §1.1) and
+/// Build it with [`ConfigQuery::parse`], which applies Spring's input checks (see `docs/compatibility.md`) and
 /// turns `(_)` into `/`. Profile order is significant: the last profile wins.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ConfigQuery {

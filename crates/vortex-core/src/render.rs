@@ -1,4 +1,4 @@
-//! The flat renderers behind `/{app}-{profiles}.{properties,yml,yaml,json}` (contract §2.5):
+//! The flat renderers behind `/{app}-{profiles}.{properties,yml,yaml,json}` (see `docs/compatibility.md`):
 //! merge the property sources, rebuild a tree, write it, resolve placeholders.
 
 mod tree;
@@ -36,7 +36,7 @@ impl FlatFormat {
     }
 }
 
-/// Merges the property sources into one ordered flat map (step A of contract §2.5).
+/// Merges the property sources into one ordered flat map (step A of `docs/compatibility.md`).
 ///
 /// Sources are walked from the lowest precedence up: a key keeps the position where it first
 /// appeared and takes the value of the highest source. Keys with `[` form groups by their prefix; a

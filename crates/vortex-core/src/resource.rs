@@ -1,8 +1,8 @@
-//! Plain-text resources (contract §1.3): which paths are allowed and which file names are tried.
+//! Plain-text resources (see `docs/compatibility.md`): which paths are allowed and which file names are tried.
 
 use crate::CoreError;
 
-/// Validates a resource path (contract §1.3): `..` is a bad request; URLs, absolute paths and
+/// Validates a resource path (see `docs/compatibility.md`): `..` is a bad request; URLs, absolute paths and
 /// `WEB-INF`/`META-INF` are simply not found.
 ///
 /// # Errors

@@ -50,7 +50,7 @@ pub trait ConfigSource: Send + Sync + 'static {
     /// Loads the environment for `query`, property sources highest precedence first.
     fn load<'a>(&'a self, query: &'a ConfigQuery) -> BoxFuture<'a, Result<Environment, CoreError>>;
 
-    /// Finds the plain-text resource `path` for `query` (contract §1.3) and returns its bytes.
+    /// Finds the plain-text resource `path` for `query` (see `docs/compatibility.md`) and returns its bytes.
     fn resource<'a>(&'a self, query: &'a ConfigQuery, path: &'a str) -> BoxFuture<'a, Result<Resource, CoreError>>;
 
     /// Reports the backend's health. Must be cheap: no I/O beyond reading in-memory state or

@@ -33,7 +33,7 @@ pub(crate) fn load_sources(
     load_property_sources(&locations, query, layout.documents)
 }
 
-/// Finds the resource `path` in the tree of `commit` (contract §1.3): the first location, in search
+/// Finds the resource `path` in the tree of `commit` (see `docs/compatibility.md`): the first location, in search
 /// order, that has `<stem>-<profile>.<ext>` for a profile, or `path` itself.
 pub(crate) fn read_resource(
     repo: &gix::Repository,

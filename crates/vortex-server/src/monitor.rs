@@ -1,4 +1,4 @@
-//! `POST /monitor` payloads (contract §1.5 and §4): which files a push changed, and which
+//! `POST /monitor` payloads (see `docs/compatibility.md`): which files a push changed, and which
 //! applications read them.
 
 use axum::http::HeaderMap;

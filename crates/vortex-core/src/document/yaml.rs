@@ -1,5 +1,5 @@
 //! YAML files: multi-document parsing with saphyr, YAML 1.1 scalar typing as SnakeYAML applies it,
-//! and flattening to Spring's dotted keys (contract §2.6).
+//! and flattening to Spring's dotted keys (see `docs/compatibility.md`).
 
 use std::borrow::Cow;
 

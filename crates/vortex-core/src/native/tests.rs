@@ -1,5 +1,5 @@
-//! The native backend against real directories: precedence (contract §2.1–2.2), label directories
-//! (§2.4), documents, imports and resources (§1.3).
+//! The native backend against real directories: precedence, label directories, documents, imports
+//! and resources, as `docs/compatibility.md` describes them.
 
 use std::fs;
 use std::path::Path;

@@ -1,4 +1,4 @@
-//! `GET /{application}/{profiles}[/{label}]` (contract §1.1, §1.7, §2.1–2.2, §2.4, §2.7).
+//! `GET /{application}/{profiles}[/{label}]` (see `docs/compatibility.md`).
 
 use axum::http::StatusCode;
 

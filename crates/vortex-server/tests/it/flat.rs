@@ -1,4 +1,4 @@
-//! `/{name}-{profiles}.{yml,yaml,properties,json}`, with and without `/{label}/` (contract §1.2, §2.5).
+//! `/{name}-{profiles}.{yml,yaml,properties,json}`, with and without `/{label}/` (see `docs/compatibility.md`).
 
 use axum::http::StatusCode;
 

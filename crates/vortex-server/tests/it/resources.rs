@@ -1,4 +1,4 @@
-//! Plain-text and binary resources: `/{name}/{profile}/{label}/{path}` (contract §1.3).
+//! Plain-text and binary resources: `/{name}/{profile}/{label}/{path}` (see `docs/compatibility.md`).
 
 use axum::http::StatusCode;
 
