@@ -73,6 +73,6 @@ pub use environment::{Environment, EnvironmentJson, Origin, Property, PropertySo
 pub use error::{CoreError, ErrorKind, error_chain, redact_credentials};
 pub use query::{ConfigQuery, DEFAULT_APPLICATION, DEFAULT_PROFILE};
 pub use source::{
-    BoxFuture, ChangeListener, ConfigSource, Decorator, HealthStatus, Resource, SourceChange, SourceHealth,
+    BoxFuture, ChangeListener, ConfigSource, Decorator, HealthStatus, Listeners, Resource, SourceChange, SourceHealth,
 };
 pub use value::{Value, java_double};

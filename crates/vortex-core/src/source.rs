@@ -122,6 +122,40 @@ impl SourceChange {
 /// A callback for [`SourceChange`]s; see [`ConfigSource::subscribe`].
 pub type ChangeListener = Arc<dyn Fn(&SourceChange) + Send + Sync>;
 
+/// The subscribers of a backend's change notifications: what every backend keeps for
+/// [`ConfigSource::subscribe`], in one place.
+///
+/// A listener is called outside the lock, so it may subscribe others. A panic while the lock was
+/// held (which no code here can cause: each operation is one push or one clone) does not lose the
+/// list: a poisoned lock is used as it is, the policy of every lock of this workspace whose data
+/// stays consistent whatever happens.
+#[derive(Default)]
+pub struct Listeners(std::sync::RwLock<Vec<ChangeListener>>);
+
+impl std::fmt::Debug for Listeners {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listeners").field("count", &self.snapshot().len()).finish()
+    }
+}
+
+impl Listeners {
+    /// Adds `listener`.
+    pub fn subscribe(&self, listener: ChangeListener) {
+        self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner).push(listener);
+    }
+
+    /// Calls every listener with `change`, in the order they subscribed.
+    pub fn notify(&self, change: &SourceChange) {
+        for listener in self.snapshot() {
+            listener(change);
+        }
+    }
+
+    fn snapshot(&self) -> Vec<ChangeListener> {
+        self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+}
+
 /// A [`ConfigSource`] that changes what another source loads (or the resources it reads) and
 /// nothing else: its health, default label, refresh and change notifications are the inner
 /// source's. Every such decorator (metrics, post-processing, the cache) implements this trait

@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use vortex_core::{
-    BoxFuture, ChangeListener, ConfigQuery, ConfigSource, CoreError, Environment, ErrorKind, HealthStatus, Resource,
+    BoxFuture, ChangeListener, ConfigQuery, ConfigSource, CoreError, Environment, HealthStatus, Listeners, Resource,
     SourceChange, SourceHealth,
 };
 
@@ -91,7 +91,7 @@ struct Inner {
     transfer_running: Arc<AtomicBool>,
     last_on_demand: std::sync::Mutex<Option<Instant>>,
     /// Told about moved labels after every fetch that moved some.
-    listeners: RwLock<Vec<ChangeListener>>,
+    listeners: Listeners,
 }
 
 #[derive(Default)]
@@ -129,10 +129,7 @@ impl GitSource {
         let display_uri = crate::error::redact(url.trim_end_matches('/'));
         let open_dir = dir.clone();
         let ssh_command = options.ssh_command.clone();
-        let (opened, labels) =
-            tokio::task::spawn_blocking(move || mirror::open_or_init(&open_dir, ssh_command.as_deref()))
-                .await
-                .map_err(join_error)??;
+        let (opened, labels) = blocking(move || mirror::open_or_init(&open_dir, ssh_command.as_deref())).await?;
         let ready = !labels.is_empty();
         let inner = Arc::new(Inner {
             documents: vortex_core::config_data::DocumentCache::new(),
@@ -148,7 +145,7 @@ impl GitSource {
             fetch_lock: tokio::sync::Mutex::new(()),
             transfer_running: Arc::new(AtomicBool::new(false)),
             last_on_demand: std::sync::Mutex::new(None),
-            listeners: RwLock::new(Vec::new()),
+            listeners: Listeners::default(),
         });
         // Without a clone there is nothing to serve: clone now (bounded by the timeout) so that a
         // healthy remote is served from the first request. An existing clone is served at once and
@@ -311,14 +308,7 @@ impl Inner {
         if self.falls_back_to_master() && moved.iter().any(|l| l == "master") && !labels.contains(default) {
             labels.push(default.clone());
         }
-        let change = SourceChange::of_labels(labels);
-        let listeners = match self.listeners.read() {
-            Ok(listeners) => listeners.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        };
-        for listener in listeners {
-            listener(&change);
-        }
+        self.listeners.notify(&SourceChange::of_labels(labels));
     }
 
     fn read_state<R>(&self, f: impl FnOnce(&State) -> R) -> R {
@@ -386,7 +376,7 @@ impl Inner {
             None => {
                 let dir = self.dir.clone();
                 let ssh_command = self.options.ssh_command.clone();
-                let (opened, _) = blocking_git(move || mirror::open_or_init(&dir, ssh_command.as_deref())).await?;
+                let (opened, _) = blocking(move || mirror::open_or_init(&dir, ssh_command.as_deref())).await?;
                 let opened = Arc::new(opened);
                 self.write_state(|s| s.mirror = Some(Arc::clone(&opened)));
                 opened
@@ -408,14 +398,14 @@ impl Inner {
         let fetch_mirror = Arc::clone(&mirror);
         let flag = Arc::clone(&interrupt);
         let timeout = self.options.timeout;
-        let task = tokio::task::spawn_blocking(move || {
+        let task = blocking(move || {
             let result = mirror::fetch(&fetch_mirror, &url, prune, credentials.as_ref(), timeout, &flag)
                 .and_then(|()| mirror::read_labels(&fetch_mirror));
             running.store(false, Ordering::Release);
             result
         });
         let labels = match tokio::time::timeout(timeout, task).await {
-            Ok(joined) => joined.map_err(join_error)??,
+            Ok(fetched) => fetched?,
             Err(_) => {
                 // Ask the transfer to stop; the blocking thread ends on its own.
                 interrupt.store(true, Ordering::Relaxed);
@@ -507,10 +497,7 @@ impl ConfigSource for GitSource {
     }
 
     fn subscribe(&self, listener: ChangeListener) {
-        match self.inner.listeners.write() {
-            Ok(mut listeners) => listeners.push(listener),
-            Err(poisoned) => poisoned.into_inner().push(listener),
-        }
+        self.inner.listeners.subscribe(listener);
     }
 
     fn health(&self) -> SourceHealth {
@@ -584,20 +571,14 @@ fn mirror_dir_name(url: &str) -> String {
     format!("{tail}-{hash:016x}.git")
 }
 
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, CoreError> + Send + 'static,
-) -> Result<T, CoreError> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| CoreError::Backend {
-        kind: ErrorKind::Internal,
-        message: "git task failed".to_owned(),
-        source: Some(Box::new(e)),
-    })?
-}
-
-async fn blocking_git<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, GitError> + Send + 'static,
-) -> Result<T, GitError> {
-    tokio::task::spawn_blocking(work).await.map_err(join_error)?
+/// The git backend's one way to run blocking work (gitoxide's blocking client, object reads) on
+/// tokio's blocking pool; a panicked task is an error of the operation, never a panic here.
+async fn blocking<T, E>(work: impl FnOnce() -> Result<T, E> + Send + 'static) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<GitError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work).await.map_err(|join| E::from(join_error(join)))?
 }
 
 pub(crate) fn join_error(err: tokio::task::JoinError) -> GitError {

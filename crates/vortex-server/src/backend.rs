@@ -1,12 +1,13 @@
 //! Backends as [`ConfigSource`]s: the native source runs its file I/O on the blocking pool, and
 //! can watch its search locations for changes.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use vortex_core::native::NativeSource;
 use vortex_core::{
-    BoxFuture, ChangeListener, ConfigQuery, ConfigSource, CoreError, Environment, Resource, SourceChange, SourceHealth,
+    BoxFuture, ChangeListener, ConfigQuery, ConfigSource, CoreError, Environment, Listeners, Resource, SourceChange,
+    SourceHealth,
 };
 
 /// The native backend behind the async [`ConfigSource`] interface.
@@ -14,7 +15,7 @@ use vortex_core::{
 pub struct NativeBackend {
     inner: Arc<NativeSource>,
     /// Told when [`watching`](Self::watching) sees a change; the cache subscribes here.
-    listeners: Arc<Mutex<Vec<ChangeListener>>>,
+    listeners: Arc<Listeners>,
 }
 
 impl std::fmt::Debug for NativeBackend {
@@ -44,7 +45,7 @@ impl NativeBackend {
             loop {
                 ticks.tick().await;
                 let Some(source) = source.upgrade() else { break };
-                let print = match tokio::task::spawn_blocking(move || source.fingerprint_blocking()).await {
+                let print = match crate::heavy::run(move || Ok(source.fingerprint_blocking())).await {
                     Ok(print) => print,
                     Err(err) => {
                         tracing::error!(error = %err, "native: the change check failed");
@@ -53,12 +54,8 @@ impl NativeBackend {
                 };
                 if last.is_some_and(|last| last != print) {
                     let Some(listeners) = listeners.upgrade() else { break };
-                    let listeners = listeners.lock().unwrap_or_else(PoisonError::into_inner).clone();
                     tracing::info!("native: files changed in the search locations");
-                    let change = SourceChange::everything();
-                    for listener in &listeners {
-                        listener(&change);
-                    }
+                    listeners.notify(&SourceChange::everything());
                 }
                 last = Some(print);
             }
@@ -90,6 +87,6 @@ impl ConfigSource for NativeBackend {
     }
 
     fn subscribe(&self, listener: ChangeListener) {
-        self.listeners.lock().unwrap_or_else(PoisonError::into_inner).push(listener);
+        self.listeners.subscribe(listener);
     }
 }

@@ -40,17 +40,19 @@
 
 mod error;
 mod load;
-mod model;
 mod overrides;
 mod secret;
+mod section;
+mod settings;
 mod shape;
 mod validate;
 
 pub use error::{Problem, SettingsError, ValueOrigin};
 pub use load::{ENV_PREFIX, Loaded, load};
-pub use model::{
-    BackendsSettings, BasicAuthSettings, CacheSettings, EncryptSettings, GitRepoSettings, GitSettings, LogFormat,
-    LoggingSettings, MetricsSettings, NativeSettings, SecuritySettings, ServerSettings, Settings, TlsSettings,
-};
 pub use overrides::{OverrideValue, flatten_overrides};
 pub use secret::Secret;
+pub use section::{
+    BackendsSettings, BasicAuthSettings, CacheSettings, EncryptSettings, GitRepoSettings, GitSettings, LogFormat,
+    LoggingSettings, MetricsSettings, NativeSettings, SecuritySettings, ServerSettings, TlsSettings,
+};
+pub use settings::Settings;

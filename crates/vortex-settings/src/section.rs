@@ -1,0 +1,17 @@
+//! The sections of the settings tree, each with its structs, defaults and checks.
+
+mod backends;
+mod cache;
+mod encrypt;
+mod logging;
+mod metrics;
+mod security;
+mod server;
+
+pub use backends::{BackendsSettings, GitRepoSettings, GitSettings, NativeSettings};
+pub use cache::CacheSettings;
+pub use encrypt::EncryptSettings;
+pub use logging::{LogFormat, LoggingSettings};
+pub use metrics::MetricsSettings;
+pub use security::{BasicAuthSettings, SecuritySettings};
+pub use server::{ServerSettings, TlsSettings};
