@@ -161,19 +161,12 @@ impl Route {
     pub(crate) fn classify(path: &str) -> Option<Self> {
         let rest = path.strip_prefix('/')?;
         let first = rest.split('/').next().unwrap_or(rest);
-        let mut best: Option<(Self, &[Segment])> = None;
-        for (route, pattern) in PATTERNS.iter() {
+        // The patterns are sorted most specific first: the first that matches wins.
+        PATTERNS.iter().find_map(|(route, pattern)| {
             // Literal-first templates are only worth trying under their own first segment.
-            if let Some(Segment::Literal(literal)) = pattern.first() {
-                if *literal != first {
-                    continue;
-                }
-            }
-            if matches(pattern, rest) && best.is_none_or(|(_, other)| more_specific(pattern, other)) {
-                best = Some((*route, pattern));
-            }
-        }
-        best.map(|(route, _)| route)
+            let skip = matches!(pattern.first(), Some(Segment::Literal(literal)) if *literal != first);
+            (!skip && matches(pattern, rest)).then_some(*route)
+        })
     }
 }
 
@@ -197,9 +190,11 @@ impl Segment {
     }
 }
 
-/// The templates parsed once, in table order.
+/// The templates parsed once, most specific first, so that the first one that matches a path is
+/// the one axum's router picks: compared segment by segment, a literal before a parameter before a
+/// wildcard.
 static PATTERNS: LazyLock<Vec<(Route, Vec<Segment>)>> = LazyLock::new(|| {
-    Route::ALL
+    let mut patterns: Vec<(Route, Vec<Segment>)> = Route::ALL
         .iter()
         .map(|&route| {
             let segments = route.template()[1..]
@@ -212,7 +207,9 @@ static PATTERNS: LazyLock<Vec<(Route, Vec<Segment>)>> = LazyLock::new(|| {
                 .collect();
             (route, segments)
         })
-        .collect()
+        .collect();
+    patterns.sort_by(|(_, a), (_, b)| a.iter().map(|s| s.rank()).cmp(b.iter().map(|s| s.rank())));
+    patterns
 });
 
 /// Whether `pattern` matches `rest`, the path without its leading `/`.
@@ -241,12 +238,6 @@ fn matches(pattern: &[Segment], rest: &str) -> bool {
         remaining = after;
     }
     remaining.is_none()
-}
-
-/// Whether `a` wins over `b` when both match: compared segment by segment, a literal before a
-/// parameter before a wildcard.
-fn more_specific(a: &[Segment], b: &[Segment]) -> bool {
-    a.iter().map(|s| s.rank()).lt(b.iter().map(|s| s.rank()))
 }
 
 #[cfg(test)]
