@@ -9,6 +9,8 @@ use crate::cmd::{cargo, workspace_root};
 struct Example {
     package: &'static str,
     name: &'static str,
+    /// Cargo features the example requires (`required-features`), comma-separated.
+    features: &'static str,
     args: &'static [&'static str],
     expect: &'static [&'static str],
 }
@@ -17,12 +19,14 @@ const EXAMPLES: &[Example] = &[
     Example {
         package: "vortex-core",
         name: "render_dir",
+        features: "",
         args: &[],
         expect: &["server.port: 8081", "spring.datasource.url: jdbc:postgresql://orders-db.dev.internal:5432/orders"],
     },
     Example {
         package: "vortex-settings",
         name: "validate",
+        features: "",
         args: &[],
         expect: &[
             "  server.port: must be between 1 and 65535 (got 0) (from environment variable VORTEX__SERVER__PORT)",
@@ -33,6 +37,7 @@ const EXAMPLES: &[Example] = &[
     Example {
         package: "vortex-cache",
         name: "custom_source",
+        features: "",
         args: &[],
         expect: &[
             "loads after three requests: 1",
@@ -44,12 +49,14 @@ const EXAMPLES: &[Example] = &[
     Example {
         package: "vortex-git",
         name: "serve_label",
+        features: "",
         args: &[],
         expect: &["server.port = 8081", "no-such-label: no such label: no-such-label"],
     },
     Example {
         package: "vortex-server",
         name: "embed",
+        features: "",
         args: &[],
         expect: &[
             "GET /hello -> HTTP/1.1 200 OK",
@@ -59,12 +66,27 @@ const EXAMPLES: &[Example] = &[
             "GET /config/health -> HTTP/1.1 200 OK",
         ],
     },
+    Example {
+        package: "vortex-metrics",
+        name: "exposition",
+        features: "prometheus",
+        args: &[],
+        expect: &[
+            "vortex_cache_lookups_total{outcome=\"hit\"} 3",
+            "vortex_http_requests_total{route=\"/{a}/{b}\",method=\"GET\",status=\"2xx\"} 1",
+            "vortex_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"4xx\"} 1",
+        ],
+    },
 ];
 
 pub(crate) fn run() -> Result<()> {
     let root = workspace_root()?;
     for example in EXAMPLES {
-        let mut command = cargo(&root, &["run", "--quiet", "-p", example.package, "--example", example.name, "--"]);
+        let mut command = cargo(&root, &["run", "--quiet", "-p", example.package, "--example", example.name]);
+        if !example.features.is_empty() {
+            command.args(["--features", example.features]);
+        }
+        command.arg("--");
         command.args(example.args);
         eprintln!("xtask: example {} {}", example.package, example.name);
         let output = command.output().with_context(|| format!("cannot run example {}", example.name))?;
