@@ -13,10 +13,12 @@ pub(crate) fn workspace_root() -> Result<PathBuf> {
     Path::new(&manifest).parent().map(Path::to_path_buf).context("xtask has no parent directory")
 }
 
-/// `cargo <args>` in `root`, with the cargo that runs xtask.
+/// `cargo <args>` in `root`, with the cargo that runs xtask, without incremental compilation: the
+/// checks build every feature combination once, and their incremental state would only fill the
+/// disk (26 GB for one `cargo xtask ci`).
 pub(crate) fn cargo(root: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
-    command.args(args).current_dir(root);
+    command.args(args).current_dir(root).env("CARGO_INCREMENTAL", "0");
     command
 }
 

@@ -87,6 +87,14 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let _ = writeln!(report, "# Load benchmark\n\n{}\n", machine());
     let _ =
         writeln!(report, "Command: `cargo xtask load --seconds {seconds}{}`\n", if smoke { " --smoke" } else { "" });
+    if smoke {
+        let _ = writeln!(
+            report,
+            "**Smoke run: a check that the harness works, not a measurement.** The server is the unoptimised dev \
+             build and each run lasts {seconds} s, so the figures below say nothing about Vortex's speed; \
+             `cargo xtask load` measures.\n"
+        );
+    }
 
     // Start-up and idle memory, on a fresh server.
     let vortex = start_native(&binary, &work, &repo, Some(0))?;

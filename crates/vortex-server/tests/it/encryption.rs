@@ -38,6 +38,14 @@ fn state(repo: &TempRepo) -> Builder {
     AppState::builder(Arc::new(native_backend(repo.dir.path())), "native")
 }
 
+/// Settings serving `repo` natively with the key `foo`.
+fn keyed_settings(repo: &TempRepo) -> Settings {
+    let mut settings = Settings::default();
+    settings.backends.native.search_locations = vec![repo.dir.path().display().to_string()];
+    settings.encrypt.key = Some(Secret::new(KEY));
+    settings
+}
+
 fn source_keys(json: &serde_json::Value, index: usize) -> Vec<String> {
     json["propertySources"][index]["source"].as_object().unwrap().keys().cloned().collect()
 }
@@ -199,9 +207,7 @@ async fn applications_named_like_the_endpoints_are_still_read() {
 #[tokio::test]
 async fn settings_install_the_key_under_the_cache_and_basic_auth_guards_encrypt() {
     let repo = vault();
-    let mut settings = Settings::default();
-    settings.backends.native.search_locations = vec![repo.dir.path().display().to_string()];
-    settings.encrypt.key = Some(Secret::new(KEY));
+    let mut settings = keyed_settings(&repo);
     settings.security.basic_auth.username = Some("reader".to_owned());
     settings.security.basic_auth.password = Some(Secret::new("s3cret"));
     let app = app(AppState::from_settings(&settings).await.unwrap());
@@ -227,9 +233,7 @@ async fn settings_install_the_key_under_the_cache_and_basic_auth_guards_encrypt(
 #[tokio::test]
 async fn the_body_limit_setting_governs_encrypt_above_two_mib() {
     let repo = vault();
-    let mut settings = Settings::default();
-    settings.backends.native.search_locations = vec![repo.dir.path().display().to_string()];
-    settings.encrypt.key = Some(Secret::new(KEY));
+    let mut settings = keyed_settings(&repo);
     settings.server.body_limit_bytes = 3_145_728;
     let app = vortex_server::app_from_settings(&settings).await.unwrap();
     let text = [("Content-Type", "text/plain")];
