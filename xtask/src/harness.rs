@@ -47,7 +47,9 @@ impl Server {
     /// Starts the server and waits until it is ready.
     pub(crate) fn start(start: &Start<'_>) -> Result<Self> {
         let port = free_port()?;
-        let listen = format!("server:\n  host: 127.0.0.1\n  port: {port}\n");
+        // Harness servers stop at once unless the settings ask for a drain.
+        let drain = if start.settings.contains("drain_seconds") { "" } else { "  shutdown:\n    drain_seconds: 0\n" };
+        let listen = format!("server:\n  host: 127.0.0.1\n  port: {port}\n{drain}");
         let settings = match start.settings.contains("server:\n") {
             true => start.settings.replacen("server:\n", &listen, 1),
             false => format!("{}{listen}", start.settings),

@@ -12,7 +12,9 @@
 //! 4. the clone directory is deleted under the server: it clones again, and a later commit is served;
 //! 5. distinct random application names (100,000; 5,000 with `--smoke`) flood the cache: memory stays
 //!    bounded by `cache.max_capacity`, and latency for the real applications stays flat;
-//! 6. SIGTERM under load: no request the server read is cut; the process exits 0.
+//! 6. SIGTERM under load with a two-second drain (`server.shutdown.drain_seconds`): responses close
+//!    their connections, clients reconnect and are served; no request the server read is cut; the
+//!    process exits 0.
 //!
 //! Prints a table per phase (requests, errors, p50/p99, resident memory) and fails on any error.
 
@@ -274,12 +276,16 @@ fn request(addr: SocketAddr, connection: &mut Option<Connection>, path: &str, sh
             },
         };
         let mut conn = conn;
-        match exchange(&mut conn, path) {
-            Ok((200, _)) => {
-                *connection = Some(conn);
+        match conn.send(path, &[], false).and_then(|()| conn.read()) {
+            Ok(response) if response.status == 200 => {
+                // A server that is draining says `Connection: close`: the next request goes on a
+                // new connection, as HTTP clients do.
+                if response.header("connection") != Some("close") {
+                    *connection = Some(conn);
+                }
                 return Outcome::Ok { retried: attempt > 0 };
             }
-            Ok((status, body)) => return Outcome::Failed(format!("{status}: {body}")),
+            Ok(response) => return Outcome::Failed(format!("{}: {}", response.status, response.text())),
             Err(ReadError::BeforeAnswer(_)) if reused => continue,
             Err(ReadError::BeforeAnswer(_)) if shared.stopping.load(Ordering::SeqCst) => {
                 return Outcome::RefusedAfterStop;
@@ -372,7 +378,7 @@ impl Remote {
 /// The server under test on the git remote; killed when dropped if still running.
 fn start_server(binary: &Path, work: &Path, remote: &Path, clone: &Path) -> Result<Server> {
     let settings = format!(
-        "server:\n  shutdown_grace_seconds: 10\ncache:\n  max_capacity: {MAX_CAPACITY}\nlogging:\n  level: error\n\
+        "server:\n  shutdown_grace_seconds: 10\n  shutdown:\n    drain_seconds: 2\ncache:\n  max_capacity: {MAX_CAPACITY}\nlogging:\n  level: error\n\
          backends:\n  native:\n    enabled: false\n  git:\n    enabled: true\n    uri: file://{}\n    \
          basedir: {}\n    refresh_interval_seconds: 1\n    timeout_seconds: 5\n",
         remote.display(),

@@ -20,7 +20,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use axum::http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use axum::http::{HeaderValue, Method, Uri, Version};
 use axum::response::{IntoResponse, Response};
 use tokio::time::Sleep;
@@ -95,7 +95,16 @@ impl App {
                 Err(refusal) => Phase::Done { response: Some(refusal.into_response(app)) },
                 Ok(()) => Phase::Direct { future: Box::pin(write(self.clone(), request, route)) },
             };
-            return EdgeFuture { phase, deadline: None, timeout: app.options.request_timeout, track, log, _slot: None };
+            let close = app.state.is_draining();
+            return EdgeFuture {
+                phase,
+                deadline: None,
+                timeout: app.options.request_timeout,
+                track,
+                log,
+                close,
+                _slot: None,
+            };
         }
         let (phase, slot) = match self.admit(&request, route) {
             Err(refusal) => (Phase::Done { response: Some(refusal.into_response(app)) }, None),
@@ -116,7 +125,8 @@ impl App {
                 (phase, slot)
             }
         };
-        EdgeFuture { phase, deadline: None, timeout: app.options.request_timeout, track, log, _slot: slot }
+        let close = app.state.is_draining();
+        EdgeFuture { phase, deadline: None, timeout: app.options.request_timeout, track, log, close, _slot: slot }
     }
 
     /// Refuses a request whose target is too long (414) or that finds every slot taken (503 with
@@ -157,6 +167,7 @@ impl App {
             timeout: self.0.options.request_timeout,
             track: None,
             log: None,
+            close: true,
             _slot: None,
         })
     }
@@ -177,6 +188,18 @@ impl App {
         if let Some(http) = &self.0.http {
             http.rejected(why);
         }
+    }
+
+    /// Starts draining: readiness answers 503 from now on, and every response closes its
+    /// connection, so that load balancers and keep-alive clients move to other replicas while this
+    /// one still serves. [`serve`](crate::serve) calls it when its shutdown signal comes.
+    pub fn drain(&self) {
+        self.0.state.inner.draining.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`drain`](Self::drain) was called.
+    pub fn is_draining(&self) -> bool {
+        self.0.state.is_draining()
     }
 
     /// Adds the routes of `other` behind the same edge: for applications that serve more than
@@ -321,7 +344,7 @@ async fn write(app: App, request: Request, route: Option<Route>) -> Response {
                 );
                 // The connection is closed: what is left of the body would be read as the next request.
                 let mut response = ApiError::new(ErrorCode::Timeout, message).into_response();
-                response.headers_mut().insert(axum::http::header::CONNECTION, HeaderValue::from_static("close"));
+                response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
                 return response;
             }
         };
@@ -378,6 +401,8 @@ pin_project_lite::pin_project! {
         track: Option<Track>,
         log: Option<(Method, Uri)>,
         // Held until the future is done or dropped.
+        // Whether the answer closes its connection: the server is draining.
+        close: bool,
         _slot: Option<Slot>,
     }
 
@@ -420,7 +445,11 @@ where
                 None
             }
         };
-        let response = finish(response.unwrap_or_else(timed_out));
+        let mut response = finish(response.unwrap_or_else(timed_out));
+        if *this.close {
+            // Keep-alive clients move to another replica; hyper closes after this response.
+            response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+        }
         if let Some(track) = this.track.take() {
             track.http.in_flight_add(-1.0);
             let route = track.route.map(Route::index);

@@ -14,8 +14,10 @@ use axum::body::Body;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use std::net::SocketAddr;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
+
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use vortex_metrics::Rejection;
@@ -26,7 +28,9 @@ use crate::App;
 /// the `server` settings.
 #[derive(Clone)]
 pub struct ServeOptions {
-    /// After the shutdown signal, how long in-flight requests may take to finish.
+    /// After the shutdown signal, how long the server keeps accepting and serving while draining.
+    pub drain: Duration,
+    /// Once it stops accepting, how long in-flight requests may take to finish.
     pub grace: Duration,
     /// Open connections at most; connections over it are closed as they are accepted.
     pub max_connections: usize,
@@ -44,6 +48,7 @@ impl std::fmt::Debug for ServeOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut debug = f.debug_struct("ServeOptions");
         debug
+            .field("drain", &self.drain)
             .field("grace", &self.grace)
             .field("max_connections", &self.max_connections)
             .field("header_read_timeout", &self.header_read_timeout)
@@ -59,6 +64,7 @@ impl Default for ServeOptions {
     fn default() -> Self {
         let defaults = vortex_settings::ServerSettings::default();
         Self {
+            drain: Duration::from_secs(defaults.shutdown.drain_seconds),
             grace: Duration::from_secs(defaults.shutdown_grace_seconds),
             max_connections: defaults.max_connections,
             header_read_timeout: Duration::from_secs(defaults.header_read_timeout_seconds),
@@ -84,6 +90,7 @@ impl ServeOptions {
             ));
         }
         Ok(Self {
+            drain: Duration::from_secs(server.shutdown.drain_seconds),
             grace: Duration::from_secs(server.shutdown_grace_seconds),
             max_connections: connection_limit(server.max_connections),
             header_read_timeout: Duration::from_secs(server.header_read_timeout_seconds),
@@ -98,8 +105,14 @@ impl ServeOptions {
     }
 }
 
-/// Serves `app` on `listener` until `shutdown` completes; then stops accepting, lets in-flight
-/// requests finish for at most `options.grace`, and closes idle connections at once.
+/// Serves `app` on `listener` until `shutdown` completes, then stops in three steps, so that no
+/// request a client sent is lost:
+///
+/// 1. **drain** for `options.drain`: [`App::drain`] (readiness answers 503, every response closes
+///    its connection) while new connections are still accepted and served;
+/// 2. **stop accepting**: the connections the kernel had already queued are accepted and served,
+///    never reset;
+/// 3. **finish**: in-flight requests get `options.grace`; idle connections close at once.
 ///
 /// # Errors
 /// None today: a failed accept (descriptors exhausted, a connection reset before it was accepted)
@@ -116,47 +129,152 @@ pub async fn serve(
         .header_read_timeout(options.header_read_timeout)
         .max_header_size(options.max_header_bytes)
         .max_headers(MAX_HEADERS);
-    let http = Arc::new(http);
-    let slots = Arc::new(Semaphore::new(options.max_connections));
-    let mut accept_errors = RateLimited::default();
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut connections = JoinSet::new();
+    let mut acceptor = Acceptor {
+        app,
+        http: Arc::new(http),
+        slots: Arc::new(Semaphore::new(options.max_connections)),
+        stop: stop_rx,
+        connections: JoinSet::new(),
+        accept_errors: RateLimited::default(),
+        #[cfg(feature = "tls")]
+        tls: options.tls.clone(),
+        handshake_timeout: options.header_read_timeout,
+        draining: false,
+    };
     tokio::pin!(shutdown);
     loop {
-        let (tcp, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(err) => {
-                    // Out of descriptors, or a connection reset before it was accepted: wait a
-                    // moment (so an exhausted process does not spin) and go on. Logged at most
-                    // once a second, with how many were not.
-                    if let Some(suppressed) = accept_errors.allow() {
-                        tracing::warn!(error = %err, suppressed, "cannot accept a connection");
-                    }
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
+        tokio::select! {
+            accepted = listener.accept() => {
+                acceptor.accepted(accepted).await;
+            }
             () = &mut shutdown => break,
+        }
+    }
+
+    acceptor.app.drain();
+    acceptor.draining = true;
+    tracing::info!(
+        drain_seconds = options.drain.as_secs(),
+        "draining: readiness is 503, connections close after each answer"
+    );
+    let drain = tokio::time::sleep(options.drain);
+    tokio::pin!(drain);
+    let mut during_drain = 0_u64;
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                during_drain += u64::from(acceptor.accepted(accepted).await);
+            }
+            () = &mut drain => break,
+        }
+    }
+    // Whatever the kernel had queued was sent by a client that is waiting: accept it all, asking
+    // the kernel itself until its queue is empty (the reactor may not have seen the last ones
+    // yet), then close the listener.
+    let queued = accept_queued(listener, &mut acceptor).await;
+    let open = acceptor.connections.len();
+    tracing::info!(
+        during_drain,
+        queued,
+        open,
+        grace_seconds = options.grace.as_secs(),
+        "stopped accepting: finishing in-flight requests"
+    );
+    let _ = stop_tx.send(true);
+    let connections = &mut acceptor.connections;
+    let finished =
+        tokio::time::timeout(options.grace, async { while connections.join_next().await.is_some() {} }).await;
+    if finished.is_err() {
+        tracing::warn!(open = connections.len(), "grace period elapsed: closing the remaining connections");
+        connections.abort_all();
+    }
+    Ok(())
+}
+
+/// Accepts every connection in the kernel's queue of `listener` and closes it; how many were served.
+async fn accept_queued(listener: TcpListener, acceptor: &mut Acceptor) -> u64 {
+    let listener = match listener.into_std() {
+        Ok(listener) => listener,
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot take the listener back to accept its queue");
+            return 0;
+        }
+    };
+    let (mut queued, mut failures) = (0_u64, 0_u32);
+    // Still non-blocking: `WouldBlock` means the queue is empty. A lasting error (out of
+    // descriptors) gives up after a hundred tries, about a second.
+    while failures < 100 {
+        let accepted = match listener.accept() {
+            Ok((stream, peer)) => {
+                stream.set_nonblocking(true).and_then(|()| TcpStream::from_std(stream)).map(|s| (s, peer))
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => return queued,
+            Err(err) => Err(err),
+        };
+        if acceptor.accepted(accepted).await {
+            queued += 1;
+            failures = 0;
+        } else {
+            failures += 1;
+        }
+    }
+    queued
+}
+
+/// What accepting a connection needs, shared by every phase of [`serve`].
+struct Acceptor {
+    app: App,
+    http: Arc<http1::Builder>,
+    slots: Arc<Semaphore>,
+    stop: watch::Receiver<bool>,
+    connections: JoinSet<()>,
+    accept_errors: RateLimited,
+    #[cfg(feature = "tls")]
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    handshake_timeout: Duration,
+    /// Connections accepted from now on answer one request and close (the edge says
+    /// `Connection: close`); the stop does not cut them before their first request, which their
+    /// client may still be sending.
+    draining: bool,
+}
+
+impl Acceptor {
+    /// Serves an accepted connection on a task of its own, under the connection limit; `true`
+    /// when it is served.
+    async fn accepted(&mut self, accepted: std::io::Result<(TcpStream, SocketAddr)>) -> bool {
+        let (tcp, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                // Out of descriptors, or a connection reset before it was accepted: wait a moment
+                // (so an exhausted process does not spin) and go on. Logged at most once a second,
+                // with how many were not.
+                if let Some(suppressed) = self.accept_errors.allow() {
+                    tracing::warn!(error = %err, suppressed, "cannot accept a connection");
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                return false;
+            }
         };
         // Reap finished connection tasks, so the set only holds open connections.
-        while connections.try_join_next().is_some() {}
-        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+        while self.connections.try_join_next().is_some() {}
+        let Ok(slot) = Arc::clone(&self.slots).try_acquire_owned() else {
             tracing::debug!(%peer, "connection limit reached: closing a new connection");
-            app.rejected(Rejection::Connections);
+            self.app.rejected(Rejection::Connections);
             drop(tcp);
-            continue;
+            return false;
         };
         // Responses are written whole; Nagle's algorithm would only hold back the tail of one
         // that spans two segments until the client's delayed ACK.
         if let Err(err) = tcp.set_nodelay(true) {
             tracing::debug!(error = %err, "cannot set TCP_NODELAY");
         }
-        let (app, http, stop) = (app.clone(), Arc::clone(&http), stop_rx.clone());
+        let stop = (!self.draining).then(|| self.stop.clone());
+        let (app, http) = (self.app.clone(), Arc::clone(&self.http));
         #[cfg(feature = "tls")]
-        let tls = options.tls.clone();
-        let timeout = options.header_read_timeout;
-        connections.spawn(async move {
+        let tls = self.tls.clone();
+        let timeout = self.handshake_timeout;
+        self.connections.spawn(async move {
             let _slot = slot;
             #[cfg(feature = "tls")]
             if let Some(tls) = tls {
@@ -172,22 +290,13 @@ pub async fn serve(
             let _ = timeout;
             connection(tcp, app, &http, stop).await;
         });
+        true
     }
-    drop(listener);
-    tracing::info!(grace_seconds = options.grace.as_secs(), "shutting down: finishing in-flight requests");
-    let _ = stop_tx.send(true);
-    let finished =
-        tokio::time::timeout(options.grace, async { while connections.join_next().await.is_some() {} }).await;
-    if finished.is_err() {
-        tracing::warn!(open = connections.len(), "grace period elapsed: closing the remaining connections");
-        connections.abort_all();
-    }
-    Ok(())
 }
 
 /// Serves HTTP/1.1 on one connection until the client closes it, a timeout closes it, or the
 /// server stops (then the request in flight, if any, completes first).
-async fn connection<I>(io: I, app: App, http: &http1::Builder, mut stop: watch::Receiver<bool>)
+async fn connection<I>(io: I, app: App, http: &http1::Builder, stop: Option<watch::Receiver<bool>>)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -197,6 +306,13 @@ where
     });
     let conn = http.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
+    let Some(mut stop) = stop else {
+        // Accepted while draining: one answer, then the connection closes by itself.
+        if let Err(err) = conn.await {
+            tracing::debug!(error = %err, "connection closed with an error");
+        }
+        return;
+    };
     tokio::select! {
         result = conn.as_mut() => {
             if let Err(err) = result {

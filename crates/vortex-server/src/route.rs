@@ -23,6 +23,10 @@ pub(crate) enum Route {
     Resource,
     Health,
     ActuatorHealth,
+    /// Whether the process is alive (Kubernetes' liveness probe).
+    Liveness,
+    /// Whether the server should get traffic (Kubernetes' readiness probe).
+    Readiness,
     /// `GET` statistics, `DELETE ?pattern=`.
     Cache,
     /// `DELETE` one entry; `GET` reads the application `cache`.
@@ -74,13 +78,15 @@ const fn exempt(template: &'static str) -> Row {
 
 impl Route {
     /// Every route, in table order.
-    pub(crate) const ALL: [Self; 18] = [
+    pub(crate) const ALL: [Self; 20] = [
         Self::One,
         Self::Two,
         Self::Three,
         Self::Resource,
         Self::Health,
         Self::ActuatorHealth,
+        Self::Liveness,
+        Self::Readiness,
         Self::Cache,
         Self::CacheKey,
         Self::Monitor,
@@ -104,6 +110,8 @@ impl Route {
             Self::Resource => row("/{a}/{b}/{c}/{*path}", Get::Read, false, false),
             Self::Health => exempt("/health"),
             Self::ActuatorHealth => exempt("/actuator/health"),
+            Self::Liveness => exempt("/actuator/health/liveness"),
+            Self::Readiness => exempt("/actuator/health/readiness"),
             Self::Cache => row("/cache", Get::Own, false, true),
             Self::CacheKey => row("/cache/{*key}", Get::Read, false, true),
             Self::Monitor => row("/monitor", Get::No, true, false),

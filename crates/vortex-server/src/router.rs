@@ -34,6 +34,8 @@ fn handlers(route: Route, state: &AppState) -> MethodRouter<AppState> {
     match route {
         Route::One | Route::Two | Route::Three | Route::Resource => get(routes::read),
         Route::Health | Route::ActuatorHealth => get(routes::health),
+        Route::Liveness => get(routes::liveness),
+        Route::Readiness => get(routes::readiness),
         Route::Cache => get(admin::stats).delete(admin::delete_pattern).route_layer(admin()),
         Route::CacheKey => delete(admin::delete_key).route_layer(admin()).merge(get(routes::read)),
         // Authenticated in the handler: a signature covers the body.

@@ -55,6 +55,25 @@ pub(crate) async fn health(State(state): State<AppState>) -> Response {
     (code, [(CONTENT_TYPE, HeaderValue::from_static(JSON))], body.to_string()).into_response()
 }
 
+/// `GET /actuator/health/liveness`: 200 while the process can answer at all. Nothing a backend does
+/// makes it fail: restarting the process would not bring a git remote back.
+pub(crate) async fn liveness() -> Response {
+    probe(true, "UP")
+}
+
+/// `GET /actuator/health/readiness`: 200 when the backend can serve (for git, a usable clone) and
+/// the server is not draining; 503 otherwise, so that the orchestrator sends traffic elsewhere.
+pub(crate) async fn readiness(State(state): State<AppState>) -> Response {
+    let ready = !state.is_draining() && state.inner.source.health().ready;
+    probe(ready, if ready { "UP" } else { "OUT_OF_SERVICE" })
+}
+
+fn probe(ok: bool, status: &'static str) -> Response {
+    let code = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = serde_json::json!({ "status": status });
+    (code, [(CONTENT_TYPE, HeaderValue::from_static(JSON))], body.to_string()).into_response()
+}
+
 async fn environment(state: &AppState, query: &ConfigQuery, headers: &HeaderMap) -> Result<Response, ApiError> {
     let snapshot = served(state, query).await?;
     let v2 = accepts(headers, V2_MEDIA_TYPE);

@@ -2,6 +2,7 @@
 //! layers over the backend in one fixed order, whatever order they were configured in.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use vortex_core::cipher::{InvalidCipher, TextEncryptor};
@@ -40,6 +41,9 @@ pub(crate) struct Shared {
     pub(crate) prefix: Option<Arc<str>>,
     /// Whether an environment without property sources is served (`server.accept_empty`).
     pub(crate) accept_empty: bool,
+    /// Set when the server starts to stop: readiness answers 503 and every response closes its
+    /// connection.
+    pub(crate) draining: AtomicBool,
 }
 
 impl AppState {
@@ -91,6 +95,11 @@ impl AppState {
             return cached;
         }
         Ok(Arc::new(Snapshot::new(self.inner.source.load(query).await?)))
+    }
+
+    /// Whether the server is draining (see [`App::drain`](crate::App::drain)).
+    pub(crate) fn is_draining(&self) -> bool {
+        self.inner.draining.load(Ordering::Relaxed)
     }
 
     /// Counts a refused authentication attempt, when metrics are on.
@@ -235,6 +244,7 @@ impl Builder {
             placeholder_budget: self.placeholder_budget,
             prefix: self.prefix,
             accept_empty: self.accept_empty,
+            draining: AtomicBool::new(false),
         };
         AppState { inner: Arc::new(shared) }
     }

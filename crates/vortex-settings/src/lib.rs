@@ -53,6 +53,6 @@ pub use overrides::{OverrideValue, flatten_overrides};
 pub use secret::Secret;
 pub use section::{
     BackendsSettings, BasicAuthSettings, CacheSettings, EncryptSettings, GitRepoSettings, GitSettings, LogFormat,
-    LoggingSettings, MetricsSettings, NativeSettings, SecuritySettings, ServerSettings, TlsSettings,
+    LoggingSettings, MetricsSettings, NativeSettings, SecuritySettings, ServerSettings, ShutdownSettings, TlsSettings,
 };
 pub use settings::Settings;

@@ -14,4 +14,4 @@ pub use encrypt::EncryptSettings;
 pub use logging::{LogFormat, LoggingSettings};
 pub use metrics::MetricsSettings;
 pub use security::{BasicAuthSettings, SecuritySettings};
-pub use server::{ServerSettings, TlsSettings};
+pub use server::{ServerSettings, ShutdownSettings, TlsSettings};

@@ -138,6 +138,7 @@ impl Running {
             .env("VORTEX__SERVER__HOST", "127.0.0.1")
             .env("VORTEX__SERVER__PORT", port.to_string())
             .env("VORTEX__LOGGING__FORMAT", "json")
+            .env("VORTEX__SERVER__SHUTDOWN__DRAIN_SECONDS", "0")
             .envs(env.iter().copied())
             .stderr(Stdio::piped());
         let mut child = command.spawn().unwrap();
@@ -275,4 +276,130 @@ fn an_alias_bomb_in_the_settings_file_is_refused_before_it_expands() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("aliases expand to more than 10000 nodes at line 5"), "{stderr}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+}
+
+/// What one request of the rolling-restart test came to.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    /// A complete 200.
+    Answered { close: bool },
+    /// No connection: refused, or reset before any byte on a connection the server never
+    /// accepted (after it closed its listener). The request was never read; a client or load
+    /// balancer sends it elsewhere.
+    NotConnected,
+    /// A request the server had, without a complete answer: what must never happen.
+    Failed(String),
+}
+
+/// One `GET /orders/dev` on `stream`, reading the whole answer.
+fn exchange(stream: &mut std::net::TcpStream, fresh: bool) -> Outcome {
+    use std::io::{Read, Write};
+    if let Err(err) = stream.write_all(b"GET /orders/dev HTTP/1.1\r\nHost: localhost\r\n\r\n") {
+        return if fresh { Outcome::NotConnected } else { Outcome::Failed(format!("write: {err}")) };
+    }
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            Ok(_) | Err(_) if head.is_empty() && fresh => return Outcome::NotConnected,
+            Ok(_) => return Outcome::Failed(format!("end of stream after {} bytes of the head", head.len())),
+            Err(err) => return Outcome::Failed(format!("read after {} bytes: {err}", head.len())),
+        }
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    if let Err(err) = stream.read_exact(&mut body) {
+        return Outcome::Failed(format!("body: {err}"));
+    }
+    if !head.starts_with("http/1.1 200") {
+        return Outcome::Failed(head.lines().next().unwrap_or_default().to_owned());
+    }
+    Outcome::Answered { close: head.contains("connection: close") }
+}
+
+/// A rolling restart: SIGTERM while sixteen clients send requests, half on a fresh connection
+/// each time, half on kept-alive connections. With a two-second drain, no request the server
+/// received goes without a complete answer; readiness is 503 while reads still answer 200; the
+/// process exits 0.
+#[test]
+fn sigterm_under_load_loses_no_request() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    let server = Running::start(&[("VORTEX__SERVER__SHUTDOWN__DRAIN_SECONDS", "2")]);
+    let addr = server.addr;
+    let stop = Arc::new(AtomicBool::new(false));
+    let outcomes = Arc::new(Mutex::new(Vec::new()));
+    let clients: Vec<_> = (0..16)
+        .map(|i| {
+            let (stop, outcomes) = (Arc::clone(&stop), Arc::clone(&outcomes));
+            std::thread::spawn(move || {
+                let keep_alive = i % 2 == 0;
+                let mut connection: Option<std::net::TcpStream> = None;
+                while !stop.load(Ordering::Relaxed) {
+                    let (mut stream, fresh) = match connection.take() {
+                        Some(stream) => (stream, false),
+                        None => match std::net::TcpStream::connect(addr) {
+                            Ok(stream) => (stream, true),
+                            Err(_) => {
+                                outcomes.lock().unwrap().push(Outcome::NotConnected);
+                                std::thread::sleep(Duration::from_millis(5));
+                                continue;
+                            }
+                        },
+                    };
+                    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                    let outcome = exchange(&mut stream, fresh);
+                    if keep_alive && outcome == (Outcome::Answered { close: false }) {
+                        connection = Some(stream);
+                    }
+                    outcomes.lock().unwrap().push(outcome);
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(1));
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    // Within the drain: out of rotation, still serving.
+    let signalled = Instant::now();
+    let readiness = loop {
+        let answer = std::net::TcpStream::connect(addr).map(|mut s| {
+            use std::io::{Read, Write};
+            s.write_all(b"GET /actuator/health/readiness HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            let mut text = String::new();
+            let _ = s.read_to_string(&mut text);
+            text
+        });
+        match answer {
+            Ok(text) if text.starts_with("HTTP/1.1 503") => break text,
+            _ if signalled.elapsed() > Duration::from_secs(1) => panic!("readiness still not 503: {answer:?}"),
+            _ => std::thread::sleep(Duration::from_millis(10)),
+        }
+    };
+    assert!(readiness.contains("OUT_OF_SERVICE"), "{readiness}");
+    let mut fresh = std::net::TcpStream::connect(addr).unwrap();
+    assert_eq!(exchange(&mut fresh, true), Outcome::Answered { close: true }, "reads answer 200 while draining");
+    let mut child = server.child;
+    let status = child.wait().unwrap();
+    let stopped = signalled.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        client.join().unwrap();
+    }
+    assert!(status.success(), "exit after SIGTERM: {status}");
+    assert!(stopped >= Duration::from_secs(2), "stopped after {stopped:?}, before the drain ended");
+    let outcomes = outcomes.lock().unwrap();
+    let failed: Vec<_> = outcomes.iter().filter(|o| matches!(o, Outcome::Failed(_))).collect();
+    let answered = outcomes.iter().filter(|o| matches!(o, Outcome::Answered { .. })).count();
+    assert!(failed.is_empty(), "{} of {} requests without a complete answer: {failed:?}", failed.len(), outcomes.len());
+    assert!(answered > 100, "only {answered} answers");
 }

@@ -14,6 +14,7 @@ mod edge;
 mod encryption;
 mod environment;
 mod flat;
+mod lifecycle;
 #[cfg(all(feature = "metrics", feature = "cache"))]
 mod metrics;
 mod overrides;

@@ -195,7 +195,9 @@ impl Server {
     }
 
     /// A server with its own connection options (limits, timeouts, TLS).
+    /// The tests stop it without a drain (see `lifecycle.rs` for the drain).
     pub(crate) async fn start_with(app: App, options: ServeOptions) -> Self {
+        let options = ServeOptions { drain: Duration::ZERO, ..options };
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

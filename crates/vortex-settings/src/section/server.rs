@@ -61,6 +61,27 @@ pub struct ServerSettings {
     pub placeholder_budget_bytes: usize,
     /// TLS termination, for deployments without a proxy in front. Off unless both paths are set.
     pub tls: TlsSettings,
+    /// How the server stops on SIGTERM or SIGINT.
+    pub shutdown: ShutdownSettings,
+}
+
+/// How the server stops: first it drains (readiness answers 503, every response closes its
+/// connection, new connections are still served), then it stops accepting, serves what the kernel
+/// had queued and lets in-flight requests finish within `shutdown_grace_seconds`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShutdownSettings {
+    /// Seconds the server keeps accepting and serving after the signal, with readiness at 503, so
+    /// that load balancers take it out of rotation before it stops listening; `0` stops accepting
+    /// at once. Keep it above the probe period times the failure threshold. Default `5`.
+    /// Env `VORTEX__SERVER__SHUTDOWN__DRAIN_SECONDS`.
+    pub drain_seconds: u64,
+}
+
+impl Default for ShutdownSettings {
+    fn default() -> Self {
+        Self { drain_seconds: 5 }
+    }
 }
 
 /// TLS termination with rustls (feature `tls` of `vortex-server`).
@@ -93,6 +114,7 @@ impl Default for ServerSettings {
             body_read_timeout_seconds: 10,
             placeholder_budget_bytes: 16 * 1024 * 1024,
             tls: TlsSettings::default(),
+            shutdown: ShutdownSettings::default(),
         }
     }
 }

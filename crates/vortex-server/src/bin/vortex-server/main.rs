@@ -75,7 +75,17 @@ fn run(loaded: &Loaded) -> anyhow::Result<()> {
             .next()
             .with_context(|| format!("server.host {:?} resolves to no address", settings.server.host))?;
         // Installed before the port is bound: a SIGTERM from then on stops the server gracefully.
-        let shutdown = shutdown_signal();
+        // A second signal, while it drains or finishes, stops it at once.
+        let first = shutdown_signal();
+        let shutdown = async move {
+            first.await;
+            let second = shutdown_signal();
+            tokio::spawn(async move {
+                second.await;
+                tracing::warn!("a second signal: stopping at once");
+                std::process::exit(1);
+            });
+        };
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr().context("cannot read the bound address")?;
         tracing::info!(address = %local, scheme, version = env!("CARGO_PKG_VERSION"), "vortex-server listening");
