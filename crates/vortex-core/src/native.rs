@@ -151,10 +151,14 @@ impl NativeSource {
         hasher.finish()
     }
 
-    /// The directories to search for `query`, in search order (later ones win).
+    /// The directories to search for `query`, in search order (later ones win), as Spring's native
+    /// backend orders them: every location with its placeholders expanded (`{label}` gets the
+    /// whole label, unsplit), then a directory per label under each, in reverse label order, so
+    /// that the first label wins (unlike git, where the last does; see `docs/compatibility.md`).
     fn search_dirs(&self, query: &ConfigQuery) -> Vec<DirLocation> {
         let default_label = [self.options.default_label.as_str()];
         let labels = query.labels().unwrap_or_else(|| default_label.to_vec());
+        let whole_label = query.label.as_deref().unwrap_or(&self.options.default_label);
         let apps: Vec<&str> = query.applications().collect();
         let mut dirs: Vec<DirLocation> = Vec::new();
         let mut push = |dir: DirLocation| {
@@ -172,15 +176,13 @@ impl NativeSource {
             };
             for app in &apps {
                 for profile in &query.profiles {
-                    for label in &labels {
-                        let text = location
-                            .text
-                            .replace("{application}", app)
-                            .replace("{profile}", profile)
-                            .replace("{label}", label);
-                        if !expanded.iter().any(|(t, _)| *t == text) {
-                            expanded.push((text, root.to_owned()));
-                        }
+                    let text = location
+                        .text
+                        .replace("{application}", app)
+                        .replace("{profile}", profile)
+                        .replace("{label}", whole_label);
+                    if !expanded.iter().any(|(t, _)| *t == text) {
+                        expanded.push((text, root.to_owned()));
                     }
                 }
             }
@@ -190,9 +192,9 @@ impl NativeSource {
         }
         if self.options.add_label_locations {
             // Label directories come after every plain location, so they win; with several labels
-            // the last one wins, as for git (see `docs/compatibility.md`).
+            // they come in reverse order, so the first one wins.
             for (text, root) in &expanded {
-                for label in &labels {
+                for label in labels.iter().rev() {
                     push(DirLocation::new(text, root, label));
                 }
             }

@@ -71,6 +71,7 @@ fn cold_load(c: &mut Criterion) {
             refresh_interval: Duration::from_secs(3600),
             timeout: Duration::from_secs(60),
             delete_untracked_branches: false,
+            continue_on_multiple_label_failure: false,
             clone_on_start: true,
             credentials: None,
             ssh_command: None,

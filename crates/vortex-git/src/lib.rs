@@ -29,6 +29,7 @@
 //!     refresh_interval: Duration::from_secs(30),
 //!     timeout: Duration::from_secs(10),
 //!     delete_untracked_branches: false,
+//!     continue_on_multiple_label_failure: false,
 //!     clone_on_start: true,
 //!     credentials: None,
 //!     ssh_command: None,

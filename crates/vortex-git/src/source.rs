@@ -38,6 +38,10 @@ pub struct GitOptions {
     pub timeout: Duration,
     /// Delete branches and tags that the remote no longer has.
     pub delete_untracked_branches: bool,
+    /// With several labels in a request, skip one that does not exist instead of answering 404
+    /// (Spring's `continue-on-multiple-label-failure`). A request with one label, or whose every
+    /// label is missing, still answers 404.
+    pub continue_on_multiple_label_failure: bool,
     /// Clone during [`GitSource::start`] when there is no local clone yet (bounded by `timeout`);
     /// otherwise the first clone happens in the background.
     pub clone_on_start: bool,
@@ -195,18 +199,30 @@ impl GitSource {
         }
         let default = self.inner.options.default_label.as_str();
         let labels = query.labels().unwrap_or_else(|| vec![default]);
+        let skip_missing = labels.len() > 1 && self.inner.options.continue_on_multiple_label_failure;
         let mut resolved = Vec::with_capacity(labels.len());
+        let mut first_missing = None;
         for label in labels {
             // The default label named explicitly is the same request as no label (one cache entry),
             // so the `master` fallback applies to both.
             let commit = if label == default && self.falls_back_to_master() {
-                self.resolve_with_fallback(label).await?
+                self.resolve_with_fallback(label).await
             } else {
-                (label.to_owned(), self.resolve_label(label).await?)
+                self.resolve_label(label).await.map(|commit| (label.to_owned(), commit))
             };
-            resolved.push(commit);
+            match commit {
+                Ok(commit) => resolved.push(commit),
+                Err(err @ CoreError::NoSuchLabel { .. }) if skip_missing => {
+                    tracing::debug!(label, "a label of several does not exist: skipped");
+                    first_missing.get_or_insert(err);
+                }
+                Err(err) => return Err(err),
+            }
         }
-        Ok(resolved)
+        match first_missing {
+            Some(missing) if resolved.is_empty() => Err(missing),
+            _ => Ok(resolved),
+        }
     }
 
     fn falls_back_to_master(&self) -> bool {

@@ -91,6 +91,7 @@ fn git_options(
         refresh_interval: Duration::from_secs(git.refresh_interval_seconds),
         timeout: Duration::from_secs(git.timeout_seconds),
         delete_untracked_branches: git.delete_untracked_branches,
+        continue_on_multiple_label_failure: git.continue_on_multiple_label_failure,
         clone_on_start: git.clone_on_start,
         credentials: match (remote.username, remote.password) {
             (Some(username), Some(password)) => {

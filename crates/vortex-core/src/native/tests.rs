@@ -111,6 +111,39 @@ fn profile_expressions_and_legacy_key_activate_documents() {
     assert_eq!(repo.names(&["ROOT"], "app", "cloud,dev", None).len(), 4);
 }
 
+/// Spring's own case (`NativeEnvironmentRepositoryTests.locationAddMultipleLabelLocations`): search
+/// location `test/dev/`, label `ignore,applicationxyz`: three sources, the first label's first.
+#[test]
+fn the_first_of_several_labels_wins_as_in_spring() {
+    let repo = Repo::new(&[
+        ("test/dev/foo.properties", "foo=dev_bar\n"),
+        ("test/dev/ignore/foo.properties", "foo=app\n"),
+        ("test/dev/applicationxyz/foo.properties", "foo=default-app\n"),
+    ]);
+    let env = repo.load(&["ROOT/test/dev/"], "foo", "development", Some("ignore,applicationxyz"));
+    let sources: Vec<(String, String)> = env
+        .property_sources
+        .iter()
+        .map(|ps| (ps.name.replace(&format!("file:{}/", repo.root()), ""), ps.source["foo"].value.to_string()))
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            ("test/dev/ignore/foo.properties".to_owned(), "app".to_owned()),
+            ("test/dev/applicationxyz/foo.properties".to_owned(), "default-app".to_owned()),
+            ("test/dev/foo.properties".to_owned(), "dev_bar".to_owned()),
+        ]
+    );
+}
+
+/// A `{label}` placeholder in a search location gets the whole label, as Spring passes it.
+#[test]
+fn a_label_placeholder_gets_the_unsplit_label() {
+    let repo = Repo::new(&[("by/v1,v2/foo.yml", "a: both"), ("by/v1/foo.yml", "a: one")]);
+    let names = repo.names(&["ROOT/by/{label}"], "foo", "default", Some("v1,v2"));
+    assert_eq!(names, ["by/v1,v2/foo.yml"]);
+}
+
 #[test]
 fn later_locations_and_label_directories_win() {
     let repo = Repo::new(&[
@@ -123,10 +156,10 @@ fn later_locations_and_label_directories_win() {
     let locations = ["ROOT/base", "ROOT/over/"];
     assert_eq!(repo.names(&locations, "foo", "default", None), ["over/master/foo.yml", "over/foo.yml", "base/foo.yml"]);
     assert_eq!(repo.load(&locations, "foo", "default", Some("v1")).get("a"), Some(&Value::from("v1")));
-    // Several labels: the last one wins.
+    // Several labels: the first one wins, as in Spring's native backend.
     assert_eq!(
         repo.names(&locations, "foo", "default", Some("v1,v2")),
-        ["over/v2/foo.yml", "over/v1/foo.yml", "over/foo.yml", "base/foo.yml"]
+        ["over/v1/foo.yml", "over/v2/foo.yml", "over/foo.yml", "base/foo.yml"]
     );
     // An unknown label directory is not an error for the native backend.
     assert_eq!(repo.names(&locations, "foo", "default", Some("nope")), ["over/foo.yml", "base/foo.yml"]);

@@ -1,6 +1,7 @@
 //! Labels: branches, tags, commit ids, the default label and its fallback, several labels, search paths.
 
 use vortex_core::{ErrorKind, Value};
+use vortex_git::GitOptions;
 
 use crate::support::{Remote, basedir, load, options, started, value};
 
@@ -94,6 +95,30 @@ async fn several_labels_last_one_wins() {
     assert_eq!(env.version, Some(format!("{base},{overlay}")));
     assert_eq!(env.property_sources.len(), 2);
     assert_eq!(load(&source, "app", "default", Some("main,nope")).await.unwrap_err().kind(), ErrorKind::NotFound);
+}
+
+/// Spring's `continue-on-multiple-label-failure`: off, a missing label of several is a 404; on, it
+/// is skipped; one label, or none found, is a 404 either way.
+#[tokio::test]
+async fn a_missing_label_of_several_is_skipped_only_when_asked() {
+    let remote = Remote::new("main");
+    let base = remote.commit(&[("app.yml", "a: base\n")], "base");
+    let dir = basedir();
+    let strict = started(options(&remote.uri(), dir.path())).await;
+    let err = load(&strict, "app", "default", Some("main,nope")).await.unwrap_err();
+    assert_eq!((err.kind(), err.to_string().contains("nope")), (ErrorKind::NotFound, true), "{err}");
+
+    let lenient_dir = basedir();
+    let lenient =
+        started(GitOptions { continue_on_multiple_label_failure: true, ..options(&remote.uri(), lenient_dir.path()) })
+            .await;
+    let env = load(&lenient, "app", "default", Some("main,nope")).await.unwrap();
+    assert_eq!((env.get("a"), env.version.as_deref()), (Some(&Value::from("base")), Some(base.as_str())));
+    assert_eq!(env.property_sources.len(), 1);
+    for labels in ["nope", "nope,gone"] {
+        let err = load(&lenient, "app", "default", Some(labels)).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{labels}");
+    }
 }
 
 #[tokio::test]

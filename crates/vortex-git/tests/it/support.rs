@@ -73,6 +73,7 @@ pub(crate) fn options(uri: &str, basedir: &Path) -> GitOptions {
         refresh_interval: Duration::from_secs(3600),
         timeout: Duration::from_secs(10),
         delete_untracked_branches: false,
+        continue_on_multiple_label_failure: false,
         clone_on_start: true,
         credentials: None,
         ssh_command: None,

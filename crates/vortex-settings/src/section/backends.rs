@@ -53,6 +53,11 @@ pub struct GitSettings {
     /// Stop serving branches deleted on the remote. Default `false`.
     /// Env `VORTEX__BACKENDS__GIT__DELETE_UNTRACKED_BRANCHES`.
     pub delete_untracked_branches: bool,
+    /// With several labels in a request (`/app/dev/a,b`), skip one that does not exist instead of
+    /// answering 404 (Spring's `continue-on-multiple-label-failure`); a request with one label, or
+    /// whose every label is missing, still answers 404. Default `false`.
+    /// Env `VORTEX__BACKENDS__GIT__CONTINUE_ON_MULTIPLE_LABEL_FAILURE`.
+    pub continue_on_multiple_label_failure: bool,
     /// User name for HTTP(S) remotes. Default none. Env `VORTEX__BACKENDS__GIT__USERNAME`.
     pub username: Option<String>,
     /// Password or token for HTTP(S) remotes; never logged, and never sent over plain `http://`.
@@ -111,6 +116,7 @@ impl Default for GitSettings {
             clone_on_start: true,
             timeout_seconds: 5,
             delete_untracked_branches: false,
+            continue_on_multiple_label_failure: false,
             username: None,
             password: None,
             private_key_path: None,
