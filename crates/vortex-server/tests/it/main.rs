@@ -10,6 +10,8 @@ mod cache;
 mod client;
 #[cfg(all(feature = "metrics", feature = "cache"))]
 mod composition;
+#[cfg(all(feature = "git", feature = "cache"))]
+mod deploy;
 mod edge;
 mod encryption;
 mod environment;
