@@ -11,6 +11,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use crate::cmd::{Tool, cargo, ensure_tool, step, target_dir, workspace_root};
+use crate::harness::LOAD_TOOLS;
 
 /// The cargo-hack version installed when it is missing.
 const CARGO_HACK_VERSION: &str = "0.6.46";
@@ -19,12 +20,18 @@ const CARGO_HACK_VERSION: &str = "0.6.46";
 pub(crate) fn run() -> Result<()> {
     let root = workspace_root()?;
     let started = Instant::now();
+    // Every tool a later step needs, installed (or its absence explained) before anything runs: a
+    // contributor without one learns it now, not after ten minutes of other steps.
+    let cargo_hack = Tool::Cargo { subcommand: "hack", krate: "cargo-hack", version: CARGO_HACK_VERSION };
+    let tools = [Tool::Debian { command: "git", package: "git" }, cargo_hack].into_iter().chain(LOAD_TOOLS);
+    for tool in tools {
+        ensure_tool(&root, tool)?;
+    }
     step("fmt", cargo(&root, &["fmt", "--all", "--", "--check"]))?;
     step(
         "clippy",
         cargo(&root, &["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]),
     )?;
-    ensure_tool(&root, Tool::Cargo { subcommand: "hack", krate: "cargo-hack", version: CARGO_HACK_VERSION })?;
     step(
         "feature powerset (clippy)",
         cargo(&root, &["hack", "--feature-powerset", "--workspace", "clippy", "--all-targets", "--", "-D", "warnings"]),

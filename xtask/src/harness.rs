@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 
+use crate::cmd::Tool;
+
 /// The server on the native backend over `repo` with a cache of 20,000 entries, ready when an
 /// application of the generated repository answers; pinned to `core` when given.
 pub(crate) fn start_native(binary: &Path, work: &Path, repo: &Path, core: Option<u32>) -> Result<Server> {
@@ -229,6 +231,14 @@ impl Connection {
         Ok(Response { status, headers, body })
     }
 }
+
+/// What the load benchmark drives its runs with, from Debian's packages: `wrk`, `nginx` (the
+/// ceiling) and `taskset` (pinning).
+pub(crate) const LOAD_TOOLS: [Tool; 3] = [
+    Tool::Debian { command: "wrk", package: "wrk" },
+    Tool::Debian { command: "nginx", package: "nginx" },
+    Tool::Debian { command: "taskset", package: "util-linux" },
+];
 
 /// A free port on loopback.
 pub(crate) fn free_port() -> Result<u16> {

@@ -20,8 +20,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::cmd::{Tool, cargo, ensure_tool, step, target_dir, workspace_root};
-use crate::harness::{APPLICATIONS, Response, Server, free_port, generate_repository, get, rss_mb, start_native};
+use crate::cmd::{cargo, ensure_tool, step, target_dir, workspace_root};
+use crate::harness::{
+    APPLICATIONS, LOAD_TOOLS, Response, Server, free_port, generate_repository, get, rss_mb, start_native,
+};
 
 /// Connections for the throughput runs.
 const CONNECTIONS: u32 = 64;
@@ -62,8 +64,8 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         None => 5,
     };
     let root = workspace_root()?;
-    for (command, package) in [("wrk", "wrk"), ("nginx", "nginx"), ("taskset", "util-linux")] {
-        ensure_tool(&root, Tool::Debian { command, package })?;
+    for tool in LOAD_TOOLS {
+        ensure_tool(&root, tool)?;
     }
     let profile = if smoke { "dev" } else { "release" };
     step(&format!("build ({profile})"), cargo(&root, &["build", "-p", "vortex-server", "--profile", profile]))?;
