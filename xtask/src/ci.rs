@@ -3,7 +3,7 @@
 //! fmt, clippy (all features), clippy and tests for every feature combination (cargo-hack), pending
 //! snapshots, examples with their output checked, `cargo package` of every crate, benches in test mode,
 //! smoke runs of the load benchmark, the soak test and the sizes harness, the hostile-input checks of
-//! the release binary, rustdoc, tidy.
+//! the release binary, line coverage of every library crate (at least 80 %), rustdoc, tidy.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -62,6 +62,9 @@ pub(crate) fn run() -> Result<()> {
     // The sizes harness on the smallest and largest feature sets (dev profile); no figure is checked.
     eprintln!("xtask ci: sizes (smoke)");
     crate::sizes::run(&["--smoke".to_owned()])?;
+    // Line coverage of every library crate, default features, once; under 80 % fails.
+    eprintln!("xtask ci: coverage");
+    crate::coverage::run(&["--check".to_owned()])?;
     let mut doc = cargo(&root, &["doc", "--workspace", "--no-deps", "--all-features"]);
     doc.env("RUSTDOCFLAGS", "-D warnings");
     step("rustdoc", doc)?;

@@ -12,10 +12,13 @@
 //! - `soak [--seconds N] [--smoke]`: traffic while faults happen (remote gone, broken YAML, clone deleted,
 //!   a flood of names, SIGTERM).
 //! - `sizes [--smoke]`: the release binary of every feature combination: size, start-up, idle memory.
+//! - `coverage [--check]`: line coverage of every library crate (cargo-tarpaulin); `--check` fails
+//!   under 80 %.
 //! - `tidy`: the house rules that no compiler checks.
 
 mod ci;
 mod cmd;
+mod coverage;
 mod examples;
 mod fuzz;
 mod harness;
@@ -37,11 +40,12 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("hostile") => hostile::run(&args[1..]),
         Some("sizes") => sizes::run(&args[1..]),
+        Some("coverage") => coverage::run(&args[1..]),
         Some("soak") => soak::run(&args[1..]),
         Some("tidy") => tidy::run(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|bench [FILTER]|load [--seconds N] [--smoke] [--memory]|examples|fuzz [--seconds N] [TARGET...]|hostile|sizes [--smoke]|soak [--seconds N] [--smoke]|tidy>"
+                "usage: cargo xtask <ci|bench [FILTER]|load [--seconds N] [--smoke] [--memory]|examples|fuzz [--seconds N] [TARGET...]|hostile|sizes [--smoke]|soak [--seconds N] [--smoke]|coverage [--check]|tidy>"
             );
             return ExitCode::from(2);
         }
