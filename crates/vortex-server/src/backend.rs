@@ -45,7 +45,8 @@ impl NativeBackend {
             loop {
                 ticks.tick().await;
                 let Some(source) = source.upgrade() else { break };
-                let print = match crate::heavy::run(move || Ok(source.fingerprint_blocking())).await {
+                // A directory walk: it waits on the file system, and must not queue behind renders.
+                let print = match crate::heavy::blocking(move || source.fingerprint_blocking()).await {
                     Ok(print) => print,
                     Err(err) => {
                         tracing::error!(error = %err, "native: the change check failed");

@@ -1,5 +1,6 @@
-//! CPU-heavy work — parsing files, rendering large environments, resolving placeholders — off the
-//! async workers and a few at a time.
+//! Blocking work off the async workers: CPU-heavy work — parsing files, rendering large
+//! environments, resolving placeholders — a few at a time ([`run`]), and waiting work without a
+//! permit ([`blocking`]). The server's one way onto tokio's blocking pool.
 //!
 //! The async workers answer every request, `/health` included: a render that takes 100 ms on one
 //! of them delays everything queued behind it. On the blocking pool it delays nothing, and the
@@ -33,6 +34,12 @@ pub(crate) async fn run<T: Send + 'static>(
     })
     .await
     .map_err(|join| internal(Box::new(join)))?
+}
+
+/// Runs blocking work that waits rather than computes (a directory walk) on the blocking pool,
+/// without a permit: it must not queue behind heavy renders. A panic is an internal error.
+pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, CoreError> {
+    tokio::task::spawn_blocking(work).await.map_err(|join| internal(Box::new(join)))
 }
 
 fn internal(source: Box<dyn std::error::Error + Send + Sync>) -> CoreError {
