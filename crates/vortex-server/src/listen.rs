@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -300,7 +301,12 @@ async fn connection<I>(io: I, app: App, http: &http1::Builder, stop: Option<watc
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    // Whether a request has come on this connection: one that has none yet when the server stops
+    // may hold a request hyper has not read; it is answered rather than closed as idle.
+    let asked = Arc::new(AtomicBool::new(false));
+    let seen = Arc::clone(&asked);
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        seen.store(true, Ordering::Relaxed);
         let request = request.map(Body::new);
         app.refuse_malformed(&request).unwrap_or_else(|| app.handle(request))
     });
@@ -321,7 +327,12 @@ where
         }
         () = stopped(&mut stop) => {
             // Finish the response being written, then close; an idle connection closes at once.
-            conn.as_mut().graceful_shutdown();
+            // A connection that has not had its first request yet keeps waiting for it (the
+            // server is draining, so its answer closes it; the header timeout and the grace
+            // period bound the wait).
+            if asked.load(Ordering::Relaxed) {
+                conn.as_mut().graceful_shutdown();
+            }
             if let Err(err) = conn.await {
                 tracing::debug!(error = %err, "connection closed with an error while stopping");
             }

@@ -76,3 +76,27 @@ async fn every_connection_queued_in_the_kernel_is_answered() {
     server.await.unwrap().unwrap();
     assert!(TcpStream::connect(addr).await.is_err(), "the listener is closed once the queue is served");
 }
+
+/// A connection the server accepted before it stopped, whose client sends its first request only
+/// after the stop: answered (and closed after the answer), not closed as idle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_without_its_first_request_at_the_stop_is_still_answered() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = app(AppState::new(Arc::new(native_backend(&sample_repo())), "native"));
+    let options = ServeOptions { drain: Duration::ZERO, grace: Duration::from_secs(10), ..ServeOptions::default() };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, app, async move { stopped.await.unwrap_or(()) }, options));
+    let mut client = TcpStream::connect(addr).await.unwrap();
+    // Accepted, and waiting for its first request when the server stops.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    client.write_all(b"GET /orders/dev HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), client.read_to_end(&mut response)).await.unwrap().unwrap();
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text:?}");
+    assert!(text.to_ascii_lowercase().contains("connection: close"), "{text}");
+    server.await.unwrap().unwrap();
+}
