@@ -93,17 +93,27 @@ pub struct SourceChange {
     /// When set, only these applications' content changed (a backend with a repository per
     /// application); otherwise any application's may have.
     pub applications: Option<Vec<String>>,
+    /// The version each moved label serves now (a commit id; `None` for a deleted label), when the
+    /// backend has versions. Told to peers, never used to choose what is served.
+    pub versions: Vec<(String, Option<String>)>,
 }
 
 impl SourceChange {
     /// A change of `labels`.
     pub fn of_labels(labels: Vec<String>) -> Self {
-        Self { labels, everything: false, applications: None }
+        Self { labels, everything: false, applications: None, versions: Vec::new() }
     }
 
     /// A change that may touch every label.
     pub fn everything() -> Self {
-        Self { labels: Vec::new(), everything: true, applications: None }
+        Self { labels: Vec::new(), everything: true, applications: None, versions: Vec::new() }
+    }
+
+    /// The same change, with the version each label serves now.
+    #[must_use]
+    pub fn with_versions(mut self, versions: Vec<(String, Option<String>)>) -> Self {
+        self.versions = versions;
+        self
     }
 
     /// The same change, narrowed to the applications in `applications`.

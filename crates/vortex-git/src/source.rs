@@ -312,6 +312,13 @@ impl GitSource {
 }
 
 impl Inner {
+    /// The ref a label is served from: the default label falls back to `master` when it has no
+    /// branch of its own.
+    fn resolved<'a>(&'a self, label: &'a str) -> &'a str {
+        let fallback = self.falls_back_to_master() && label == self.options.default_label;
+        if fallback && self.read_state(|s| s.labels.get(label).is_none()) { "master" } else { label }
+    }
+
     fn falls_back_to_master(&self) -> bool {
         self.options.try_master_branch && self.options.default_label == "main"
     }
@@ -324,7 +331,15 @@ impl Inner {
         if self.falls_back_to_master() && moved.iter().any(|l| l == "master") && !labels.contains(default) {
             labels.push(default.clone());
         }
-        self.listeners.notify(&SourceChange::of_labels(labels));
+        let fallback = self.falls_back_to_master().then_some(default.as_str());
+        let versions = self.read_state(|s| {
+            let version = |label: &String| {
+                let id = s.labels.get(label).or_else(|| fallback.filter(|d| d == label).and_then(|_| s.labels.get("master")));
+                id.map(|id| id.to_string())
+            };
+            labels.iter().map(|label| (label.clone(), version(label))).collect()
+        });
+        self.listeners.notify(&SourceChange::of_labels(labels).with_versions(versions));
     }
 
     fn read_state<R>(&self, f: impl FnOnce(&State) -> R) -> R {
