@@ -74,6 +74,14 @@ impl AmqpUri {
         Ok(Self { host, port, username, password, vhost })
     }
 
+    /// The same broker with `password` instead of the URI's (a password kept out of the URI:
+    /// `bus.amqp.password`, or its file).
+    #[must_use]
+    pub fn with_password(mut self, password: &str) -> Self {
+        password.clone_into(&mut self.password);
+        self
+    }
+
     /// The host name or address.
     pub fn host(&self) -> &str {
         &self.host

@@ -57,6 +57,19 @@ impl BusOptions {
     }
 }
 
+/// A bus id for a replica listening on `port`: `vortex:<host name>:<port>:<16 random hex digits>`,
+/// unique per replica and never a pattern, in the shape of Spring's `app:port:random` ids.
+pub fn default_id(port: u16) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')).collect())
+        .filter(|h: &String| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("vortex:{host}:{port}:{}", &random[..16])
+}
+
 /// What the bus asks of the replica it runs in.
 pub trait Replica: Send + Sync + 'static {
     /// Fetches from the repository now and stops serving anything built from older content;
@@ -349,13 +362,18 @@ impl Bus {
         self.inner.alive_peers(true)
     }
 
-    /// Says goodbye to the peers (so that they stop waiting for this replica) and leaves the broker.
-    pub async fn close(&self) {
-        let inner = &self.inner;
-        if inner.transport.is_connected() {
-            let goodbye = Presence { envelope: Envelope::new(&inner.options.id, "**"), state: PresenceState::Goodbye };
-            let _ = inner.publish(&Event::Presence(goodbye)).await;
+    /// Says goodbye to the peers, so that they stop waiting for this replica, which keeps fetching
+    /// when they announce changes until it [closes](Bus::close) (a server that drains).
+    pub async fn leave(&self) {
+        if self.inner.transport.is_connected() {
+            self.inner.presence(PresenceState::Goodbye).await;
         }
+    }
+
+    /// Says goodbye to the peers and leaves the broker.
+    pub async fn close(&self) {
+        self.leave().await;
+        let inner = &self.inner;
         inner.transport.close().await;
         for task in lock(&inner.tasks).drain(..) {
             task.abort();

@@ -56,7 +56,7 @@ pub mod event;
 mod transport;
 
 pub use amqp::{AmqpOptions, AmqpTransport, AmqpUri};
-pub use bus::{BusHealth, Bus, BusOptions, NoObserver, Observer, Outcome, PeerHealth, Propagation, RefreshHealth, Replica};
+pub use bus::{Bus, BusHealth, default_id, BusOptions, NoObserver, Observer, Outcome, PeerHealth, Propagation, RefreshHealth, Replica};
 pub use destination::{EVERYONE, destination};
 pub use event::Event;
 pub use transport::{BusError, Incoming, Transport};

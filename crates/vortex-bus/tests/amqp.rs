@@ -6,24 +6,19 @@
 
 #[path = "../testing/broker.rs"]
 mod broker;
+#[path = "../testing/spring.rs"]
+mod spring;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use amqprs::BasicProperties;
-use amqprs::channel::{
-    BasicConsumeArguments, BasicPublishArguments, Channel, ConsumerMessage, ExchangeDeclareArguments,
-    QueueBindArguments, QueueDeclareArguments,
-};
-use amqprs::connection::{Connection, OpenConnectionArguments};
 use broker::Broker;
-use serde_json::Value;
-use tokio::sync::mpsc::UnboundedReceiver;
+use spring::SpringClient;
 use vortex_bus::{AmqpOptions, AmqpTransport, AmqpUri, Bus, BusOptions, Observer, Outcome, Replica};
 use vortex_core::{BoxFuture, CoreError, SourceChange};
 
-const EXCHANGE: &str = "springCloudBus";
+const EXCHANGE: &str = spring::EXCHANGE;
 
 /// A replica that counts its fetches, each taking `delay`.
 struct Counting {
@@ -97,49 +92,6 @@ async fn connected(bus: &Bus) {
     while !bus.health().connected {
         assert!(Instant::now() < deadline, "the bus did not connect");
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// A Spring Boot service's binding: the exchange declared as Spring Cloud Stream declares it, an
-/// anonymous exclusive auto-delete queue bound with `#`.
-struct SpringClient {
-    _connection: Connection,
-    channel: Channel,
-    deliveries: UnboundedReceiver<ConsumerMessage>,
-}
-
-impl SpringClient {
-    async fn bind(port: u16) -> Self {
-        let connection = Connection::open(&OpenConnectionArguments::new("127.0.0.1", port, "guest", "guest")).await.unwrap();
-        let channel = connection.open_channel(None).await.unwrap();
-        channel.exchange_declare(ExchangeDeclareArguments::new(EXCHANGE, "topic").durable(true).finish()).await.unwrap();
-        let queue = format!("{EXCHANGE}.anonymous.{}", uuid::Uuid::new_v4().simple());
-        let declare = QueueDeclareArguments::new(&queue).exclusive(true).auto_delete(true).finish();
-        channel.queue_declare(declare).await.unwrap();
-        channel.queue_bind(QueueBindArguments::new(&queue, EXCHANGE, "#")).await.unwrap();
-        let (_, deliveries) =
-            channel.basic_consume_rx(BasicConsumeArguments::new(&queue, "").auto_ack(true).finish()).await.unwrap();
-        Self { _connection: connection, channel, deliveries }
-    }
-
-    /// The next message whose JSON `type` is `kind`.
-    async fn next(&mut self, kind: &str) -> (ConsumerMessage, Value) {
-        loop {
-            let message = tokio::time::timeout(Duration::from_secs(10), self.deliveries.recv())
-                .await
-                .unwrap_or_else(|_| panic!("no {kind} within 10 s"))
-                .expect("delivery channel open");
-            let json: Value = serde_json::from_slice(message.content.as_deref().unwrap_or_default()).unwrap();
-            if json["type"] == kind {
-                return (message, json);
-            }
-        }
-    }
-
-    async fn publish(&self, body: &[u8]) {
-        let mut properties = BasicProperties::default();
-        properties.with_content_type("application/json").with_delivery_mode(2);
-        self.channel.basic_publish(properties, body.to_vec(), BasicPublishArguments::new(EXCHANGE, EXCHANGE)).await.unwrap();
     }
 }
 

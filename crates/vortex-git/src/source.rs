@@ -312,13 +312,6 @@ impl GitSource {
 }
 
 impl Inner {
-    /// The ref a label is served from: the default label falls back to `master` when it has no
-    /// branch of its own.
-    fn resolved<'a>(&'a self, label: &'a str) -> &'a str {
-        let fallback = self.falls_back_to_master() && label == self.options.default_label;
-        if fallback && self.read_state(|s| s.labels.get(label).is_none()) { "master" } else { label }
-    }
-
     fn falls_back_to_master(&self) -> bool {
         self.options.try_master_branch && self.options.default_label == "main"
     }

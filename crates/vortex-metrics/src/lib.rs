@@ -21,6 +21,7 @@
 //! | `prometheus` | [`Prometheus`]: a registry and the text exposition (`metrics-exporter-prometheus`) | no |
 
 mod backend;
+mod bus;
 mod cache;
 mod git;
 #[cfg(feature = "prometheus")]
@@ -32,6 +33,7 @@ mod prometheus;
 mod registry;
 
 pub use backend::MeteredSource;
+pub use bus::BusMetrics;
 pub use cache::{CacheMetrics, EvictionCause};
 pub use git::GitMetrics;
 pub use http::{AuthApi, HttpMetrics, Rejection};

@@ -86,6 +86,32 @@ table! {
     /// Branches and tags that a fetch moved to another commit, created or deleted, by `repository`.
     GIT_LABELS_MOVED = "vortex_git_labels_moved_total", Counter, None, false,
         "Branches and tags a fetch moved, created or deleted.";
+    /// Bus messages published, by `type` (`refresh`, `change`, `confirm`, `presence`) and `result` (`ok`, `error`).
+    BUS_PUBLISHED = "vortex_bus_messages_published_total", Counter, None, false,
+        "Bus messages published, by type and result (ok, error).";
+    /// Bus messages read, by `type` (`unknown` when unreadable) and `outcome` (`acted`, `own`,
+    /// `not_for_us`, `foreign`, `malformed`, `oversized`).
+    BUS_CONSUMED = "vortex_bus_messages_consumed_total", Counter, None, false,
+        "Bus messages read, by type and outcome (acted, own, not_for_us, foreign, malformed, oversized).";
+    /// From a change being seen by the replica that tells the others to every peer having fetched
+    /// it (or the peer timeout).
+    BUS_PROPAGATION_DURATION = "vortex_bus_propagation_duration_seconds", Histogram, Some(Unit::Seconds), false,
+        "From a change being seen to every peer having fetched it (or the peer timeout).";
+    /// Peers waited for by propagations, by `result` (`confirmed`, `failed`, `missing`).
+    BUS_PROPAGATION_PEERS = "vortex_bus_propagation_peers_total", Counter, None, false,
+        "Peers waited for by change propagations, by result (confirmed, failed, missing).";
+    /// Acknowledgements of this replica's refresh events by Spring services.
+    BUS_ACKS = "vortex_bus_acks_total", Counter, None, false,
+        "Acknowledgements of this replica's refresh events by Spring services.";
+    /// Acknowledgements of the latest refresh event acknowledged so far.
+    BUS_LAST_REFRESH_ACKS = "vortex_bus_last_refresh_acks", Gauge, None, false,
+        "Acknowledgements so far of the refresh event acknowledged last.";
+    /// 1 while connected to the message broker, else 0.
+    BUS_CONNECTED = "vortex_bus_connected", Gauge, None, false,
+        "1 while connected to the message broker, else 0.";
+    /// Peers heard from recently.
+    BUS_PEERS = "vortex_bus_peers", Gauge, None, false,
+        "Other replicas heard from recently on the bus.";
     /// HTTP requests answered, by `route` template, `method` and `status` class (`2xx` ...).
     HTTP_REQUESTS = "vortex_http_requests_total", Counter, None, true,
         "HTTP requests answered, by route template, method and status class.";
@@ -124,6 +150,9 @@ pub const FAST_BUCKETS: &[f64] = &[
 ];
 /// Buckets of [`GIT_FETCH_DURATION`], in seconds: 10 ms to 2 min.
 pub const GIT_BUCKETS: &[f64] = &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];
+
+/// Buckets of [`BUS_PROPAGATION_DURATION`], in seconds: 5 ms to 60 s.
+pub const BUS_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
 
 /// The row of the metric `name`.
 pub fn row(name: &str) -> Option<&'static Row> {

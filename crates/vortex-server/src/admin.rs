@@ -8,7 +8,9 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::HeaderMap;
+use std::time::Instant;
+
+use axum::http::{HeaderMap, HeaderValue};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -20,7 +22,7 @@ use vortex_metrics::AuthApi;
 use crate::auth::{self, WebhookRefusal};
 use crate::error::{ApiError, ErrorCode};
 use crate::route::Route;
-use crate::{AppState, monitor};
+use crate::{AppState, bus, monitor};
 
 /// Answers 403 when the admin API is off, 401 without the right bearer token.
 pub(crate) async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -46,7 +48,12 @@ pub(crate) fn refuse_writer(state: &AppState, method: &str, route: Route, header
             }
             None => admin_access(state, method, path, headers).map_err(IntoResponse::into_response),
         },
-        Route::Cache | Route::CacheKey | Route::Decrypt | Route::DecryptFor => {
+        Route::Cache
+        | Route::CacheKey
+        | Route::Decrypt
+        | Route::DecryptFor
+        | Route::BusRefresh
+        | Route::BusRefreshFor => {
             admin_access(state, method, path, headers).map_err(IntoResponse::into_response)
         }
         Route::Encrypt | Route::EncryptFor => {
@@ -159,12 +166,15 @@ pub(crate) async fn delete_key(State(state): State<AppState>, Path(key): Path<St
 }
 
 /// `POST /monitor`: a git host's push webhook (or `path=`): fetch now, invalidate the applications
-/// the changed files concern, and answer their names as Spring does.
+/// the changed files concern, and answer their names as Spring does. On a bus, the other replicas
+/// fetch too, and then the Spring services of those names are told to refresh; the peers that
+/// confirmed are named in `X-Vortex-Bus-Peers` (and those that did not, in `X-Vortex-Bus-Missing`).
 pub(crate) async fn monitor(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let seen = Instant::now();
     if let Err(denied) = monitor_access(&state, &headers, &body) {
         return Ok(denied.into_response());
     }
@@ -172,14 +182,77 @@ pub(crate) async fn monitor(
         return Ok(Json(json!([])).into_response());
     };
     let names = monitor::service_names(&paths);
-    if let Err(err) = state.inner.source.refresh().await {
-        tracing::error!(error = %vortex_core::error_chain(&err), "monitor: fetch failed");
-        return Err(ApiError::new(
-            ErrorCode::FetchFailed,
-            "fetching from the configuration repository failed; the previous content stays in service",
-        ));
-    }
+    let change = match state.inner.bus.fetch(state.inner.source.as_ref()).await {
+        Ok(change) => change,
+        Err(err) => {
+            tracing::error!(error = %vortex_core::error_chain(&err), "monitor: fetch failed");
+            return Err(ApiError::new(
+                ErrorCode::FetchFailed,
+                "fetching from the configuration repository failed; the previous content stays in service",
+            ));
+        }
+    };
     let removed = state.inner.cache.invalidate_applications(&names).await;
     tracing::info!(?paths, ?names, removed, "monitor: refreshed");
-    Ok(Json(names).into_response())
+    let mut response = Json(&names).into_response();
+    if let Some(propagated) = state.inner.bus.propagate(&change, &bus::destinations(&names), seen).await {
+        for (header, peers) in [("x-vortex-bus-peers", &propagated.confirmed), ("x-vortex-bus-missing", &propagated.missing)] {
+            if let Ok(value) = HeaderValue::from_str(&peers.join(","))
+                && !peers.is_empty()
+            {
+                response.headers_mut().insert(header, value);
+            }
+        }
+    }
+    Ok(response)
+}
+
+/// `POST /actuator/busrefresh`: Spring Cloud Bus's endpoint, for every service.
+pub(crate) async fn bus_refresh(State(state): State<AppState>) -> Result<Response, ApiError> {
+    refresh_over_bus(&state, None).await
+}
+
+/// `POST /actuator/busrefresh/{destination}`: for the services of `destination` (`orders`,
+/// `orders:dev`, `orders:**`).
+pub(crate) async fn bus_refresh_for(
+    State(state): State<AppState>,
+    Path(destination): Path<String>,
+) -> Result<Response, ApiError> {
+    refresh_over_bus(&state, Some(&destination)).await
+}
+
+/// Fetches here, has the peers fetch, then tells the Spring services of `destination` to refresh;
+/// answers the destination, the peers by outcome and the refresh events' ids.
+async fn refresh_over_bus(state: &AppState, destination: Option<&str>) -> Result<Response, ApiError> {
+    let seen = Instant::now();
+    let bus = &state.inner.bus;
+    if !bus.is_on() {
+        return Err(ApiError::new(
+            ErrorCode::BusDisabled,
+            "this replica is not on a bus: set bus.enabled (in a build with the `bus` feature)",
+        ));
+    }
+    let destination = bus::destination(destination)
+        .map_err(|reason| ApiError::new(ErrorCode::InvalidRequest, format!("destination: {reason}")))?;
+    let change = bus.fetch(state.inner.source.as_ref()).await.map_err(|err| {
+        tracing::error!(error = %vortex_core::error_chain(&err), "busrefresh: fetch failed");
+        ApiError::new(
+            ErrorCode::FetchFailed,
+            "fetching from the configuration repository failed; the previous content stays in service",
+        )
+    })?;
+    let propagated = bus.propagate(&change, std::slice::from_ref(&destination), seen).await.unwrap_or_default();
+    if propagated.error.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::BusUnavailable,
+            "the message broker cannot be reached: this replica fetched, but neither its peers nor the Spring \
+             services were told",
+        ));
+    }
+    let body = json!({
+        "destination": destination,
+        "peers": { "confirmed": propagated.confirmed, "failed": propagated.failed, "missing": propagated.missing },
+        "events": propagated.events,
+    });
+    Ok(Json(body).into_response())
 }

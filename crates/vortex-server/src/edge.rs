@@ -195,6 +195,8 @@ impl App {
     /// one still serves. [`serve`](crate::serve) calls it when its shutdown signal comes.
     pub fn drain(&self) {
         self.0.state.inner.draining.store(true, Ordering::Relaxed);
+        // Peers stop waiting for a replica that is leaving.
+        self.0.state.inner.bus.leave();
     }
 
     /// Whether [`drain`](Self::drain) was called.

@@ -29,6 +29,8 @@ pub enum ErrorCode {
     NotFound,
     /// 404: an encryption endpoint without a key.
     NoKey,
+    /// 404: a bus endpoint on a replica that is not on a bus.
+    BusDisabled,
     /// 405: a method the route does not take.
     MethodNotAllowed,
     /// 408: the request or its body took too long.
@@ -47,11 +49,13 @@ pub enum ErrorCode {
     Unavailable,
     /// 503: the server is at its concurrency limit.
     Overloaded,
+    /// 503: a bus endpoint while the message broker cannot be reached.
+    BusUnavailable,
 }
 
 impl ErrorCode {
     /// Every code, in the order of `docs/api.md`'s table.
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 19] = [
         Self::InvalidRequest,
         Self::InvalidCipher,
         Self::Unauthorized,
@@ -60,6 +64,7 @@ impl ErrorCode {
         Self::AdminDisabled,
         Self::NotFound,
         Self::NoKey,
+        Self::BusDisabled,
         Self::MethodNotAllowed,
         Self::Timeout,
         Self::PayloadTooLarge,
@@ -69,6 +74,7 @@ impl ErrorCode {
         Self::FetchFailed,
         Self::Unavailable,
         Self::Overloaded,
+        Self::BusUnavailable,
     ];
 
     /// The row of the table: status, code, and the headers the answer carries.
@@ -86,6 +92,7 @@ impl ErrorCode {
             Self::AdminDisabled => (StatusCode::FORBIDDEN, "admin_disabled", &[]),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found", &[]),
             Self::NoKey => (StatusCode::NOT_FOUND, "no_key", &[]),
+            Self::BusDisabled => (StatusCode::NOT_FOUND, "bus_disabled", &[]),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", &[]),
             Self::Timeout => (StatusCode::REQUEST_TIMEOUT, "timeout", &[]),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", &[]),
@@ -97,6 +104,8 @@ impl ErrorCode {
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", &[("retry-after", "5")]),
             // A full server frees a slot within one request's time.
             Self::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded", &[("retry-after", "1")]),
+            // The transport reconnects with backoff of at most 5 s.
+            Self::BusUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "bus_unavailable", &[("retry-after", "5")]),
         }
     }
 
@@ -124,6 +133,7 @@ impl ErrorCode {
             Self::AdminDisabled => "the admin API is off: set security.admin_token to turn it on",
             Self::NotFound => "not found",
             Self::NoKey => "no encryption key is installed: set encrypt.key",
+            Self::BusDisabled => "this replica is not on a bus: set bus.enabled",
             Self::MethodNotAllowed => "method not allowed",
             Self::Timeout => "request timed out",
             Self::PayloadTooLarge => "request body too large",
@@ -133,6 +143,7 @@ impl ErrorCode {
             Self::FetchFailed => "fetching from the configuration repository failed",
             Self::Unavailable => "the backend cannot serve yet",
             Self::Overloaded => "the server is at its limit of concurrent requests; retry shortly",
+            Self::BusUnavailable => "the message broker cannot be reached",
         }
     }
 

@@ -43,6 +43,7 @@
 mod admin;
 mod auth;
 mod backend;
+mod bus;
 mod cache;
 mod edge;
 mod encrypt;

@@ -43,6 +43,10 @@ pub(crate) enum Route {
     DecryptFor,
     Key,
     KeyFor,
+    /// `POST` refreshes every Spring service over the bus; `GET` reads the application `actuator`.
+    BusRefresh,
+    /// `POST` refreshes the destination's services; `GET` reads the application `actuator`.
+    BusRefreshFor,
 }
 
 /// How a route answers `GET`, besides the methods it takes.
@@ -78,7 +82,7 @@ const fn exempt(template: &'static str) -> Row {
 
 impl Route {
     /// Every route, in table order.
-    pub(crate) const ALL: [Self; 20] = [
+    pub(crate) const ALL: [Self; 22] = [
         Self::One,
         Self::Two,
         Self::Three,
@@ -99,6 +103,8 @@ impl Route {
         Self::DecryptFor,
         Self::Key,
         Self::KeyFor,
+        Self::BusRefresh,
+        Self::BusRefreshFor,
     ];
 
     /// The table.
@@ -124,6 +130,8 @@ impl Route {
             Self::DecryptFor => row("/decrypt/{name}/{profiles}", Get::Read, true, false),
             Self::Key => row("/key", Get::Own, false, false),
             Self::KeyFor => row("/key/{name}/{profiles}", Get::Own, false, false),
+            Self::BusRefresh => row("/actuator/busrefresh", Get::Read, true, false),
+            Self::BusRefreshFor => row("/actuator/busrefresh/{destination}", Get::Read, true, false),
         }
     }
 

@@ -48,6 +48,8 @@ fn handlers(route: Route, state: &AppState) -> MethodRouter<AppState> {
         Route::DecryptFor => post(encrypt::decrypt_for).route_layer(admin()).merge(get(routes::read)),
         Route::Key => get(encrypt::key),
         Route::KeyFor => get(encrypt::key_for),
+        Route::BusRefresh => post(admin::bus_refresh).route_layer(admin()).merge(get(routes::read)),
+        Route::BusRefreshFor => post(admin::bus_refresh_for).route_layer(admin()).merge(get(routes::read)),
     }
 }
 

@@ -46,12 +46,20 @@ pub(crate) async fn answer(state: &AppState, uri: &Uri, headers: &HeaderMap) -> 
 /// `GET /health` and `/actuator/health`: 200 while the backend serves, 503 when it cannot.
 pub(crate) async fn health(State(state): State<AppState>) -> Response {
     let backend = state.inner.source.health();
-    let status = if backend.ready { backend.status } else { HealthStatus::Down };
+    let mut status = if backend.ready { backend.status } else { HealthStatus::Down };
     let code = if status == HealthStatus::Down { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "status": status,
         "backends": { state.inner.backend_name: backend },
     });
+    // A replica without its broker serves, but tells: degraded, never down.
+    if let Some((bus, degraded)) = state.inner.bus.health() {
+        if degraded && status == HealthStatus::Up {
+            status = HealthStatus::Degraded;
+            body["status"] = serde_json::json!(status);
+        }
+        body["bus"] = bus;
+    }
     (code, [(CONTENT_TYPE, HeaderValue::from_static(JSON))], body.to_string()).into_response()
 }
 

@@ -12,6 +12,7 @@ use vortex_core::snapshot::Snapshot;
 use vortex_core::{ConfigQuery, ConfigSource, CoreError};
 
 use crate::auth::{BasicAuth, BearerToken, WebhookSecret};
+use crate::bus::{Bus, BusConfig};
 use crate::cache::{Cache, CacheConfig};
 use crate::metrics::Observability;
 
@@ -27,6 +28,8 @@ pub(crate) struct Shared {
     /// The backend with every layer but the cache: what misses and resources read.
     pub(crate) source: Arc<dyn ConfigSource>,
     pub(crate) cache: Cache,
+    /// The bus, when this replica is on one.
+    pub(crate) bus: Bus,
     pub(crate) backend_name: &'static str,
     pub(crate) auth: Option<BasicAuth>,
     pub(crate) admin: Option<BearerToken>,
@@ -67,6 +70,7 @@ impl AppState {
             backend_name,
             observability: Observability::default(),
             cache: CacheConfig::default(),
+            bus: BusConfig::default(),
             overrides: Vec::new(),
             encryption: None,
             auth: None,
@@ -118,6 +122,7 @@ pub struct Builder {
     backend_name: &'static str,
     observability: Observability,
     cache: CacheConfig,
+    bus: BusConfig,
     overrides: Vec<(String, String)>,
     encryption: Option<(Arc<TextEncryptor>, Option<InvalidCipher>)>,
     auth: Option<BasicAuth>,
@@ -155,6 +160,22 @@ impl Builder {
     /// The cache of the settings (see [`CacheConfig::from_settings`]).
     pub(crate) fn cache_config(mut self, cache: CacheConfig) -> Self {
         self.cache = cache;
+        self
+    }
+
+    /// Joins a Spring Cloud Bus: changes this replica sees are announced to its peers (which fetch
+    /// and confirm) and then to Spring services as refresh events; changes the peers announce are
+    /// fetched. The broker connection is made in the background (call [`build`](Self::build) within
+    /// a tokio runtime); without a broker the server serves, and health says the bus is degraded.
+    #[cfg(feature = "bus")]
+    pub fn bus(mut self, options: vortex_bus::BusOptions, amqp: vortex_bus::AmqpOptions) -> Self {
+        self.bus = BusConfig { join: Some((options, amqp)) };
+        self
+    }
+
+    /// The bus of the settings (see [`BusConfig::from_settings`]).
+    pub(crate) fn bus_config(mut self, bus: BusConfig) -> Self {
+        self.bus = bus;
         self
     }
 
@@ -232,9 +253,12 @@ impl Builder {
             source = Arc::new(processed);
         }
         let cache = Cache::new(self.cache, &source, observability.metrics());
+        // After the cache: its listener drops what a change made stale before the bus announces it.
+        let bus = Bus::start(self.bus, &source, observability.metrics());
         let shared = Shared {
             source,
             cache,
+            bus,
             backend_name: self.backend_name,
             auth: self.auth,
             admin: self.admin,

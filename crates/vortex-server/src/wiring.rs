@@ -9,6 +9,7 @@ use vortex_core::native::{NativeOptions, NativeSource};
 use vortex_core::{ConfigSource, CoreError};
 use vortex_settings::Settings;
 
+use crate::bus::BusConfig;
 use crate::cache::CacheConfig;
 #[cfg(feature = "git")]
 use crate::git;
@@ -49,7 +50,8 @@ impl AppState {
             let invalid = if encrypt.prefix_invalid_properties { InvalidCipher::Prefix } else { InvalidCipher::Keep };
             builder = builder.encryption(encryptor, encrypt.decrypt_on_server.then_some(invalid));
         }
-        Ok(builder.cache_config(CacheConfig::from_settings(&settings.cache)).build())
+        let bus = BusConfig::from_settings(&settings.bus, server.port)?;
+        Ok(builder.cache_config(CacheConfig::from_settings(&settings.cache)).bus_config(bus).build())
     }
 }
 

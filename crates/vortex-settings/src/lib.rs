@@ -52,7 +52,7 @@ pub use load::{ENV_PREFIX, Loaded, load};
 pub use overrides::{OverrideValue, flatten_overrides};
 pub use secret::Secret;
 pub use section::{
-    BackendsSettings, BasicAuthSettings, CacheSettings, EncryptSettings, GitRepoSettings, GitSettings, LogFormat,
+    AmqpSettings, BackendsSettings, BasicAuthSettings, BusSettings, CacheSettings, EncryptSettings, GitRepoSettings, GitSettings, LogFormat,
     LoggingSettings, MetricsSettings, NativeSettings, SecuritySettings, ServerSettings, ShutdownSettings, TlsSettings,
 };
 pub use settings::Settings;

@@ -57,12 +57,13 @@ impl crate::Settings {
 /// Reads each `*_file` secret into its setting; returns `(dotted key, message)` per problem.
 pub(crate) fn read_secret_files(settings: &mut crate::Settings) -> Vec<(String, String)> {
     let mut problems = Vec::new();
-    let (security, encrypt) = (&mut settings.security, &mut settings.encrypt);
-    let pairs: [(&str, &Option<std::path::PathBuf>, &mut Option<Secret>); 4] = [
+    let (security, encrypt, amqp) = (&mut settings.security, &mut settings.encrypt, &mut settings.bus.amqp);
+    let pairs: [(&str, &Option<std::path::PathBuf>, &mut Option<Secret>); 5] = [
         ("security.admin_token", &security.admin_token_file, &mut security.admin_token),
         ("security.webhook_secret", &security.webhook_secret_file, &mut security.webhook_secret),
         ("security.basic_auth.password", &security.basic_auth.password_file, &mut security.basic_auth.password),
         ("encrypt.key", &encrypt.key_file, &mut encrypt.key),
+        ("bus.amqp.password", &amqp.password_file, &mut amqp.password),
     ];
     for (key, file, secret) in pairs {
         let Some(path) = file else { continue };

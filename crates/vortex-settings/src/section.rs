@@ -1,6 +1,7 @@
 //! The sections of the settings tree, each with its structs, defaults and checks.
 
 mod backends;
+mod bus;
 mod cache;
 mod encrypt;
 mod logging;
@@ -9,6 +10,7 @@ mod security;
 mod server;
 
 pub use backends::{BackendsSettings, GitRepoSettings, GitSettings, NativeSettings};
+pub use bus::{AmqpSettings, BusSettings};
 pub use cache::CacheSettings;
 pub use encrypt::EncryptSettings;
 pub use logging::{LogFormat, LoggingSettings};

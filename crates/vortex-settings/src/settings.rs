@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::section::{
-    BackendsSettings, CacheSettings, EncryptSettings, LoggingSettings, MetricsSettings, SecuritySettings,
+    BackendsSettings, BusSettings, CacheSettings, EncryptSettings, LoggingSettings, MetricsSettings, SecuritySettings,
     ServerSettings,
 };
 
@@ -28,6 +28,8 @@ pub struct Settings {
     pub security: SecuritySettings,
     /// `{cipher}` values and the `/encrypt` and `/decrypt` endpoints.
     pub encrypt: EncryptSettings,
+    /// Spring Cloud Bus on RabbitMQ: change propagation to the other replicas and the Spring services.
+    pub bus: BusSettings,
     /// Properties served first in every response, winning over every file of every repository
     /// (Spring's `spring.cloud.config.server.overrides`), written as YAML: nested maps join their
     /// keys with `.`, lists give `key[0]`, ...; every value is served as a string. Default none.

@@ -40,6 +40,7 @@ impl Settings {
         self.encrypt.check(&mut problems);
         self.logging.check(&mut problems);
         self.security.check(&mut problems);
+        self.bus.check(&mut problems);
         problems.0
     }
 }

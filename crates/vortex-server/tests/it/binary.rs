@@ -124,14 +124,14 @@ fn help_version_and_bad_arguments() {
 
 /// The binary serving on a free loopback port with JSON logs and `env` on top, once it has said it
 /// is listening.
-struct Running {
-    child: std::process::Child,
+pub(crate) struct Running {
+    pub(crate) child: std::process::Child,
     lines: std::io::Lines<BufReader<std::process::ChildStderr>>,
-    addr: std::net::SocketAddr,
+    pub(crate) addr: std::net::SocketAddr,
 }
 
 impl Running {
-    fn start(env: &[(&str, &str)]) -> Self {
+    pub(crate) fn start(env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let mut command = binary();
         command

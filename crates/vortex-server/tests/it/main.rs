@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod binary;
+#[cfg(all(feature = "bus", feature = "git", feature = "cache", feature = "metrics"))]
+mod bus;
 #[cfg(feature = "cache")]
 mod cache;
 mod client;
