@@ -15,12 +15,13 @@ use crate::cmd::{Tool, cargo, ensure_tool, target_dir, workspace_root};
 
 /// The library crates measured, and their features: the default set, except for `vortex-metrics`,
 /// whose default has no exporter and so nothing the server uses to test.
-const CRATES: [(&str, &[&str]); 6] = [
+const CRATES: [(&str, &[&str]); 7] = [
     ("vortex-core", &[]),
     ("vortex-settings", &[]),
     ("vortex-metrics", &["--features", "prometheus"]),
     ("vortex-cache", &[]),
     ("vortex-git", &[]),
+    ("vortex-bus", &[]),
     ("vortex-server", &[]),
 ];
 /// Lowest line coverage a library crate may have, in percent.

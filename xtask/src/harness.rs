@@ -12,6 +12,11 @@ use anyhow::{Context, Result, bail, ensure};
 
 use crate::cmd::Tool;
 
+/// A private RabbitMQ (`crates/vortex-bus/testing/broker.rs`, shared with the bus tests).
+#[allow(unreachable_pub, dead_code, reason = "shared with the bus crate's tests")]
+#[path = "../../crates/vortex-bus/testing/broker.rs"]
+pub(crate) mod broker;
+
 /// The server on the native backend over `repo` with a cache of 20,000 entries, ready when an
 /// application of the generated repository answers; pinned to `core` when given.
 pub(crate) fn start_native(binary: &Path, work: &Path, repo: &Path, core: Option<u32>) -> Result<Server> {
@@ -147,6 +152,19 @@ pub(crate) fn get(addr: SocketAddr, path: &str, headers: &[&str], timeout: Durat
     Ok(connection.read()?)
 }
 
+/// `POST path` with `headers` and a JSON `body` on a connection of its own, waiting at most
+/// `timeout` for the answer.
+pub(crate) fn post(addr: SocketAddr, path: &str, headers: &[&str], body: &str, timeout: Duration) -> Result<Response> {
+    let mut connection = Connection::open(addr, timeout)?;
+    let mut request = format!("POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    for header in headers {
+        let _ = write!(request, "{header}\r\n");
+    }
+    let _ = write!(request, "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+    connection.reader.get_mut().write_all(request.as_bytes())?;
+    Ok(connection.read()?)
+}
+
 /// Why reading an answer failed: before any byte came (the request may never have been read), or
 /// after (the answer was cut).
 #[derive(Debug)]
@@ -240,6 +258,11 @@ pub(crate) const LOAD_TOOLS: [Tool; 3] = [
     Tool::Debian { command: "taskset", package: "util-linux" },
 ];
 
+/// Debian's RabbitMQ, for the bus tests and the propagation benchmark (a private broker each:
+/// the system service is never used).
+pub(crate) const RABBITMQ: Tool =
+    Tool::Debian { command: "/usr/lib/rabbitmq/bin/rabbitmq-server", package: "rabbitmq-server" };
+
 /// A free port on loopback.
 pub(crate) fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
@@ -287,4 +310,68 @@ pub(crate) fn generate_repository(dir: &Path) -> Result<PathBuf> {
         std::fs::write(dir.join(format!("app-{app}-prod.yml")), "server:\n  port: 443\n")?;
     }
     Ok(dir.to_path_buf())
+}
+
+/// What one wrk run reported.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Run {
+    pub(crate) requests_per_second: f64,
+    pub(crate) p50_us: f64,
+    pub(crate) p99_us: f64,
+    pub(crate) p999_us: f64,
+    pub(crate) errors: u64,
+}
+
+/// wrk script: print the figures as one JSON line when done.
+const REPORT: &str = r#"
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.status + summary.errors.timeout
+  io.write(string.format(
+    'VORTEX-LOAD {"rps":%f,"p50":%f,"p99":%f,"p999":%f,"errors":%d}\n',
+    summary.requests / (summary.duration / 1e6),
+    latency:percentile(50), latency:percentile(99), latency:percentile(99.9), errors))
+end
+"#;
+
+/// wrk on core 1 for `seconds` with `connections` connections against `path`, one `header` and
+/// an optional Lua `script` prepended to the reporting one.
+pub(crate) fn wrk(
+    addr: SocketAddr,
+    path: &str,
+    header: Option<&str>,
+    connections: u32,
+    seconds: u64,
+    script: Option<&str>,
+) -> Result<Run> {
+    let dir = std::env::temp_dir().join(format!("vortex-wrk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join("script.lua");
+    std::fs::write(&file, format!("{}\n{REPORT}", script.unwrap_or("")))?;
+    let mut command = Command::new("taskset");
+    command.args(["-c", "1", "wrk", "-t1", "--timeout", "2s"]);
+    command.arg(format!("-c{connections}")).arg(format!("-d{seconds}s")).arg("-s").arg(&file);
+    if let Some(header) = header {
+        command.args(["-H", header]);
+    }
+    command.arg(format!("http://{addr}{path}"));
+    let output = command.output().context("cannot run wrk")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!("wrk failed: {}\n{stdout}{}", output.status, String::from_utf8_lossy(&output.stderr));
+    }
+    let line = stdout.lines().find_map(|l| l.strip_prefix("VORTEX-LOAD ")).context("wrk printed no figures")?;
+    let field = |name: &str| -> Result<f64> {
+        let start = line.find(&format!("\"{name}\":")).context("missing field")? + name.len() + 3;
+        let rest = &line[start..];
+        let end = rest.find([',', '}']).unwrap_or(rest.len());
+        rest[..end].parse::<f64>().with_context(|| format!("bad {name} in {line}"))
+    };
+    Ok(Run {
+        requests_per_second: field("rps")?,
+        p50_us: field("p50")?,
+        p99_us: field("p99")?,
+        p999_us: field("p999")?,
+        errors: field("errors")? as u64,
+    })
 }

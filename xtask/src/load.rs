@@ -22,23 +22,13 @@ use anyhow::{Context, Result, bail};
 
 use crate::cmd::{cargo, ensure_tool, step, target_dir, workspace_root};
 use crate::harness::{
-    APPLICATIONS, LOAD_TOOLS, Response, Server, free_port, generate_repository, get, rss_mb, start_native,
+    APPLICATIONS, LOAD_TOOLS, Response, Run, Server, free_port, generate_repository, get, rss_mb, start_native, wrk,
 };
 
 /// Connections for the throughput runs.
 const CONNECTIONS: u32 = 64;
 /// Connection counts of the sweep.
 const SWEEP: &[u32] = &[1, 4, 16, 64, 256];
-
-/// What one wrk run reported.
-#[derive(Debug, Clone, Copy, Default)]
-struct Run {
-    requests_per_second: f64,
-    p50_us: f64,
-    p99_us: f64,
-    p999_us: f64,
-    errors: u64,
-}
 
 /// A request shape measured against both servers.
 struct Scenario {
@@ -219,18 +209,6 @@ fn filled_memory(binary: &Path, work: &Path, repo: &Path, entries: usize) -> Res
     Ok((body_bytes as f64 / entries as f64 / 1024.0, rss_mb(vortex.pid())?))
 }
 
-/// wrk script: print the figures as one JSON line when done.
-const REPORT: &str = r#"
-done = function(summary, latency, requests)
-  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
-    + summary.errors.status + summary.errors.timeout
-  io.write(string.format(
-    'VORTEX-LOAD {"rps":%f,"p50":%f,"p99":%f,"p999":%f,"errors":%d}\n',
-    summary.requests / (summary.duration / 1e6),
-    latency:percentile(50), latency:percentile(99), latency:percentile(99.9), errors))
-end
-"#;
-
 /// wrk script addition: every request a new cache key (a profile never asked for before).
 const COLD_MISSES: &str = r#"
 counter = 0
@@ -246,46 +224,6 @@ delay = function()
   return 1
 end
 "#;
-
-fn wrk(
-    addr: SocketAddr,
-    path: &str,
-    header: Option<&str>,
-    connections: u32,
-    seconds: u64,
-    script: Option<&str>,
-) -> Result<Run> {
-    let dir = std::env::temp_dir().join(format!("vortex-wrk-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let file = dir.join("script.lua");
-    std::fs::write(&file, format!("{}\n{REPORT}", script.unwrap_or("")))?;
-    let mut command = Command::new("taskset");
-    command.args(["-c", "1", "wrk", "-t1", "--timeout", "2s"]);
-    command.arg(format!("-c{connections}")).arg(format!("-d{seconds}s")).arg("-s").arg(&file);
-    if let Some(header) = header {
-        command.args(["-H", header]);
-    }
-    command.arg(format!("http://{addr}{path}"));
-    let output = command.output().context("cannot run wrk")?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        bail!("wrk failed: {}\n{stdout}{}", output.status, String::from_utf8_lossy(&output.stderr));
-    }
-    let line = stdout.lines().find_map(|l| l.strip_prefix("VORTEX-LOAD ")).context("wrk printed no figures")?;
-    let field = |name: &str| -> Result<f64> {
-        let start = line.find(&format!("\"{name}\":")).context("missing field")? + name.len() + 3;
-        let rest = &line[start..];
-        let end = rest.find([',', '}']).unwrap_or(rest.len());
-        rest[..end].parse::<f64>().with_context(|| format!("bad {name} in {line}"))
-    };
-    Ok(Run {
-        requests_per_second: field("rps")?,
-        p50_us: field("p50")?,
-        p99_us: field("p99")?,
-        p999_us: field("p999")?,
-        errors: field("errors")? as u64,
-    })
-}
 
 fn mean(runs: &[Run]) -> Run {
     let n = runs.len().max(1) as f64;

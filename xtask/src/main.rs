@@ -11,6 +11,8 @@
 //!   (see `hostile.rs`).
 //! - `soak [--seconds N] [--smoke]`: traffic while faults happen (remote gone, broken YAML, clone deleted,
 //!   a flood of names, SIGTERM).
+//! - `propagation [--pushes N] [--smoke]`: three replicas on a private RabbitMQ: from a webhook to
+//!   every replica serving the push and to the Spring event; read throughput with the bus on and off.
 //! - `sizes [--smoke]`: the release binary of every feature combination: size, start-up, idle memory.
 //! - `coverage [--check]`: line coverage of every library crate (cargo-tarpaulin); `--check` fails
 //!   under 80 %.
@@ -24,6 +26,7 @@ mod fuzz;
 mod harness;
 mod hostile;
 mod load;
+mod propagation;
 mod sizes;
 mod soak;
 mod tidy;
@@ -42,10 +45,11 @@ fn main() -> ExitCode {
         Some("sizes") => sizes::run(&args[1..]),
         Some("coverage") => coverage::run(&args[1..]),
         Some("soak") => soak::run(&args[1..]),
+        Some("propagation") => propagation::run(&args[1..]),
         Some("tidy") => tidy::run(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|bench [FILTER]|load [--seconds N] [--smoke] [--memory]|examples|fuzz [--seconds N] [TARGET...]|hostile|sizes [--smoke]|soak [--seconds N] [--smoke]|coverage [--check]|tidy>"
+                "usage: cargo xtask <ci|bench [FILTER]|load [--seconds N] [--smoke] [--memory]|examples|fuzz [--seconds N] [TARGET...]|hostile|sizes [--smoke]|soak [--seconds N] [--smoke]|propagation [--pushes N] [--smoke]|coverage [--check]|tidy>"
             );
             return ExitCode::from(2);
         }

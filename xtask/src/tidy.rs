@@ -20,7 +20,11 @@ const EDGES: &[(&str, &[&str])] = &[
     ("vortex-metrics", &["vortex-core"]),
     ("vortex-cache", &["vortex-core", "vortex-metrics"]),
     ("vortex-git", &["vortex-core", "vortex-metrics"]),
-    ("vortex-server", &["vortex-core", "vortex-settings", "vortex-metrics", "vortex-cache", "vortex-git"]),
+    ("vortex-bus", &["vortex-core"]),
+    (
+        "vortex-server",
+        &["vortex-core", "vortex-settings", "vortex-metrics", "vortex-cache", "vortex-git", "vortex-bus"],
+    ),
     ("xtask", &[]),
 ];
 
@@ -31,6 +35,7 @@ const FORBIDDEN: &[(&str, &[&str], &str)] = &[
     ("vortex-metrics", &["axum", "hyper"], "only the server speaks HTTP"),
     ("vortex-cache", &["axum", "hyper"], "only the server speaks HTTP"),
     ("vortex-git", &["axum", "hyper"], "only the server speaks HTTP"),
+    ("vortex-bus", &["axum", "hyper"], "only the server speaks HTTP"),
 ];
 
 pub(crate) fn run() -> Result<()> {

@@ -131,7 +131,11 @@ fn split_port(hostport: &str) -> Result<(String, u16), String> {
     };
     let port = match port {
         None => 5672,
-        Some(port) => port.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| "the port is not a number from 1 to 65535".to_owned())?,
+        Some(port) => port
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| "the port is not a number from 1 to 65535".to_owned())?,
     };
     Ok((host.to_owned(), port))
 }
@@ -364,7 +368,10 @@ mod tests {
         assert_eq!((uri.host(), uri.port(), uri.vhost()), ("rabbit.internal", 5673, "prod/a"));
         assert_eq!(uri.password, "p@ss");
         let uri = AmqpUri::parse("amqp://127.0.0.1").unwrap();
-        assert_eq!((uri.username.as_str(), uri.password.as_str(), uri.port(), uri.vhost()), ("guest", "guest", 5672, "/"));
+        assert_eq!(
+            (uri.username.as_str(), uri.password.as_str(), uri.port(), uri.vhost()),
+            ("guest", "guest", 5672, "/")
+        );
         assert_eq!(AmqpUri::parse("amqp://guest:guest@127.0.0.1:1/%2f").unwrap().vhost(), "/");
         assert_eq!(AmqpUri::parse("amqp://[::1]:5000/").unwrap().host(), "::1");
     }

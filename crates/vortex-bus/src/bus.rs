@@ -72,9 +72,11 @@ pub fn default_id(port: u16) -> String {
 
 /// What the bus asks of the replica it runs in.
 pub trait Replica: Send + Sync + 'static {
-    /// Fetches from the repository now and stops serving anything built from older content;
-    /// returns once new requests get what the repository has.
-    fn refresh(&self) -> BoxFuture<'_, Result<(), CoreError>>;
+    /// Fetches from the repository now and stops serving anything built from older content, or
+    /// from content `change` says changed (what the peers announced; everything after a lost
+    /// connection); returns once new requests get what the repository has. `change` only ever
+    /// decides what to drop, never what to serve.
+    fn refresh<'a>(&'a self, change: &'a SourceChange) -> BoxFuture<'a, Result<(), CoreError>>;
 }
 
 /// What happened to a message read from the bus.
@@ -229,7 +231,7 @@ impl Pending {
 
 /// A fetch asked for: by a peer's change, or after a reconnection (no one to confirm to).
 enum Fetch {
-    Peer { change_id: String, origin: String },
+    Peer { change_id: String, origin: String, change: SourceChange },
     Reconnected,
 }
 
@@ -284,6 +286,7 @@ impl Bus {
             labels: change.labels.clone(),
             versions: change.versions.iter().cloned().collect(),
             applications: change.applications.clone(),
+            everything: change.everything,
         };
         let change_id = event.envelope.id.clone();
         let done = Arc::new(Notify::new());
@@ -502,7 +505,11 @@ impl Inner {
         match event {
             Event::Change(change) => {
                 self.saw(&origin);
-                let fetch = Fetch::Peer { change_id: change.envelope.id, origin: origin.clone() };
+                let fetch = Fetch::Peer {
+                    change: change.source_change(),
+                    change_id: change.envelope.id,
+                    origin: origin.clone(),
+                };
                 if self.fetches.try_send(fetch).is_err() {
                     tracing::warn!(peer = %origin, "bus: too many changes waiting for a fetch; one dropped");
                     return Outcome::Ignored(Ignored::NotForUs);
@@ -567,7 +574,15 @@ impl Inner {
             while let Ok(more) = fetches.try_recv() {
                 batch.push(more);
             }
-            let fetched = match replica.refresh().await {
+            let change = batch
+                .iter()
+                .map(|fetch| match fetch {
+                    Fetch::Peer { change, .. } => change.clone(),
+                    Fetch::Reconnected => SourceChange::everything(),
+                })
+                .reduce(|all, change| all.merge(&change))
+                .unwrap_or_else(SourceChange::everything);
+            let fetched = match replica.refresh(&change).await {
                 Ok(()) => true,
                 Err(err) => {
                     tracing::warn!(error = %vortex_core::error_chain(&err), "bus: fetch asked for by a peer failed");
@@ -576,8 +591,9 @@ impl Inner {
             };
             for fetch in batch {
                 match fetch {
-                    Fetch::Peer { change_id, origin } => {
-                        let confirm = Confirm { envelope: Envelope::new(&self.options.id, &origin), ack_id: change_id, fetched };
+                    Fetch::Peer { change_id, origin, .. } => {
+                        let confirm =
+                            Confirm { envelope: Envelope::new(&self.options.id, &origin), ack_id: change_id, fetched };
                         let _ = self.publish(&Event::Confirm(confirm)).await;
                     }
                     Fetch::Reconnected => tracing::info!(fetched, "bus: fetched after reconnecting"),

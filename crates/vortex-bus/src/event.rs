@@ -83,9 +83,29 @@ pub struct Change {
     /// The commit each moved label is at now, `null` for a deleted label: what the origin serves.
     #[serde(default)]
     pub versions: BTreeMap<String, Option<String>>,
-    /// The applications concerned, when only some are (a repository per application).
+    /// The applications concerned, when only some are (a repository per application, the names
+    /// of a webhook).
     #[serde(default)]
     pub applications: Option<Vec<String>>,
+    /// Whether anything of the applications concerned may have changed, whatever the label.
+    #[serde(default)]
+    pub everything: bool,
+}
+
+impl Change {
+    /// What the change says changed, as a backend would report it.
+    pub fn source_change(&self) -> vortex_core::SourceChange {
+        let change = if self.everything {
+            vortex_core::SourceChange::everything()
+        } else {
+            vortex_core::SourceChange::of_labels(self.labels.clone())
+        };
+        let change = change.with_versions(self.versions.iter().map(|(l, v)| (l.clone(), v.clone())).collect());
+        match &self.applications {
+            Some(names) => change.for_applications(names.clone()),
+            None => change,
+        }
+    }
 }
 
 /// A peer's answer to a [`Change`]: it fetched after the change was announced.
@@ -263,7 +283,8 @@ mod tests {
         let env = br#"{"type":"EnvironmentChangeRemoteApplicationEvent","timestamp":1,"originService":"a:1:x",
             "destinationService":"**","id":"f","values":{"key1":"value1"}}"#;
         assert_eq!(Event::decode(env), Ok(Event::Foreign));
-        for junk in [&b"not json"[..], b"{}", b"[]", b"{\"type\":\"AckRemoteApplicationEvent\"}", b"\xff\xfe", b"null"] {
+        for junk in [&b"not json"[..], b"{}", b"[]", b"{\"type\":\"AckRemoteApplicationEvent\"}", b"\xff\xfe", b"null"]
+        {
             assert_eq!(Event::decode(junk), Err(Ignored::Malformed), "{}", String::from_utf8_lossy(junk));
         }
         let big = vec![b' '; MAX_MESSAGE_BYTES + 1];

@@ -21,8 +21,8 @@
 //!
 //! struct Fetcher;
 //! impl Replica for Fetcher {
-//!     fn refresh(&self) -> BoxFuture<'_, Result<(), CoreError>> {
-//!         Box::pin(async { Ok(()) }) // fetch from git, invalidate the cache
+//!     fn refresh<'a>(&'a self, change: &'a SourceChange) -> BoxFuture<'a, Result<(), CoreError>> {
+//!         Box::pin(async { Ok(()) }) // fetch from git, drop what `change` made stale
 //!     }
 //! }
 //!
@@ -56,7 +56,10 @@ pub mod event;
 mod transport;
 
 pub use amqp::{AmqpOptions, AmqpTransport, AmqpUri};
-pub use bus::{Bus, BusHealth, default_id, BusOptions, NoObserver, Observer, Outcome, PeerHealth, Propagation, RefreshHealth, Replica};
+pub use bus::{
+    Bus, BusHealth, BusOptions, NoObserver, Observer, Outcome, PeerHealth, Propagation, RefreshHealth, Replica,
+    default_id,
+};
 pub use destination::{EVERYONE, destination};
 pub use event::Event;
 pub use transport::{BusError, Incoming, Transport};

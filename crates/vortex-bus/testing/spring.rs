@@ -27,9 +27,13 @@ pub struct SpringClient {
 impl SpringClient {
     /// Binds to the broker on 127.0.0.1:`port` as `guest`.
     pub async fn bind(port: u16) -> Self {
-        let connection = Connection::open(&OpenConnectionArguments::new("127.0.0.1", port, "guest", "guest")).await.unwrap();
+        let connection =
+            Connection::open(&OpenConnectionArguments::new("127.0.0.1", port, "guest", "guest")).await.unwrap();
         let channel = connection.open_channel(None).await.unwrap();
-        channel.exchange_declare(ExchangeDeclareArguments::new(EXCHANGE, "topic").durable(true).finish()).await.unwrap();
+        channel
+            .exchange_declare(ExchangeDeclareArguments::new(EXCHANGE, "topic").durable(true).finish())
+            .await
+            .unwrap();
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
         let queue = format!("{EXCHANGE}.anonymous.{}-{nanos}", std::process::id());
         let declare = QueueDeclareArguments::new(&queue).exclusive(true).auto_delete(true).finish();
@@ -52,7 +56,8 @@ impl SpringClient {
                 .await
                 .unwrap_or_else(|_| panic!("no message expected within 10 s"))
                 .expect("delivery channel open");
-            let json: Value = serde_json::from_slice(message.content.as_deref().unwrap_or_default()).unwrap_or_default();
+            let json: Value =
+                serde_json::from_slice(message.content.as_deref().unwrap_or_default()).unwrap_or_default();
             if wanted(&json) {
                 return (message, json);
             }
@@ -63,7 +68,9 @@ impl SpringClient {
     pub async fn publish(&self, body: &[u8]) {
         let mut properties = BasicProperties::default();
         properties.with_content_type("application/json").with_delivery_mode(2);
-        self.channel.basic_publish(properties, body.to_vec(), BasicPublishArguments::new(EXCHANGE, EXCHANGE)).await.unwrap();
+        self.channel
+            .basic_publish(properties, body.to_vec(), BasicPublishArguments::new(EXCHANGE, EXCHANGE))
+            .await
+            .unwrap();
     }
 }
-

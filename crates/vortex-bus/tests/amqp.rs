@@ -20,15 +20,16 @@ use vortex_core::{BoxFuture, CoreError, SourceChange};
 
 const EXCHANGE: &str = spring::EXCHANGE;
 
-/// A replica that counts its fetches, each taking `delay`.
+/// A replica that counts its fetches, each taking `delay`, and keeps the last change it was told.
 struct Counting {
     fetches: AtomicUsize,
     delay: Duration,
+    last: std::sync::Mutex<Option<SourceChange>>,
 }
 
 impl Counting {
     fn new(delay: Duration) -> Arc<Self> {
-        Arc::new(Self { fetches: AtomicUsize::new(0), delay })
+        Arc::new(Self { fetches: AtomicUsize::new(0), delay, last: std::sync::Mutex::new(None) })
     }
 
     fn fetches(&self) -> usize {
@@ -37,8 +38,9 @@ impl Counting {
 }
 
 impl Replica for Counting {
-    fn refresh(&self) -> BoxFuture<'_, Result<(), CoreError>> {
+    fn refresh<'a>(&'a self, change: &'a SourceChange) -> BoxFuture<'a, Result<(), CoreError>> {
         Box::pin(async move {
+            *self.last.lock().unwrap() = Some(change.clone());
             tokio::time::sleep(self.delay).await;
             self.fetches.fetch_add(1, Ordering::SeqCst);
             Ok(())
@@ -143,8 +145,11 @@ async fn refresh_events_are_what_a_spring_client_reads_and_its_acks_are_counted(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_is_fetched_by_every_peer_before_the_announcement_returns() {
     let broker = Broker::start();
-    let (a_fetches, b_fetches, c_fetches) =
-        (Counting::new(Duration::ZERO), Counting::new(Duration::from_millis(50)), Counting::new(Duration::from_millis(80)));
+    let (a_fetches, b_fetches, c_fetches) = (
+        Counting::new(Duration::ZERO),
+        Counting::new(Duration::from_millis(50)),
+        Counting::new(Duration::from_millis(80)),
+    );
     let a = start_bus(&broker.uri(), "vortex:a:1:x", a_fetches.clone(), Arc::new(Seen::default()));
     let b = start_bus(&broker.uri(), "vortex:b:1:x", b_fetches.clone(), Arc::new(Seen::default()));
     let c = start_bus(&broker.uri(), "vortex:c:1:x", c_fetches.clone(), Arc::new(Seen::default()));
@@ -155,13 +160,15 @@ async fn a_change_is_fetched_by_every_peer_before_the_announcement_returns() {
     eventually("peers known", || a.peers().len() == 2 && b.peers().len() == 2).await;
 
     let mut spring = SpringClient::bind(broker.port).await;
-    let change = SourceChange::of_labels(vec!["main".to_owned()]).with_versions(vec![("main".to_owned(), Some("abc".to_owned()))]);
+    let change = SourceChange::of_labels(vec!["main".to_owned()])
+        .with_versions(vec![("main".to_owned(), Some("abc".to_owned()))]);
     let propagation = a.announce(&change, Instant::now()).await;
     assert!(propagation.announced);
     assert_eq!(propagation.confirmed.len(), 2, "{propagation:?}");
     assert!(propagation.missing.is_empty() && propagation.failed.is_empty());
     // Both peers had fetched when the announcement returned; the origin did not fetch again.
     assert_eq!((a_fetches.fetches(), b_fetches.fetches(), c_fetches.fetches()), (0, 1, 1));
+    assert_eq!(b_fetches.last.lock().unwrap().as_ref(), Some(&change), "peers learn what changed");
     assert!(propagation.elapsed >= Duration::from_millis(80));
 
     // What Spring clients see of it: a type they do not know, so they ignore it and send no ack.
@@ -185,7 +192,8 @@ async fn a_peer_that_never_confirms_delays_the_origin_by_the_timeout_only_once()
     let broker = Broker::start();
     let a = start_bus(&broker.uri(), "vortex:a:1:x", Counting::new(Duration::ZERO), Arc::new(Seen::default()));
     // A peer whose fetch hangs far longer than the timeout.
-    let slow = start_bus(&broker.uri(), "vortex:slow:1:x", Counting::new(Duration::from_secs(60)), Arc::new(Seen::default()));
+    let slow =
+        start_bus(&broker.uri(), "vortex:slow:1:x", Counting::new(Duration::from_secs(60)), Arc::new(Seen::default()));
     connected(&a).await;
     connected(&slow).await;
     eventually("peer known", || a.peers().len() == 1).await;
@@ -226,7 +234,8 @@ async fn malformed_foreign_and_own_messages_are_ignored_and_counted() {
     ] {
         spring.publish(body).await;
     }
-    eventually("every message read", || seen.consumed.lock().unwrap().len() >= 7 + 1).await;
+    // The seven messages and this replica's own hello.
+    eventually("every message read", || seen.consumed.lock().unwrap().len() >= 8).await;
     assert_eq!(seen.count("unknown", "malformed"), 4, "{:?}", seen.consumed.lock().unwrap());
     assert_eq!(seen.count("unknown", "oversized"), 1);
     assert_eq!(seen.count("foreign", "foreign"), 1);
@@ -271,6 +280,8 @@ async fn a_replica_starts_without_its_broker_and_fetches_once_after_each_reconne
     .unwrap();
     connected(&bus).await;
     eventually("one fetch after reconnecting", || fetches.fetches() == 1).await;
+    let after = fetches.last.lock().unwrap().clone().unwrap();
+    assert!(after.everything && after.applications.is_none(), "events may have been missed: everything");
     assert_eq!(bus.refresh_clients(&["**".to_owned()]).await.map(|ids| ids.len()), Ok(1));
     bus.close().await;
     broker.kill();

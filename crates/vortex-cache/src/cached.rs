@@ -9,7 +9,9 @@ use moka::future::Cache;
 use moka::notification::RemovalCause;
 use moka::ops::compute::Op;
 use vortex_core::snapshot::Snapshot;
-use vortex_core::{BoxFuture, ChangeListener, ConfigQuery, ConfigSource, CoreError, Decorator, Environment};
+use vortex_core::{
+    BoxFuture, ChangeListener, ConfigQuery, ConfigSource, CoreError, Decorator, Environment, SourceChange,
+};
 
 use crate::key::QueryKey;
 use crate::{CacheKey, CacheOptions, CacheStats, Clock, Evictions, KeyPattern};
@@ -153,20 +155,17 @@ impl<S: ConfigSource> CachedSource<S> {
         let weak: Weak<Inner<S>> = Arc::downgrade(&inner);
         let listener: ChangeListener = Arc::new(move |change| {
             if let Some(inner) = weak.upgrade() {
-                // A key of several applications is stale when one of them changed.
-                let concerned = |key: &CacheKey| key.applications().any(|app| change.concerns_application(app));
-                if change.everything {
-                    let removed = inner.invalidate_now(concerned);
-                    tracing::info!(applications = ?change.applications, removed, "cache: the backend changed");
-                } else {
-                    let removed = inner.invalidate_now(|key| key.names_any_label(&change.labels) && concerned(key));
-                    let (labels, applications) = (&change.labels, &change.applications);
-                    tracing::info!(?labels, ?applications, removed, "cache: invalidated moved labels");
-                }
+                inner.invalidate_change(change);
             }
         });
         inner.source.subscribe(listener);
         Self { inner }
+    }
+
+    /// Removes what `change` made stale, as when the source itself reports it: every entry of the
+    /// applications concerned, or only their entries of the labels that moved. Returns how many went.
+    pub fn invalidate_change(&self, change: &SourceChange) -> u64 {
+        self.inner.invalidate_change(change)
     }
 
     /// The decorated source.
@@ -416,6 +415,21 @@ impl<S: ConfigSource> Inner<S> {
 
     /// Marks the matching entries now and leaves their removal to the next miss or statistics
     /// call: for change notifications, which cannot wait.
+    fn invalidate_change(&self, change: &SourceChange) -> u64 {
+        // A key of several applications is stale when one of them changed.
+        let concerned = |key: &CacheKey| key.applications().any(|app| change.concerns_application(app));
+        if change.everything {
+            let removed = self.invalidate_now(concerned);
+            tracing::info!(applications = ?change.applications, removed, "cache: the backend changed");
+            removed
+        } else {
+            let removed = self.invalidate_now(|key| key.names_any_label(&change.labels) && concerned(key));
+            let (labels, applications) = (&change.labels, &change.applications);
+            tracing::info!(?labels, ?applications, removed, "cache: invalidated moved labels");
+            removed
+        }
+    }
+
     fn invalidate_now(&self, matches: impl FnMut(&CacheKey) -> bool) -> u64 {
         let doomed = self.mark_where(matches);
         let count = u64::try_from(doomed.len()).unwrap_or(u64::MAX);

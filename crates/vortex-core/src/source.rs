@@ -123,9 +123,58 @@ impl SourceChange {
         self
     }
 
+    /// One change covering `self` and `other`: the labels of both, the later version of each
+    /// label, everything when either is, and the applications of both (all when either concerns all).
+    #[must_use]
+    pub fn merge(mut self, other: &Self) -> Self {
+        self.everything |= other.everything;
+        for label in &other.labels {
+            if !self.labels.contains(label) {
+                self.labels.push(label.clone());
+            }
+        }
+        for (label, version) in &other.versions {
+            self.versions.retain(|(l, _)| l != label);
+            self.versions.push((label.clone(), version.clone()));
+        }
+        self.applications = match (self.applications.take(), &other.applications) {
+            (Some(mut names), Some(more)) => {
+                for name in more {
+                    if !names.contains(name) {
+                        names.push(name.clone());
+                    }
+                }
+                Some(names)
+            }
+            _ => None,
+        };
+        self
+    }
+
     /// Whether content of `application` may have changed.
     pub fn concerns_application(&self, application: &str) -> bool {
         self.applications.as_ref().is_none_or(|names| names.iter().any(|name| name == application))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SourceChange;
+
+    #[test]
+    fn changes_merge_into_one() {
+        let a = SourceChange::of_labels(vec!["main".to_owned()])
+            .with_versions(vec![("main".to_owned(), Some("1".to_owned()))])
+            .for_applications(vec!["orders".to_owned()]);
+        let b = SourceChange::of_labels(vec!["main".to_owned(), "v1".to_owned()])
+            .with_versions(vec![("main".to_owned(), Some("2".to_owned()))])
+            .for_applications(vec!["billing".to_owned()]);
+        let merged = a.clone().merge(&b);
+        assert_eq!(merged.labels, ["main", "v1"]);
+        assert_eq!(merged.versions, [("main".to_owned(), Some("2".to_owned()))]);
+        assert_eq!(merged.applications, Some(vec!["orders".to_owned(), "billing".to_owned()]));
+        let everything = a.merge(&SourceChange::everything());
+        assert!(everything.everything && everything.applications.is_none());
     }
 }
 

@@ -327,7 +327,10 @@ impl Inner {
         let fallback = self.falls_back_to_master().then_some(default.as_str());
         let versions = self.read_state(|s| {
             let version = |label: &String| {
-                let id = s.labels.get(label).or_else(|| fallback.filter(|d| d == label).and_then(|_| s.labels.get("master")));
+                let id = s
+                    .labels
+                    .get(label)
+                    .or_else(|| fallback.filter(|d| d == label).and_then(|_| s.labels.get("master")));
                 id.map(|id| id.to_string())
             };
             labels.iter().map(|label| (label.clone(), version(label))).collect()

@@ -10,13 +10,14 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
 use std::time::Instant;
 
-use axum::http::{HeaderMap, HeaderValue};
 use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
+use vortex_core::SourceChange;
 use vortex_metrics::AuthApi;
 
 use crate::auth::{self, WebhookRefusal};
@@ -53,9 +54,7 @@ pub(crate) fn refuse_writer(state: &AppState, method: &str, route: Route, header
         | Route::Decrypt
         | Route::DecryptFor
         | Route::BusRefresh
-        | Route::BusRefreshFor => {
-            admin_access(state, method, path, headers).map_err(IntoResponse::into_response)
-        }
+        | Route::BusRefreshFor => admin_access(state, method, path, headers).map_err(IntoResponse::into_response),
         Route::Encrypt | Route::EncryptFor => {
             crate::auth::ReadAccess::check(state, headers).map(|_| ()).map_err(IntoResponse::into_response)
         }
@@ -195,8 +194,17 @@ pub(crate) async fn monitor(
     let removed = state.inner.cache.invalidate_applications(&names).await;
     tracing::info!(?paths, ?names, removed, "monitor: refreshed");
     let mut response = Json(&names).into_response();
-    if let Some(propagated) = state.inner.bus.propagate(&change, &bus::destinations(&names), seen).await {
-        for (header, peers) in [("x-vortex-bus-peers", &propagated.confirmed), ("x-vortex-bus-missing", &propagated.missing)] {
+    // Peers drop what was dropped here: the named applications (all, for `*`), whatever moved.
+    let mut announced = SourceChange::everything();
+    if !names.iter().any(|name| name == "*") {
+        announced = announced.for_applications(names.clone());
+    }
+    announced.labels = change.labels;
+    announced.versions = change.versions;
+    if let Some(propagated) = state.inner.bus.propagate(&announced, &bus::destinations(&names), seen).await {
+        for (header, peers) in
+            [("x-vortex-bus-peers", &propagated.confirmed), ("x-vortex-bus-missing", &propagated.missing)]
+        {
             if let Ok(value) = HeaderValue::from_str(&peers.join(","))
                 && !peers.is_empty()
             {
@@ -241,7 +249,14 @@ async fn refresh_over_bus(state: &AppState, destination: Option<&str>) -> Result
             "fetching from the configuration repository failed; the previous content stays in service",
         )
     })?;
-    let propagated = bus.propagate(&change, std::slice::from_ref(&destination), seen).await.unwrap_or_default();
+    // A refresh by hand drops everything, here and on the peers: with the native backend it is how
+    // an operator says that files changed.
+    let mut announced = SourceChange::everything();
+    announced.labels = change.labels;
+    announced.versions = change.versions;
+    let removed = state.inner.cache.invalidate_change(&announced);
+    tracing::info!(%destination, removed, "busrefresh: refreshed");
+    let propagated = bus.propagate(&announced, std::slice::from_ref(&destination), seen).await.unwrap_or_default();
     if propagated.error.is_some() {
         return Err(ApiError::new(
             ErrorCode::BusUnavailable,

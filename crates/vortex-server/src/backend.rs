@@ -87,13 +87,6 @@ impl ConfigSource for NativeBackend {
         Some(self.inner.default_label())
     }
 
-    /// Files are read on every load, so there is nothing to fetch; but what was built from them
-    /// may be stale: the subscribers hear that everything may have changed.
-    fn refresh(&self) -> BoxFuture<'_, Result<(), CoreError>> {
-        self.listeners.notify(&SourceChange::everything());
-        Box::pin(std::future::ready(Ok(())))
-    }
-
     fn subscribe(&self, listener: ChangeListener) {
         self.listeners.subscribe(listener);
     }

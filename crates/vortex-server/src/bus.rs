@@ -119,17 +119,24 @@ pub(crate) struct Bus {
 }
 
 impl Bus {
-    /// Joins the bus `config` asks for, fetching through `source` for peers; reports into
+    /// Joins the bus `config` asks for, fetching through `source` and dropping from `cache` for
+    /// peers; reports into
     /// `metrics`. Call it within a tokio runtime.
-    pub(crate) fn start(config: BusConfig, source: &Arc<dyn ConfigSource>, metrics: &vortex_metrics::Metrics) -> Self {
+    pub(crate) fn start(
+        config: BusConfig,
+        source: &Arc<dyn ConfigSource>,
+        cache: &crate::cache::Cache,
+        metrics: &vortex_metrics::Metrics,
+    ) -> Self {
         #[cfg(feature = "bus")]
         {
-            let link = config.join.map(|(options, amqp)| link::Link::start(options, amqp, source, metrics.bus()));
+            let link =
+                config.join.map(|(options, amqp)| link::Link::start(options, amqp, source, cache, metrics.bus()));
             Self { link }
         }
         #[cfg(not(feature = "bus"))]
         {
-            let _ = (config, source, metrics);
+            let _ = (config, source, cache, metrics);
             Self {}
         }
     }
@@ -201,6 +208,7 @@ mod link {
     use vortex_core::{BoxFuture, ConfigSource, CoreError, SourceChange};
 
     use super::Propagated;
+    use crate::cache::Cache;
 
     /// A joined bus and this replica's fetches.
     pub(super) struct Link {
@@ -213,6 +221,7 @@ mod link {
             options: vortex_bus::BusOptions,
             amqp: vortex_bus::AmqpOptions,
             source: &Arc<dyn ConfigSource>,
+            cache: &Cache,
             metrics: vortex_metrics::BusMetrics,
         ) -> Arc<Self> {
             tracing::info!(id = %options.id, broker = %amqp.uri, exchange = %amqp.destination, "bus: joining");
@@ -227,7 +236,7 @@ mod link {
                 options,
                 Arc::new(transport),
                 incoming,
-                Arc::clone(&local) as Arc<dyn vortex_bus::Replica>,
+                Arc::new(PeerFetch { local: Arc::clone(&local), cache: cache.clone() }),
                 Arc::new(Metered(metrics)),
             );
             let link = Arc::new(Self { bus, local: Arc::clone(&local) });
@@ -243,7 +252,12 @@ mod link {
             link
         }
 
-        pub(super) async fn propagate(&self, change: &SourceChange, destinations: &[String], seen: Instant) -> Propagated {
+        pub(super) async fn propagate(
+            &self,
+            change: &SourceChange,
+            destinations: &[String],
+            seen: Instant,
+        ) -> Propagated {
             let propagation = self.bus.announce(change, seen).await;
             let (events, error) = match self.bus.refresh_clients(destinations).await {
                 Ok(events) => (events, None),
@@ -267,39 +281,14 @@ mod link {
     }
 
     /// Announces what the backend found by itself, bursts merged into one announcement.
-    async fn announce_found(
-        link: std::sync::Weak<Link>,
-        mut rx: mpsc::UnboundedReceiver<(SourceChange, Instant)>,
-    ) {
+    async fn announce_found(link: std::sync::Weak<Link>, mut rx: mpsc::UnboundedReceiver<(SourceChange, Instant)>) {
         while let Some((mut change, seen)) = rx.recv().await {
             while let Ok((more, _)) = rx.try_recv() {
-                change = merge(change, &more);
+                change = change.merge(&more);
             }
             let Some(link) = link.upgrade() else { return };
             link.propagate(&change, &[vortex_bus::EVERYONE.to_owned()], seen).await;
         }
-    }
-
-    /// One change covering `a` and `b`.
-    pub(super) fn merge(mut a: SourceChange, b: &SourceChange) -> SourceChange {
-        a.everything |= b.everything;
-        for label in &b.labels {
-            if !a.labels.contains(label) {
-                a.labels.push(label.clone());
-            }
-        }
-        for (label, version) in &b.versions {
-            a.versions.retain(|(l, _)| l != label);
-            a.versions.push((label.clone(), version.clone()));
-        }
-        a.applications = match (a.applications.take(), &b.applications) {
-            (Some(mut names), Some(more)) => {
-                names.extend(more.iter().filter(|n| !names.contains(n)).cloned().collect::<Vec<_>>());
-                Some(names)
-            }
-            _ => None,
-        };
-        a
     }
 
     /// This replica's fetches when asked for: the changes they cause are collected for the caller
@@ -321,7 +310,7 @@ mod link {
             }
             let mut collecting = self.collecting.lock().unwrap_or_else(PoisonError::into_inner);
             for (_, seen) in collecting.iter_mut() {
-                *seen = merge(std::mem::take(seen), change);
+                *seen = std::mem::take(seen).merge(change);
             }
             true
         }
@@ -340,9 +329,20 @@ mod link {
         }
     }
 
-    impl vortex_bus::Replica for LocalFetch {
-        fn refresh(&self) -> BoxFuture<'_, Result<(), CoreError>> {
-            Box::pin(async move { self.fetch().await.map(|_| ()) })
+    /// A peer's change: fetch, then drop what the change made stale here too (a native backend
+    /// has nothing to fetch, and the webhook's applications were named at the origin only).
+    struct PeerFetch {
+        local: Arc<LocalFetch>,
+        cache: Cache,
+    }
+
+    impl vortex_bus::Replica for PeerFetch {
+        fn refresh<'a>(&'a self, change: &'a SourceChange) -> BoxFuture<'a, Result<(), CoreError>> {
+            Box::pin(async move {
+                self.local.fetch().await?;
+                self.cache.invalidate_change(change);
+                Ok(())
+            })
         }
     }
 
@@ -367,27 +367,6 @@ mod link {
         }
         fn peers(&self, alive: usize) {
             self.0.peers(alive);
-        }
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use vortex_core::SourceChange;
-
-        #[test]
-        fn changes_merge_into_one() {
-            let a = SourceChange::of_labels(vec!["main".to_owned()])
-                .with_versions(vec![("main".to_owned(), Some("1".to_owned()))])
-                .for_applications(vec!["orders".to_owned()]);
-            let b = SourceChange::of_labels(vec!["main".to_owned(), "v1".to_owned()])
-                .with_versions(vec![("main".to_owned(), Some("2".to_owned()))])
-                .for_applications(vec!["billing".to_owned()]);
-            let merged = super::merge(a.clone(), &b);
-            assert_eq!(merged.labels, ["main", "v1"]);
-            assert_eq!(merged.versions, [("main".to_owned(), Some("2".to_owned()))]);
-            assert_eq!(merged.applications, Some(vec!["orders".to_owned(), "billing".to_owned()]));
-            let everything = super::merge(a, &SourceChange::everything());
-            assert!(everything.everything && everything.applications.is_none());
         }
     }
 }

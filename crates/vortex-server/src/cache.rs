@@ -138,6 +138,16 @@ impl Cache {
     }
 
     /// Removes every entry of the applications `names` (`*` for all); how many went.
+    /// Removes what `change` made stale (see [`vortex_cache::CachedSource::invalidate_change`]).
+    pub(crate) fn invalidate_change(&self, change: &vortex_core::SourceChange) -> u64 {
+        #[cfg(feature = "cache")]
+        if let Some(cache) = &self.inner {
+            return cache.invalidate_change(change);
+        }
+        let _ = change;
+        0
+    }
+
     pub(crate) async fn invalidate_applications(&self, names: &[String]) -> u64 {
         #[cfg(feature = "cache")]
         if let Some(cache) = &self.inner {

@@ -254,7 +254,7 @@ impl Builder {
         }
         let cache = Cache::new(self.cache, &source, observability.metrics());
         // After the cache: its listener drops what a change made stale before the bus announces it.
-        let bus = Bus::start(self.bus, &source, observability.metrics());
+        let bus = Bus::start(self.bus, &source, &cache, observability.metrics());
         let shared = Shared {
             source,
             cache,

@@ -52,7 +52,8 @@ pub use load::{ENV_PREFIX, Loaded, load};
 pub use overrides::{OverrideValue, flatten_overrides};
 pub use secret::Secret;
 pub use section::{
-    AmqpSettings, BackendsSettings, BasicAuthSettings, BusSettings, CacheSettings, EncryptSettings, GitRepoSettings, GitSettings, LogFormat,
-    LoggingSettings, MetricsSettings, NativeSettings, SecuritySettings, ServerSettings, ShutdownSettings, TlsSettings,
+    AmqpSettings, BackendsSettings, BasicAuthSettings, BusSettings, CacheSettings, EncryptSettings, GitRepoSettings,
+    GitSettings, LogFormat, LoggingSettings, MetricsSettings, NativeSettings, SecuritySettings, ServerSettings,
+    ShutdownSettings, TlsSettings,
 };
 pub use settings::Settings;

@@ -78,7 +78,8 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 fn head(remote: &Remote) -> String {
-    let out = std::process::Command::new("git").args(["rev-parse", "HEAD"]).current_dir(remote.dir.path()).output().unwrap();
+    let out =
+        std::process::Command::new("git").args(["rev-parse", "HEAD"]).current_dir(remote.dir.path()).output().unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
@@ -161,10 +162,13 @@ async fn a_webhook_or_busrefresh_on_one_replica_reaches_every_replica_before_spr
     let (status, _, answer) = post(b.addr(), "/actuator/busrefresh", "").await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["destination"], "**");
-    let mut confirmed: Vec<&str> = answer["peers"]["confirmed"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let mut confirmed: Vec<&str> =
+        answer["peers"]["confirmed"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
     confirmed.sort_unstable();
     assert_eq!(confirmed, [a.id.as_str(), c.id.as_str()]);
-    let (_, event) = spring.next_where(|e| e["type"] == "RefreshRemoteApplicationEvent" && e["originService"] == b.id.as_str()).await;
+    let (_, event) = spring
+        .next_where(|e| e["type"] == "RefreshRemoteApplicationEvent" && e["originService"] == b.id.as_str())
+        .await;
     assert_eq!(event["destinationService"], "**");
     assert_eq!(answer["events"], serde_json::json!([event["id"]]));
     for replica in [&a, &b, &c] {
@@ -210,11 +214,18 @@ async fn a_background_fetch_on_one_replica_propagates_to_the_others_first() {
     let mut spring = SpringClient::bind(broker.port).await;
     remote.commit("orders.yml", "value: 2\n");
     let pushed = head(&remote);
-    let (_, change) = spring.next_where(|e| e["type"] == "VortexChangeEvent" && e["originService"] == c.id.as_str()).await;
+    let (_, change) =
+        spring.next_where(|e| e["type"] == "VortexChangeEvent" && e["originService"] == c.id.as_str()).await;
     // `main`, the default label, is served from `master` (Spring's `try_master_branch`).
     assert_eq!(change["labels"], serde_json::json!(["master", "main"]));
-    assert_eq!(change["versions"], serde_json::json!({"master": pushed, "main": pushed}), "the change names the commit");
-    let (_, event) = spring.next_where(|e| e["type"] == "RefreshRemoteApplicationEvent" && e["originService"] == c.id.as_str()).await;
+    assert_eq!(
+        change["versions"],
+        serde_json::json!({"master": pushed, "main": pushed}),
+        "the change names the commit"
+    );
+    let (_, event) = spring
+        .next_where(|e| e["type"] == "RefreshRemoteApplicationEvent" && e["originService"] == c.id.as_str())
+        .await;
     assert_eq!(event["destinationService"], "**", "which files changed is not known: every service");
     for replica in [&a, &b] {
         assert_eq!(version(replica.addr()).await, pushed, "{} fetched before the event", replica.id);

@@ -91,7 +91,10 @@ impl BusSettings {
             problems.add("bus.amqp.connect_timeout_ms", "must be between 100 and 60000".to_owned());
         }
         let destination = &self.destination;
-        if destination.is_empty() || destination.len() > 255 || destination.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if destination.is_empty()
+            || destination.len() > 255
+            || destination.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             problems.add("bus.destination", "must be 1 to 255 characters without spaces".to_owned());
         }
         if let Some(id) = &self.id {
@@ -100,7 +103,8 @@ impl BusSettings {
             } else if id.chars().any(|c| matches!(c, '*' | '?' | '{' | '}') || c.is_whitespace() || c.is_control()) {
                 problems.add(
                     "bus.id",
-                    "must not be a pattern: no `*`, `?`, `{`, `}` or spaces (Spring services match ids as patterns)".to_owned(),
+                    "must not be a pattern: no `*`, `?`, `{`, `}` or spaces (Spring services match ids as patterns)"
+                        .to_owned(),
                 );
             }
         }

@@ -1,0 +1,212 @@
+//! `cargo xtask propagation [--pushes N] [--smoke]`: three release replicas on one git remote and a
+//! private RabbitMQ; N pushes, each announced by a webhook to the first replica. For each push it
+//! measures, from the webhook being sent:
+//!
+//! - **all replicas serving the push**: three pollers (one per replica, a request every
+//!   millisecond) see the new commit in `GET /orders/default`;
+//! - **Spring event published**: `/monitor` answers after the refresh events are published (and
+//!   after every peer confirmed), so its answer time bounds the publication from above.
+//!
+//! Then the steady cached read throughput of one replica with the bus on and off (wrk, as in
+//! `cargo xtask load`). The report goes to standard output and `target/propagation/report.md`.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+
+use crate::cmd::{cargo, ensure_tool, step, target_dir, workspace_root};
+use crate::harness::broker::Broker;
+use crate::harness::{LOAD_TOOLS, RABBITMQ, Run, Server, Start, get, post, wrk};
+
+const TOKEN: &str = "propagation-benchmark-admin-token";
+
+pub(crate) fn run(args: &[String]) -> Result<()> {
+    let smoke = args.iter().any(|a| a == "--smoke");
+    let pushes = match args.iter().position(|a| a == "--pushes") {
+        Some(i) => args.get(i + 1).context("--pushes needs a value")?.parse::<usize>().context("--pushes")?,
+        None if smoke => 5,
+        None => 50,
+    };
+    let root = workspace_root()?;
+    for tool in LOAD_TOOLS.into_iter().chain([RABBITMQ]) {
+        ensure_tool(&root, tool)?;
+    }
+    let profile = if smoke { "dev" } else { "release" };
+    step(&format!("build ({profile})"), cargo(&root, &["build", "-p", "vortex-server", "--profile", profile]))?;
+    let target = target_dir(&root);
+    let binary = target.join(if smoke { "debug" } else { "release" }).join("vortex-server");
+    let work = target.join("propagation");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+
+    eprintln!("xtask propagation: starting RabbitMQ");
+    let broker = Broker::start();
+    let remote = work.join("remote");
+    std::fs::create_dir_all(&remote)?;
+    git(&remote, &["init", "-q", "-b", "main"])?;
+    commit(&remote, 0)?;
+    let replicas = ["a", "b", "c"]
+        .iter()
+        .map(|name| replica(&binary, &work, &remote, &broker.uri(), name, true))
+        .collect::<Result<Vec<_>>>()?;
+    wait_for_cluster(&replicas)?;
+
+    eprintln!("xtask propagation: {pushes} pushes");
+    let (mut served, mut published, mut missing) = (Vec::new(), Vec::new(), 0);
+    for push in 1..=pushes {
+        let head = commit(&remote, push)?;
+        let started = Instant::now();
+        let pollers: Vec<_> = replicas
+            .iter()
+            .map(|replica| {
+                let (addr, head) = (replica.addr, head.clone());
+                std::thread::spawn(move || serves(addr, &head, started))
+            })
+            .collect();
+        let answer = post(
+            replicas[0].addr,
+            "/monitor",
+            &[&format!("Authorization: Bearer {TOKEN}")],
+            r#"{"path":["orders.yml"]}"#,
+            Duration::from_secs(30),
+        )?;
+        let answered = started.elapsed();
+        ensure!(answer.status == 200, "/monitor answered {}: {}", answer.status, answer.text());
+        missing += usize::from(answer.header("x-vortex-bus-missing").is_some());
+        let mut all = Duration::ZERO;
+        for poller in pollers {
+            all = all.max(poller.join().map_err(|_| anyhow::anyhow!("a poller panicked"))??);
+        }
+        served.push(all);
+        published.push(answered);
+        // Peers fetch at most once per 100 ms: pushes closer together would measure the spacing.
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
+    eprintln!("xtask propagation: read throughput, bus on and off");
+    let seconds = if smoke { 1 } else { 5 };
+    let on = wrk(replicas[0].addr, "/orders/default", None, 16, seconds, None)?;
+    drop(replicas);
+    let off_server = replica(&binary, &work, &remote, &broker.uri(), "off", false)?;
+    let off = wrk(off_server.addr, "/orders/default", None, 16, seconds, None)?;
+    drop(off_server);
+
+    let mut report = String::new();
+    let _ =
+        writeln!(report, "# Propagation: three replicas, one git remote (file://), one RabbitMQ, {pushes} pushes\n");
+    let _ = writeln!(report, "| from the webhook being sent to | median | p99 | max |\n|---|---|---|---|");
+    for (what, figures) in [
+        ("every replica serving the push", &mut served),
+        ("the Spring refresh event published (`/monitor` answered)", &mut published),
+    ] {
+        figures.sort();
+        let _ = writeln!(
+            report,
+            "| {what} | {:.1} ms | {:.1} ms | {:.1} ms |",
+            millis(percentile(figures, 50.0)),
+            millis(percentile(figures, 99.0)),
+            millis(figures.last().copied().unwrap_or_default())
+        );
+    }
+    let _ = writeln!(report, "\nPushes where a peer did not confirm in time: {missing}.\n");
+    let _ = writeln!(
+        report,
+        "| cached `GET /orders/default`, 16 connections, {seconds} s | requests/s | p50 | p99 | errors |\n|---|---|---|---|---|"
+    );
+    for (what, run) in [("bus on (three replicas on the broker)", &on), ("bus off", &off)] {
+        let Run { requests_per_second, p50_us, p99_us, errors, .. } = *run;
+        let _ = writeln!(report, "| {what} | {requests_per_second:.0} | {p50_us:.0} µs | {p99_us:.0} µs | {errors} |");
+    }
+    let path = work.join("report.md");
+    std::fs::write(&path, &report).with_context(|| format!("cannot write {}", path.display()))?;
+    std::io::stdout().write_all(report.as_bytes())?;
+    eprintln!("xtask propagation: report written to {}", path.display());
+    if missing > 0 || on.errors > 0 || off.errors > 0 {
+        bail!("a peer missed a propagation, or requests failed");
+    }
+    drop(broker);
+    Ok(())
+}
+
+/// A replica named `name` on the git remote, with the bus on or off.
+fn replica(binary: &Path, work: &Path, remote: &Path, broker: &str, name: &str, bus: bool) -> Result<Server> {
+    let dir = work.join(name);
+    std::fs::create_dir_all(&dir)?;
+    let settings = format!(
+        "logging:\n  level: warn\nsecurity:\n  admin_token: \"{TOKEN}\"\n\
+         backends:\n  git:\n    uri: \"file://{}\"\n    basedir: \"{}\"\n    refresh_interval_seconds: 3600\n\
+         bus:\n  enabled: {bus}\n  amqp:\n    uri: \"{broker}\"\n  id: \"vortex:bench-{name}:0:x\"\n",
+        remote.display(),
+        dir.join("mirror").display()
+    );
+    Server::start(&Start { binary, work: &dir, settings: &settings, ready: "/orders/default", core: Some(0) })
+}
+
+/// Waits until every replica knows the two others.
+fn wait_for_cluster(replicas: &[Server]) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut formed = true;
+        for replica in replicas {
+            let health: serde_json::Value =
+                serde_json::from_slice(&replica.get("/health", Duration::from_secs(5))?.body)?;
+            formed &= health["bus"]["peers"].as_array().map_or(0, Vec::len) == replicas.len() - 1;
+        }
+        if formed {
+            return Ok(());
+        }
+        ensure!(Instant::now() < deadline, "the replicas did not find each other within 30 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Polls `addr` every millisecond until it serves `head`; the time since `started`.
+fn serves(addr: SocketAddr, head: &str, started: Instant) -> Result<Duration> {
+    loop {
+        let response = get(addr, "/orders/default", &[], Duration::from_secs(5))?;
+        let json: serde_json::Value = serde_json::from_slice(&response.body).unwrap_or_default();
+        if json["version"].as_str() == Some(head) {
+            return Ok(started.elapsed());
+        }
+        ensure!(started.elapsed() < Duration::from_secs(30), "{addr} did not serve {head} within 30 s");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) -> Result<String> {
+    let output = Command::new("git")
+        .args(["-c", "user.name=bench", "-c", "user.email=bench@example.invalid"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .context("cannot run git")?;
+    ensure!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// Commits `orders.yml` with value `n`; returns the commit id.
+fn commit(dir: &Path, n: usize) -> Result<String> {
+    std::fs::write(dir.join("orders.yml"), format!("value: {n}\n"))?;
+    git(dir, &["add", "-A"])?;
+    git(dir, &["commit", "-q", "-m", &format!("push {n}")])?;
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    // Nearest rank.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
