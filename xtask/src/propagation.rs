@@ -82,6 +82,11 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         for poller in pollers {
             all = all.max(poller.join().map_err(|_| anyhow::anyhow!("a poller panicked"))??);
         }
+        eprintln!(
+            "xtask propagation: push {push}: every replica serving after {:.1} ms, /monitor answered after {:.1} ms",
+            millis(all),
+            millis(answered)
+        );
         served.push(all);
         published.push(answered);
         // Peers fetch at most once per 100 ms: pushes closer together would measure the spacing.
@@ -139,7 +144,7 @@ fn replica(binary: &Path, work: &Path, remote: &Path, broker: &str, name: &str, 
     std::fs::create_dir_all(&dir)?;
     let settings = format!(
         "logging:\n  level: warn\nsecurity:\n  admin_token: \"{TOKEN}\"\n\
-         backends:\n  git:\n    uri: \"file://{}\"\n    basedir: \"{}\"\n    refresh_interval_seconds: 3600\n\
+         backends:\n  native:\n    enabled: false\n  git:\n    enabled: true\n    uri: \"file://{}\"\n    basedir: \"{}\"\n    refresh_interval_seconds: 3600\n\
          bus:\n  enabled: {bus}\n  amqp:\n    uri: \"{broker}\"\n  id: \"vortex:bench-{name}:0:x\"\n",
         remote.display(),
         dir.join("mirror").display()
@@ -173,7 +178,11 @@ fn serves(addr: SocketAddr, head: &str, started: Instant) -> Result<Duration> {
         if json["version"].as_str() == Some(head) {
             return Ok(started.elapsed());
         }
-        ensure!(started.elapsed() < Duration::from_secs(30), "{addr} did not serve {head} within 30 s");
+        ensure!(
+            started.elapsed() < Duration::from_secs(30),
+            "{addr} did not serve {head} within 30 s: it serves {}",
+            json["version"]
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
 }

@@ -16,6 +16,15 @@ use crate::{Credentials, GitError};
 
 /// Branches and tags are mirrored as they are on the remote; `+` follows force-pushes and moved tags.
 const REFSPECS: [&str; 2] = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"];
+/// Packs a mirror may hold before a fetch consolidates them (`git repack`), as git's own
+/// `gc.autoPackLimit` (50) does: every fetch that receives objects adds a pack, and both lookups
+/// and the object database's index slots grow with their number.
+const PACK_LIMIT: usize = 32;
+/// Index slots of the object database: enough for every pack below [`PACK_LIMIT`] several times
+/// over, so that a mirror that cannot be repacked (no `git` installed) still takes about a
+/// thousand fetches before a restart. gix's default (32, fixed when the mirror is opened) fails
+/// the 33rd fetch of a long-running server.
+const INDEX_SLOTS: usize = 1024;
 /// Object cache of each thread's repository handle: decoded trees are reused across requests.
 const OBJECT_CACHE_BYTES: usize = 4 * 1024 * 1024;
 
@@ -87,7 +96,8 @@ pub(crate) fn open_or_init(dir: &Path, ssh_command: Option<&str>) -> Result<(Mir
 /// Opens with no system or user git configuration: the settings alone decide how git behaves.
 fn open(dir: &Path, ssh_command: Option<&str>) -> Result<Mirror, GitError> {
     let overrides: Vec<String> = ssh_command.map(|c| format!("core.sshCommand={c}")).into_iter().collect();
-    let options = gix::open::Options::isolated().config_overrides(overrides);
+    let slots = gix::odb::store::init::Slots::AsNeededByDiskState { multiplier: 2.0, minimum: INDEX_SLOTS };
+    let options = gix::open::Options::isolated().config_overrides(overrides).object_store_slots(slots);
     let repo = gix::open_opts(dir, options).map_err(GitError::op("open"))?;
     if !repo.is_bare() {
         return Err(GitError::op_msg("open", "not a bare repository"));
@@ -154,6 +164,9 @@ pub(crate) fn fetch(
         _ => receive(remote.connect(Direction::Fetch).map_err(GitError::op("fetch"))?, credentials, interrupt)
             .map_err(|err| if local { with_local_cause(err, &parsed) } else { err })?,
     };
+    if matches!(outcome.status, gix::remote::fetch::Status::Change { .. }) {
+        consolidate_packs(repo.git_dir());
+    }
     if prune {
         let remote_names: HashSet<String> =
             outcome.ref_map.remote_refs.iter().map(|r| r.unpack().0.to_string()).collect();
@@ -171,6 +184,37 @@ pub(crate) fn fetch(
         }
     }
     Ok(())
+}
+
+/// Repacks the mirror into one pack once it holds more than [`PACK_LIMIT`], with `git repack`
+/// (as `git gc --auto` would after a `git fetch`; gix has no repack). Readers are not disturbed:
+/// the new pack is complete before the old ones go, and packs already mapped stay readable. Without
+/// `git` on the PATH, or when it fails, the packs stay and the mirror keeps working.
+fn consolidate_packs(dir: &Path) {
+    let packs = std::fs::read_dir(dir.join("objects/pack"))
+        .map(|entries| entries.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "pack")).count())
+        .unwrap_or(0);
+    if packs <= PACK_LIMIT {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let repacked = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "pack.threads=1", "repack", "-a", "-d", "-q"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .output();
+    match repacked {
+        Ok(output) if output.status.success() => {
+            tracing::info!(packs, millis = started.elapsed().as_millis(), "git mirror repacked into one pack");
+        }
+        Ok(output) => tracing::warn!(
+            packs, error = %String::from_utf8_lossy(&output.stderr).trim(), "git repack failed; the packs stay"
+        ),
+        Err(err) => tracing::warn!(packs, error = %err, "cannot run git repack (is git installed?); the packs stay"),
+    }
 }
 
 /// Negotiates and receives a pack over `connection`, answering credential requests with `credentials`.

@@ -302,3 +302,39 @@ async fn a_remote_git_refuses_to_serve_says_why() {
     let err = source.refresh().await.unwrap_err().to_string();
     assert!(err.contains("dubious ownership"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_running_mirror_takes_many_fetches_and_keeps_serving() {
+    // Every fetch that receives objects adds a pack; gix's default of 32 index slots failed the
+    // 33rd such fetch ("too few index slots") of a server that never restarts.
+    let remote = Remote::new("main");
+    remote.commit(&[("app.yml", "rev: 0\n")], "zero");
+    let dir = basedir();
+    let source = GitSource::start(options(&remote.uri(), dir.path())).await.unwrap();
+    let query = vortex_core::ConfigQuery::parse("app", "default", None).unwrap();
+    for rev in 1..=45 {
+        let commit = remote.commit(&[("app.yml", &format!("rev: {rev}\n"))], "next");
+        source.refresh().await.unwrap();
+        let env = source.load(&query).await.unwrap();
+        assert_eq!(env.version.as_deref(), Some(commit.as_str()));
+        assert_eq!(env.get("rev").map(ToString::to_string), Some(rev.to_string()));
+    }
+    let count = count_packs(dir.path());
+    assert!(count <= 33, "the mirror was consolidated: {count} packs");
+}
+
+fn count_packs(dir: &std::path::Path) -> usize {
+    let mut count = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        for entry in std::fs::read_dir(&path).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "pack") {
+                count += 1;
+            }
+        }
+    }
+    count
+}
