@@ -1,10 +1,10 @@
 //! `cargo xtask ci`: sequences the checks; each step is one process, no shell.
 //!
 //! fmt, clippy (all features), clippy for every feature combination and tests for representative
-//! ones (cargo-hack), pending
-//! snapshots, examples with their output checked, `cargo package` of every crate, benches in test mode,
-//! smoke runs of the load benchmark, the soak test and the sizes harness, the hostile-input checks of
-//! the release binary, line coverage of every library crate (at least 80 %), rustdoc, tidy.
+//! ones (cargo-hack), pending snapshots, examples with their output checked, `cargo package` of every
+//! crate, benches in test mode, smoke runs of the load benchmark, the soak test, the propagation
+//! benchmark and the sizes harness, the hostile-input checks of the release binary, line coverage of
+//! every library crate (at least 80 %), rustdoc, tidy.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -61,6 +61,9 @@ pub(crate) fn run() -> Result<()> {
     // Faults under traffic, in short: no failed request, memory bounded, a clean stop.
     eprintln!("xtask ci: soak (smoke)");
     crate::soak::run(&["--smoke".to_owned()])?;
+    // Three replicas on a private RabbitMQ, five pushes: the propagation benchmark never rots.
+    eprintln!("xtask ci: propagation (smoke)");
+    crate::propagation::run(&["--smoke".to_owned()])?;
     // The sizes harness on the smallest and largest feature sets (dev profile); no figure is checked.
     eprintln!("xtask ci: sizes (smoke)");
     crate::sizes::run(&["--smoke".to_owned()])?;

@@ -1,7 +1,8 @@
 //! `cargo xtask sizes [--smoke]`: what each feature of `vortex-server` costs.
 //!
-//! Builds the release binary for every combination of the features `git`, `cache`, `metrics` and `tls`
-//! (the empty one is the native backend alone), and for each records the size of the binary as
+//! Builds the release binary with no optional feature (the native backend alone), with each of
+//! `git`, `cache`, `metrics`, `tls` and `bus` alone, with all of them but one, and with all of them
+//! (the default): what a feature costs on its own and on top of the others. For each it records the size of the binary as
 //! built and stripped, the time from process start to the first 200 (median of several starts)
 //! and the resident memory once idle. Every build serves the same generated repository with the
 //! native backend, so the figures differ only by what the features link and start.
@@ -23,7 +24,7 @@ use crate::cmd::{cargo, step, target_dir, workspace_root};
 use crate::harness::{generate_repository, rss_mb, start_native};
 
 /// The optional features of `vortex-server`.
-const FEATURES: [&str; 4] = ["git", "cache", "metrics", "tls"];
+const FEATURES: [&str; 5] = ["git", "cache", "metrics", "tls", "bus"];
 /// Starts per build; the median start-up time is reported.
 const STARTS: usize = 7;
 const README_START: &str = "<!-- sizes:start -->";
@@ -50,9 +51,9 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let combinations: Vec<Vec<&'static str>> = if smoke {
         vec![Vec::new(), FEATURES.to_vec()]
     } else {
-        (0..1u8 << FEATURES.len())
-            .map(|mask| FEATURES.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, f)| *f).collect())
-            .collect()
+        let alone = FEATURES.iter().map(|f| vec![*f]);
+        let all_but = FEATURES.iter().map(|left| FEATURES.iter().filter(|f| *f != left).copied().collect());
+        std::iter::once(Vec::new()).chain(alone).chain(all_but).chain(std::iter::once(FEATURES.to_vec())).collect()
     };
     let (profile, directory) = if smoke { ("dev", "debug") } else { ("release", "release") };
 
@@ -152,21 +153,23 @@ fn render(rows: &[Figures], smoke: bool) -> String {
         if !singles.is_empty() {
             let _ = writeln!(
                 out,
-                "\n| feature | adds to the binary | adds stripped | adds idle memory |\n|---|---|---|---|"
+                "\n| feature | adds alone: binary | stripped | idle memory | adds to all the others: binary | stripped | idle memory |\n|---|---|---|---|---|---|---|"
             );
-            for row in singles {
-                let delta = |a: u64, b: u64| format!("{:+.1} MB", (a as f64 - b as f64) / 1e6);
-                let stripped = match (row.stripped, base.stripped) {
+            let all = rows.iter().find(|r| r.features.len() == FEATURES.len());
+            let delta = |a: u64, b: u64| format!("{:+.1} MB", (a as f64 - b as f64) / 1e6);
+            let deltas = |with: &Figures, without: &Figures| {
+                let stripped = match (with.stripped, without.stripped) {
                     (Some(a), Some(b)) => delta(a, b),
                     _ => "–".to_owned(),
                 };
-                let _ = writeln!(
-                    out,
-                    "| `{}` | {} | {stripped} | {:+.1} MB |",
-                    row.features[0],
-                    delta(row.bytes, base.bytes),
-                    row.idle_mb - base.idle_mb
-                );
+                format!("{} | {stripped} | {:+.1} MB", delta(with.bytes, without.bytes), with.idle_mb - without.idle_mb)
+            };
+            for row in singles {
+                let feature = row.features[0];
+                let on_top = all
+                    .zip(rows.iter().find(|r| r.features.len() == FEATURES.len() - 1 && !r.features.contains(&feature)))
+                    .map_or_else(|| "– | – | –".to_owned(), |(all, without)| deltas(all, without));
+                let _ = writeln!(out, "| `{feature}` | {} | {on_top} |", deltas(row, base));
             }
         }
     }
