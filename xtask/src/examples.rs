@@ -54,6 +54,19 @@ const EXAMPLES: &[Example] = &[
         expect: &["server.port = 8081", "no-such-label: no such label: no-such-label"],
     },
     Example {
+        package: "vortex-bus",
+        name: "in_process",
+        features: "",
+        args: &[],
+        expect: &[
+            "a knows its peers: [\"vortex:b:8080:2e\"]",
+            "peer: fetching, then dropping what changed: labels [\"main\"]",
+            "confirmed by: [\"vortex:b:8080:2e\"]",
+            "fetches: a 0, b 1",
+            "a Spring service reads: type \"RefreshRemoteApplicationEvent\", destination \"orders:**\"",
+        ],
+    },
+    Example {
         package: "vortex-server",
         name: "embed",
         features: "",

@@ -16,7 +16,7 @@ use anyhow::{Context, Result, bail};
 use crate::cmd::{Tool, ensure_tool, workspace_root};
 
 /// The targets, in the order they run.
-const TARGETS: &[&str] = &["properties", "yaml", "profiles", "paths", "render", "webhook", "hostile"];
+const TARGETS: &[&str] = &["properties", "yaml", "profiles", "paths", "render", "webhook", "hostile", "bus_event"];
 /// libFuzzer's limits per input: a unit that runs longer, or a process that grows larger, is a
 /// finding (a freeze or an unbounded expansion), not just a slow run.
 const UNIT_TIMEOUT_SECONDS: u64 = 10;

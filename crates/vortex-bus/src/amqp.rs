@@ -199,8 +199,11 @@ impl AmqpTransport {
 impl Transport for AmqpTransport {
     fn publish(&self, body: Vec<u8>) -> BoxFuture<'_, Result<(), BusError>> {
         Box::pin(async move {
-            let channel = self.shared.channel().ok_or(BusError::NotConnected)?;
             let destination = &self.shared.options.destination;
+            if destination.len() > SHORT_STRING {
+                return Err(BusError::Publish(format!("the destination has more than {SHORT_STRING} bytes")));
+            }
+            let channel = self.shared.channel().ok_or(BusError::NotConnected)?;
             let mut properties = BasicProperties::default();
             properties.with_content_type("application/json").with_delivery_mode(2);
             channel
@@ -293,9 +296,14 @@ struct Session {
 }
 
 async fn connect(options: &AmqpOptions) -> Result<Session, String> {
+    // amqprs panics on a name over an AMQP short string.
+    if options.destination.is_empty() || options.destination.len() > SHORT_STRING {
+        return Err(format!("the destination must have 1 to {SHORT_STRING} bytes"));
+    }
     let uri = &options.uri;
     let mut arguments = OpenConnectionArguments::new(&uri.host, uri.port, &uri.username, &uri.password);
-    arguments.virtual_host(&uri.vhost).connection_name(&options.connection_name).heartbeat(HEARTBEAT_SECONDS);
+    let name: String = options.connection_name.chars().take(SHORT_STRING / 4).collect();
+    arguments.virtual_host(&uri.vhost).connection_name(&name).heartbeat(HEARTBEAT_SECONDS);
     let connection = Connection::open(&arguments).await.map_err(|err| err.to_string())?;
     let declared = declare(&connection, &options.destination).await;
     match declared {

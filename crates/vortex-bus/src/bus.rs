@@ -30,6 +30,8 @@ const MAX_PEERS: usize = 1024;
 const MAX_REFRESHES: usize = 256;
 /// How many peer change announcements may wait for this replica's next fetch.
 const FETCH_QUEUE: usize = 1024;
+/// The least time between two answers to hellos: a flood of hellos costs four messages a second.
+const HELLO_ANSWER_SPACING: Duration = Duration::from_millis(250);
 
 /// How the bus behaves.
 #[derive(Debug, Clone)]
@@ -186,10 +188,24 @@ pub struct RefreshHealth {
     pub acks: u64,
 }
 
-/// A running bus. Cloning it is cheap; [`Bus::close`] stops it.
+/// A running bus. Cloning it is cheap; [`Bus::close`] stops it, and so does dropping the last
+/// clone.
 #[derive(Clone)]
 pub struct Bus {
     inner: Arc<Inner>,
+    tasks: Arc<Tasks>,
+}
+
+/// The bus's tasks, stopped when the last [`Bus`] goes: they hold the transport, which then
+/// closes its connection.
+struct Tasks(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
 }
 
 impl std::fmt::Debug for Bus {
@@ -206,7 +222,8 @@ struct Inner {
     pending: Mutex<HashMap<String, Pending>>,
     refreshes: Mutex<VecDeque<RefreshHealth>>,
     fetches: mpsc::Sender<Fetch>,
-    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Wakes the task that answers hellos.
+    hello: Notify,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -258,12 +275,12 @@ impl Bus {
             pending: Mutex::new(HashMap::new()),
             refreshes: Mutex::new(VecDeque::new()),
             fetches,
-            tasks: Mutex::new(Vec::new()),
+            hello: Notify::new(),
         });
         let events = tokio::spawn(Arc::clone(&inner).read(incoming));
         let fetcher = tokio::spawn(Arc::clone(&inner).fetch(fetch_rx, replica));
-        lock(&inner.tasks).extend([events, fetcher]);
-        Self { inner }
+        let answerer = tokio::spawn(Arc::clone(&inner).answer_hellos());
+        Self { inner, tasks: Arc::new(Tasks(vec![events, fetcher, answerer])) }
     }
 
     /// This replica's bus id.
@@ -378,7 +395,7 @@ impl Bus {
         self.leave().await;
         let inner = &self.inner;
         inner.transport.close().await;
-        for task in lock(&inner.tasks).drain(..) {
+        for task in &self.tasks.0 {
             task.abort();
         }
     }
@@ -527,7 +544,7 @@ impl Inner {
                 match presence.state {
                     PresenceState::Hello => {
                         self.saw(&origin);
-                        self.presence(PresenceState::Alive).await;
+                        self.hello.notify_one();
                     }
                     PresenceState::Alive => self.saw(&origin),
                     PresenceState::Goodbye => self.left(&origin),
@@ -564,6 +581,16 @@ impl Inner {
         refresh.acks += 1;
         self.observer.acknowledged(refresh.acks);
         Outcome::Acted
+    }
+
+    /// Answers hellos with one "alive", at most one per [`HELLO_ANSWER_SPACING`]: hellos that
+    /// arrive meanwhile share the next answer.
+    async fn answer_hellos(self: Arc<Self>) {
+        loop {
+            self.hello.notified().await;
+            self.presence(PresenceState::Alive).await;
+            tokio::time::sleep(HELLO_ANSWER_SPACING).await;
+        }
     }
 
     /// Fetches for peers: one fetch at a time, every announcement that arrived before it started

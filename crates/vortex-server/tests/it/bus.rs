@@ -21,7 +21,7 @@ use spring::SpringClient;
 use vortex_server::app_from_settings;
 use vortex_settings::Secret;
 
-use crate::support::{Remote, Server, git_settings, raw_get, raw_request};
+use crate::support::{Remote, Server, git_settings, python_tools, raw_get, raw_request};
 
 const TOKEN: &str = "bus-test-admin-token-0123456789";
 
@@ -380,4 +380,135 @@ async fn a_peer_killed_mid_propagation_delays_spring_services_by_the_timeout_onl
     assert_eq!(status, 200);
     assert!(started.elapsed() < Duration::from_secs(2));
     a.server.stop().await.unwrap();
+}
+
+/// A consumer that is not ours: pika, RabbitMQ's Python client, bound as Spring Cloud Stream binds a
+/// Spring Boot service. It prints the first refresh event with its AMQP properties, then
+/// acknowledges it as a Spring service does.
+const PIKA_SERVICE: &str = r##"
+import json, sys, time, pika
+connection = pika.BlockingConnection(pika.ConnectionParameters(
+    "127.0.0.1", int(sys.argv[1]), "/", pika.PlainCredentials("guest", "guest")))
+channel = connection.channel()
+channel.exchange_declare("springCloudBus", exchange_type="topic", durable=True, auto_delete=False)
+queue = "springCloudBus.anonymous.pika"
+channel.queue_declare(queue, exclusive=True, auto_delete=True)
+channel.queue_bind(queue, "springCloudBus", "#")
+print("ready", flush=True)
+for method, properties, body in channel.consume(queue, auto_ack=True, inactivity_timeout=20):
+    if method is None:
+        print(json.dumps({"error": "no refresh event within 20 s"}), flush=True)
+        break
+    event = json.loads(body)
+    if event.get("type") != "RefreshRemoteApplicationEvent":
+        continue
+    print(json.dumps({"exchange": method.exchange, "routing_key": method.routing_key,
+                      "content_type": properties.content_type, "delivery_mode": properties.delivery_mode,
+                      "event": event}), flush=True)
+    ack = {"type": "AckRemoteApplicationEvent", "timestamp": int(time.time() * 1000),
+           "originService": "orders:8080:pika", "destinationService": "**", "id": "pika-ack-1",
+           "ackId": event["id"], "ackDestinationService": event["destinationService"],
+           "event": "org.springframework.cloud.bus.event.RefreshRemoteApplicationEvent"}
+    channel.basic_publish("springCloudBus", "springCloudBus", json.dumps(ack),
+                          pika.BasicProperties(content_type="application/json", delivery_mode=2))
+    break
+connection.close()
+"##;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_third_party_amqp_client_reads_springs_event_and_its_ack_is_counted() {
+    use std::io::{BufRead, BufReader};
+
+    let python = python_tools();
+    let broker = Broker::start();
+    let remote = Remote::new();
+    let a = Replica::start(&remote, &broker.uri(), "a", 3600).await;
+    let script = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(script.path(), PIKA_SERVICE).unwrap();
+    let mut service = std::process::Command::new(python)
+        .arg(script.path())
+        .arg(broker.port.to_string())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(service.stdout.take().unwrap()).lines();
+    let ready = tokio::task::spawn_blocking(move || {
+        let first = lines.next().and_then(Result::ok);
+        (first, lines)
+    });
+    let (first, mut lines) = ready.await.unwrap();
+    assert_eq!(first.as_deref(), Some("ready"));
+
+    let (status, _, answer) = post(a.addr(), "/actuator/busrefresh/orders", "").await;
+    assert_eq!(status, 200, "{answer}");
+    let line = tokio::task::spawn_blocking(move || lines.next().and_then(Result::ok)).await.unwrap().unwrap();
+    let seen: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(seen["exchange"], "springCloudBus", "{seen}");
+    assert_eq!(seen["routing_key"], "springCloudBus");
+    assert_eq!(seen["content_type"], "application/json");
+    assert_eq!(seen["delivery_mode"], 2);
+    let event = &seen["event"];
+    assert_eq!(event["type"], "RefreshRemoteApplicationEvent");
+    assert_eq!(event["originService"], a.id.as_str());
+    assert_eq!(event["destinationService"], "orders:**");
+    assert!(event["timestamp"].as_u64().unwrap() > 1_700_000_000_000);
+    assert_eq!(answer["events"], serde_json::json!([event["id"]]));
+    assert!(service.wait().unwrap().success());
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = String::from_utf8_lossy(&metrics_body(a.addr()).await).into_owned();
+        if text.lines().any(|l| l == "vortex_bus_acks_total 1") {
+            assert!(text.contains("vortex_bus_last_refresh_acks 1"), "{text}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "pika's acknowledgement was not counted:\n{text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, health) = get_json(a.addr(), "/health").await;
+    assert_eq!(health["bus"]["refreshes"][0]["acks"], 1);
+    a.server.stop().await.unwrap();
+}
+
+/// A native replica on the bus: its settings over a shared directory, its watcher every `watch`
+/// seconds, and a cache that keeps answers for an hour.
+async fn native_replica(dir: &std::path::Path, broker: &str, name: &str, watch: u64) -> Replica {
+    let mut settings = vortex_settings::Settings::default();
+    settings.backends.git.enabled = false;
+    settings.backends.native.enabled = true;
+    settings.backends.native.search_locations = vec![dir.display().to_string()];
+    settings.backends.native.watch_interval_seconds = watch;
+    settings.cache.ttl_seconds = 3600;
+    settings.bus.enabled = true;
+    settings.bus.amqp.uri = broker.to_owned();
+    let id = format!("vortex:{name}:0:native");
+    settings.bus.id = Some(id.clone());
+    let app = app_from_settings(&settings).await.unwrap();
+    Replica { server: Server::start(app).await, id, _basedir: tempfile::tempdir().unwrap() }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_native_file_change_seen_by_one_replica_is_dropped_from_every_cache_before_spring_hears() {
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("orders.yml"), "value: 1\n").unwrap();
+    // Only A watches the files; B would keep its cached answer for an hour.
+    let a = native_replica(dir.path(), &broker.uri(), "a", 1).await;
+    let b = native_replica(dir.path(), &broker.uri(), "b", 0).await;
+    cluster_formed(&[&a, &b]).await;
+    for replica in [&a, &b] {
+        let (_, json) = get_json(replica.addr(), "/orders/default").await;
+        assert_eq!(json["propertySources"][0]["source"]["value"], 1, "cached now");
+    }
+    let mut spring = SpringClient::bind(broker.port).await;
+    std::fs::write(dir.path().join("orders.yml"), "value: 2\n").unwrap();
+    let (_, event) = spring
+        .next_where(|e| e["type"] == "RefreshRemoteApplicationEvent" && e["originService"] == a.id.as_str())
+        .await;
+    assert_eq!(event["destinationService"], "**");
+    let (_, json) = get_json(b.addr(), "/orders/default").await;
+    assert_eq!(json["propertySources"][0]["source"]["value"], 2, "B dropped its cached answer before the event");
+    for replica in [a, b] {
+        replica.server.stop().await.unwrap();
+    }
 }

@@ -18,8 +18,9 @@ use vortex_core::{BoxFuture, ConfigQuery, ConfigSource, CoreError, Environment, 
 use vortex_server::{App, AppState, NativeBackend, ServeOptions, app};
 
 /// Third-party Python packages the tests run against, pinned: the Spring Cloud Config client the
-/// assertions were written against, and Prometheus' own text-format parser.
-const PYTHON_PACKAGES: &[&str] = &["config-client==1.5.0", "prometheus-client==0.21.1"];
+/// assertions were written against, Prometheus' own text-format parser, and pika, RabbitMQ's
+/// Python client, to read the bus as a consumer that is not ours.
+const PYTHON_PACKAGES: &[&str] = &["config-client==1.5.0", "prometheus-client==0.21.1", "pika==1.3.2"];
 
 /// Creates a virtualenv with [`PYTHON_PACKAGES`] once (kept in the target dir between runs) and
 /// returns its Python.
