@@ -41,6 +41,16 @@ impl Settings {
         self.logging.check(&mut problems);
         self.security.check(&mut problems);
         self.bus.check(&mut problems);
+        // `/monitor` and `busrefresh` wait for the peers within one request.
+        let request_ms = self.server.request_timeout_seconds.saturating_mul(1000);
+        if self.bus.enabled && self.bus.peer_timeout_ms >= request_ms {
+            problems.add(
+                "bus.peer_timeout_ms",
+                format!(
+                    "must be below server.request_timeout_seconds ({request_ms} ms): a webhook waits for the peers within its request"
+                ),
+            );
+        }
         problems.0
     }
 }

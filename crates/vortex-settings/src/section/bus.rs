@@ -116,3 +116,37 @@ impl BusSettings {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::Settings;
+
+    fn problems(settings: &Settings) -> Vec<String> {
+        settings.check().into_iter().map(|(key, message)| format!("{key}: {message}")).collect()
+    }
+
+    #[test]
+    fn every_bus_problem_is_named() {
+        let mut settings = Settings::default();
+        settings.bus.enabled = true;
+        settings.bus.amqp.uri = "amqps://u:secret@h".to_owned();
+        settings.bus.amqp.connect_timeout_ms = 0;
+        settings.bus.destination = "spring cloud bus".to_owned();
+        settings.bus.id = Some("vortex:*".to_owned());
+        settings.bus.peer_timeout_ms = 30_000;
+        settings.bus.heartbeat_seconds = 0;
+        let found = problems(&settings);
+        for key in [
+            "bus.amqp.uri:",
+            "bus.amqp.connect_timeout_ms:",
+            "bus.destination:",
+            "bus.id: must not be a pattern",
+            "bus.peer_timeout_ms: must be below server.request_timeout_seconds (30000 ms)",
+            "bus.heartbeat_seconds:",
+        ] {
+            assert!(found.iter().any(|p| p.starts_with(key)), "{key} in {found:#?}");
+        }
+        assert!(found.iter().all(|p| !p.contains("secret")), "{found:#?}");
+        assert!(problems(&Settings::default()).iter().all(|p| !p.starts_with("bus.")));
+    }
+}
