@@ -13,7 +13,8 @@
 //!   a flood of names, SIGTERM).
 //! - `propagation [--pushes N] [--smoke]`: three replicas on a private RabbitMQ: from a webhook to
 //!   every replica serving the push and to the Spring event; read throughput with the bus on and off.
-//! - `sizes [--smoke]`: the release binary of every feature combination: size, start-up, idle memory.
+//! - `sizes [--smoke] [--set a,b ...]`: the release binary of representative feature sets (none, each
+//!   alone, all but one, all), or of the sets given: size, start-up, idle memory.
 //! - `coverage [--check]`: line coverage of every library crate (cargo-tarpaulin); `--check` fails
 //!   under 80 %.
 //! - `tidy`: the house rules that no compiler checks.
@@ -49,7 +50,7 @@ fn main() -> ExitCode {
         Some("tidy") => tidy::run(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|bench [FILTER]|load [--seconds N] [--smoke] [--memory]|examples|fuzz [--seconds N] [TARGET...]|hostile|sizes [--smoke]|soak [--seconds N] [--smoke]|propagation [--pushes N] [--smoke]|coverage [--check]|tidy>"
+                "usage: cargo xtask <ci|bench [FILTER]|load [--seconds N] [--smoke] [--memory]|examples|fuzz [--seconds N] [TARGET...]|hostile|sizes [--smoke] [--set a,b ...]|soak [--seconds N] [--smoke]|propagation [--pushes N] [--smoke]|coverage [--check]|tidy>"
             );
             return ExitCode::from(2);
         }

@@ -10,7 +10,7 @@
 //! The table goes to `<target>/sizes/report.md` and, in a full run, into the README between the
 //! `sizes:start` and `sizes:end` markers. `--smoke` builds only the smallest and the largest set
 //! with the dev profile and writes nothing outside the target directory: CI runs it so the harness
-//! never rots.
+//! never rots. `--set a,b` (repeatable) measures only the sets given, and leaves the README alone.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -48,8 +48,25 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
     let repo = generate_repository(&work.join("repo"))?;
 
+    // `--set a,b` (repeatable): only those sets, for a quick comparison; the README is left alone.
+    let sets: Vec<Vec<&'static str>> = args
+        .iter()
+        .zip(args.iter().skip(1))
+        .filter(|(flag, _)| *flag == "--set")
+        .map(|(_, set)| {
+            set.split(',')
+                .filter(|f| !f.is_empty())
+                .map(|f| {
+                    FEATURES.iter().copied().find(|known| *known == f).with_context(|| format!("unknown feature {f:?}"))
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect::<Result<_>>()?;
+    let chosen = !sets.is_empty();
     let combinations: Vec<Vec<&'static str>> = if smoke {
         vec![Vec::new(), FEATURES.to_vec()]
+    } else if chosen {
+        sets
     } else {
         let alone = FEATURES.iter().map(|f| vec![*f]);
         let all_but = FEATURES.iter().map(|left| FEATURES.iter().filter(|f| *f != left).copied().collect());
@@ -79,7 +96,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let path = work.join("report.md");
     std::fs::write(&path, &report).with_context(|| format!("cannot write {}", path.display()))?;
     std::io::stdout().write_all(report.as_bytes())?;
-    if !smoke {
+    if !smoke && !chosen {
         write_readme(&root.join("README.md"), &report)?;
         eprintln!("xtask sizes: table written to README.md and {}", path.display());
     }
