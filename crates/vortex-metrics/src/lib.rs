@@ -31,6 +31,7 @@ pub mod names;
 #[cfg(feature = "prometheus")]
 mod prometheus;
 mod registry;
+mod watch;
 
 pub use backend::MeteredSource;
 pub use bus::BusMetrics;
@@ -40,3 +41,4 @@ pub use http::{AuthApi, HttpMetrics, Rejection};
 #[cfg(feature = "prometheus")]
 pub use prometheus::Prometheus;
 pub use registry::{Metrics, Timer};
+pub use watch::WatchMetrics;

@@ -112,6 +112,24 @@ table! {
     /// Peers heard from recently.
     BUS_PEERS = "vortex_bus_peers", Gauge, None, false,
         "Other replicas heard from recently on the bus.";
+    /// Requests held for a change now (`?wait=` long-polls).
+    WATCH_WATCHERS = "vortex_watch_watchers", Gauge, None, false,
+        "Requests held now, waiting for a change (long-polls).";
+    /// Held requests woken by a change to recompute their answer.
+    WATCH_WAKEUPS = "vortex_watch_wakeups_total", Counter, None, false,
+        "Held requests woken by a change to recompute their answer.";
+    /// Held requests answered 200 because their representation changed.
+    WATCH_DELIVERED = "vortex_watch_changes_delivered_total", Counter, None, false,
+        "Held requests answered with a changed representation.";
+    /// Held requests answered 304 when their wait ended (or the server stopped).
+    WATCH_TIMEOUTS = "vortex_watch_timeouts_total", Counter, None, false,
+        "Held requests answered 304 at the end of their wait.";
+    /// Watches refused over `watch.max_watchers`.
+    WATCH_REFUSED = "vortex_watch_refused_total", Counter, None, false,
+        "Watches refused over watch.max_watchers (503).";
+    /// From a change waking a held request to its answer with the new representation.
+    WATCH_DELIVERY = "vortex_watch_delivery_seconds", Histogram, Some(Unit::Seconds), false,
+        "From a change waking a held request to its answer with the new representation.";
     /// HTTP requests answered, by `route` template, `method` and `status` class (`2xx` ...).
     HTTP_REQUESTS = "vortex_http_requests_total", Counter, None, true,
         "HTTP requests answered, by route template, method and status class.";
@@ -153,6 +171,9 @@ pub const GIT_BUCKETS: &[f64] = &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5
 
 /// Buckets of [`BUS_PROPAGATION_DURATION`], in seconds: 5 ms to 60 s.
 pub const BUS_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+
+/// Buckets of [`WATCH_DELIVERY`], in seconds: 1 ms to 10 s.
+pub const WATCH_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
 /// The row of the metric `name`.
 pub fn row(name: &str) -> Option<&'static Row> {

@@ -37,7 +37,8 @@ impl Prometheus {
         let builder = PrometheusBuilder::new()
             .with_recommended_naming(true)
             .set_buckets_for_metric(Matcher::Full(names::GIT_FETCH_DURATION.to_owned()), names::GIT_BUCKETS)?
-            .set_buckets_for_metric(Matcher::Full(names::BUS_PROPAGATION_DURATION.to_owned()), names::BUS_BUCKETS)?;
+            .set_buckets_for_metric(Matcher::Full(names::BUS_PROPAGATION_DURATION.to_owned()), names::BUS_BUCKETS)?
+            .set_buckets_for_metric(Matcher::Full(names::WATCH_DELIVERY.to_owned()), names::WATCH_BUCKETS)?;
         let exporter = builder.build_recorder();
         let handle = exporter.handle();
         let hot = Arc::new(HotRegistry::default());

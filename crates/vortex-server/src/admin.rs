@@ -156,12 +156,17 @@ pub(crate) async fn delete_pattern(
             "name the entries: DELETE /cache?pattern=GLOB (`*` for all) or DELETE /cache/{key}",
         ));
     };
-    Ok(Json(state.inner.cache.invalidate_pattern(&pattern).await?).into_response())
+    let removed = state.inner.cache.invalidate_pattern(&pattern).await?;
+    // Held reads recompute: those whose answer changed are answered.
+    state.inner.watch.changed(&SourceChange::everything());
+    Ok(Json(removed).into_response())
 }
 
 /// `DELETE /cache/{key}`: removes one entry; `removed` is 0 when there was none.
 pub(crate) async fn delete_key(State(state): State<AppState>, Path(key): Path<String>) -> Result<Response, ApiError> {
-    Ok(Json(state.inner.cache.invalidate_key(&key).await?).into_response())
+    let removed = state.inner.cache.invalidate_key(&key).await?;
+    state.inner.watch.changed(&SourceChange::everything());
+    Ok(Json(removed).into_response())
 }
 
 /// `POST /monitor`: a git host's push webhook (or `path=`): fetch now, invalidate the applications
@@ -199,6 +204,7 @@ pub(crate) async fn monitor(
     if !names.iter().any(|name| name == "*") {
         announced = announced.for_applications(names.clone());
     }
+    state.inner.watch.changed(&announced);
     announced.labels = change.labels;
     announced.versions = change.versions;
     if let Some(propagated) = state.inner.bus.propagate(&announced, &bus::destinations(&names), seen).await {
@@ -255,6 +261,7 @@ async fn refresh_over_bus(state: &AppState, destination: Option<&str>) -> Result
     announced.labels = change.labels;
     announced.versions = change.versions;
     let removed = state.inner.cache.invalidate_change(&announced);
+    state.inner.watch.changed(&announced);
     tracing::info!(%destination, removed, "busrefresh: refreshed");
     let propagated = bus.propagate(&announced, std::slice::from_ref(&destination), seen).await.unwrap_or_default();
     if propagated.error.is_some() {

@@ -119,24 +119,26 @@ pub(crate) struct Bus {
 }
 
 impl Bus {
-    /// Joins the bus `config` asks for, fetching through `source` and dropping from `cache` for
-    /// peers; reports into
+    /// Joins the bus `config` asks for, fetching through `source`, dropping from `cache` and waking
+    /// `watch`'s held reads for peers; reports into
     /// `metrics`. Call it within a tokio runtime.
     pub(crate) fn start(
         config: BusConfig,
         source: &Arc<dyn ConfigSource>,
         cache: &crate::cache::Cache,
+        watch: &crate::watch::Watch,
         metrics: &vortex_metrics::Metrics,
     ) -> Self {
         #[cfg(feature = "bus")]
         {
-            let link =
-                config.join.map(|(options, amqp)| link::Link::start(options, amqp, source, cache, metrics.bus()));
+            let link = config
+                .join
+                .map(|(options, amqp)| link::Link::start(options, amqp, source, cache, watch, metrics.bus()));
             Self { link }
         }
         #[cfg(not(feature = "bus"))]
         {
-            let _ = (config, source, cache, metrics);
+            let _ = (config, source, cache, watch, metrics);
             Self {}
         }
     }
@@ -209,6 +211,7 @@ mod link {
 
     use super::Propagated;
     use crate::cache::Cache;
+    use crate::watch::Watch;
 
     /// A joined bus and this replica's fetches.
     pub(super) struct Link {
@@ -222,6 +225,7 @@ mod link {
             amqp: vortex_bus::AmqpOptions,
             source: &Arc<dyn ConfigSource>,
             cache: &Cache,
+            watch: &Watch,
             metrics: vortex_metrics::BusMetrics,
         ) -> Arc<Self> {
             tracing::info!(id = %options.id, broker = %amqp.uri, exchange = %amqp.destination, "bus: joining");
@@ -236,7 +240,7 @@ mod link {
                 options,
                 Arc::new(transport),
                 incoming,
-                Arc::new(PeerFetch { local: Arc::clone(&local), cache: cache.clone() }),
+                Arc::new(PeerFetch { local: Arc::clone(&local), cache: cache.clone(), watch: watch.clone() }),
                 Arc::new(Metered(metrics)),
             );
             let link = Arc::new(Self { bus, local: Arc::clone(&local) });
@@ -334,6 +338,7 @@ mod link {
     struct PeerFetch {
         local: Arc<LocalFetch>,
         cache: Cache,
+        watch: Watch,
     }
 
     impl vortex_bus::Replica for PeerFetch {
@@ -341,6 +346,7 @@ mod link {
             Box::pin(async move {
                 self.local.fetch().await?;
                 self.cache.invalidate_change(change);
+                self.watch.changed(change);
                 Ok(())
             })
         }

@@ -104,29 +104,51 @@ impl App {
                 log,
                 close,
                 _slot: None,
+                _held: None,
             };
+        }
+        let close = app.state.is_draining();
+        // A watch (`?wait=` with `If-None-Match` on the read API) takes a place under
+        // `watch.max_watchers` instead of a request slot, and its timer allows the longest hold.
+        let watch = &app.state.inner.watch;
+        let reads = request.method() == Method::GET && route.is_some_and(Route::reads);
+        if reads && watch.is_watch(request.uri(), request.headers()) {
+            let (phase, held) = match self.check_target(&request) {
+                Err(refusal) => (Phase::Done { response: Some(refusal.into_response(app)) }, None),
+                Ok(()) => match watch.enter() {
+                    Err(refused) => (Phase::Done { response: Some(refused.into_response()) }, None),
+                    Ok(held) => (self.dispatch(request, route, direct_reads), held),
+                },
+            };
+            let timeout = app.options.request_timeout + watch.longest();
+            return EdgeFuture { phase, deadline: None, timeout, track, log, close, _slot: None, _held: held };
         }
         let (phase, slot) = match self.admit(&request, route) {
             Err(refusal) => (Phase::Done { response: Some(refusal.into_response(app)) }, None),
-            Ok(slot) => {
-                let phase = match limit_body(request, app.options.body_limit) {
-                    // The read API does not need the router: the route is known, and the handler
-                    // reads the raw path itself. Skipping it saves its parameter extraction (an
-                    // allocation per parameter and for the extensions that carry them) on the
-                    // hottest path.
-                    Ok(request)
-                        if direct_reads && request.method() == Method::GET && route.is_some_and(Route::reads) =>
-                    {
-                        Phase::Direct { future: Box::pin(read(app.state.clone(), request)) }
-                    }
-                    Ok(request) => Phase::Routed { future: app.router.clone().call(request) },
-                    Err(refused) => Phase::Done { response: Some(refused.into_response()) },
-                };
-                (phase, slot)
-            }
+            Ok(slot) => (self.dispatch(request, route, direct_reads), slot),
         };
-        let close = app.state.is_draining();
-        EdgeFuture { phase, deadline: None, timeout: app.options.request_timeout, track, log, close, _slot: slot }
+        let timeout = app.options.request_timeout;
+        EdgeFuture { phase, deadline: None, timeout, track, log, close, _slot: slot, _held: None }
+    }
+
+    /// The phase that answers an admitted `GET` or `HEAD`: directly for the read API, else the router.
+    fn dispatch(
+        &self,
+        request: Request,
+        route: Option<Route>,
+        direct_reads: bool,
+    ) -> Phase<<Router as Service<Request>>::Future> {
+        let app = &*self.0;
+        match limit_body(request, app.options.body_limit) {
+            // The read API does not need the router: the route is known, and the handler reads the
+            // raw path itself. Skipping it saves its parameter extraction (an allocation per
+            // parameter and for the extensions that carry them) on the hottest path.
+            Ok(request) if direct_reads && request.method() == Method::GET && route.is_some_and(Route::reads) => {
+                Phase::Direct { future: Box::pin(read(app.state.clone(), request)) }
+            }
+            Ok(request) => Phase::Routed { future: app.router.clone().call(request) },
+            Err(refused) => Phase::Done { response: Some(refused.into_response()) },
+        }
     }
 
     /// Refuses a request whose target is too long (414) or that finds every slot taken (503 with
@@ -169,6 +191,7 @@ impl App {
             log: None,
             close: true,
             _slot: None,
+            _held: None,
         })
     }
 
@@ -195,6 +218,8 @@ impl App {
     /// one still serves. [`serve`](crate::serve) calls it when its shutdown signal comes.
     pub fn drain(&self) {
         self.0.state.inner.draining.store(true, Ordering::Relaxed);
+        // Held reads answer now (304), and their clients reconnect elsewhere.
+        self.0.state.inner.watch.stop();
         // Peers stop waiting for a replica that is leaving.
         self.0.state.inner.bus.leave();
     }
@@ -406,6 +431,7 @@ pin_project_lite::pin_project! {
         // Whether the answer closes its connection: the server is draining.
         close: bool,
         _slot: Option<Slot>,
+        _held: Option<crate::watch::Held>,
     }
 
     impl<F> PinnedDrop for EdgeFuture<F> {

@@ -62,6 +62,7 @@ mod shutdown;
 mod state;
 #[cfg(feature = "tls")]
 mod tls;
+mod watch;
 mod wiring;
 
 use axum::Router;

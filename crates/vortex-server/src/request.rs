@@ -33,6 +33,8 @@ pub(crate) struct Options {
     pub(crate) resolve_placeholders: bool,
     /// `useDefaultLabel`: `/{name}/{profile}/{path}` is a resource with the default label.
     pub(crate) use_default_label: bool,
+    /// `wait`: seconds to hold the request until its representation changes (with `If-None-Match`).
+    pub(crate) wait: Option<u64>,
 }
 
 /// A parsed read request.
@@ -103,12 +105,19 @@ fn decode(raw: &str) -> Result<Cow<'_, str>, ApiError> {
 }
 
 fn parse_options(query: Option<&str>) -> Result<Options, ApiError> {
-    let mut options = Options { resolve_placeholders: true, use_default_label: false };
+    let mut options = Options { resolve_placeholders: true, use_default_label: false, wait: None };
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         match key {
             "resolvePlaceholders" => options.resolve_placeholders = parse_bool("resolvePlaceholders", value)?,
             "useDefaultLabel" => options.use_default_label = true,
+            "wait" => {
+                let seconds = value.parse::<u64>().map_err(|_| CoreError::InvalidInput {
+                    what: "wait",
+                    reason: format!("{value:?} is not a number of seconds"),
+                })?;
+                options.wait = Some(seconds);
+            }
             _ => {}
         }
     }

@@ -35,6 +35,22 @@ pub(crate) async fn read(State(state): State<AppState>, _: ReadAccess, request: 
 /// the read routes, without the router's parameter extraction.
 pub(crate) async fn answer(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<Response, ApiError> {
     let request = ReadRequest::from_uri(uri)?;
+    let watch = &state.inner.watch;
+    match watch.hold_for(request.options.wait, headers) {
+        Some(wait) => {
+            let applications: Vec<&str> = request.query.applications().collect();
+            watch.hold(&applications, wait, || answer_request(state, &request, headers)).await
+        }
+        None => answer_request(state, &request, headers).await,
+    }
+}
+
+/// Answers a parsed read request once.
+async fn answer_request(
+    state: &AppState,
+    request: &ReadRequest<'_>,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
     let (query, options) = (&request.query, request.options);
     match &request.target {
         Target::Environment => environment(state, query, headers).await,

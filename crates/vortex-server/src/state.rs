@@ -15,6 +15,7 @@ use crate::auth::{BasicAuth, BearerToken, WebhookSecret};
 use crate::bus::{Bus, BusConfig};
 use crate::cache::{Cache, CacheConfig};
 use crate::metrics::Observability;
+use crate::watch::{Watch, WatchConfig};
 
 /// Shared state of every handler, built once by a [`Builder`] (or [`AppState::from_settings`]).
 /// Cloning it (axum does, per request) is one reference-count increment.
@@ -30,6 +31,8 @@ pub(crate) struct Shared {
     pub(crate) cache: Cache,
     /// The bus, when this replica is on one.
     pub(crate) bus: Bus,
+    /// Held reads (`?wait=`).
+    pub(crate) watch: Watch,
     pub(crate) backend_name: &'static str,
     pub(crate) auth: Option<BasicAuth>,
     pub(crate) admin: Option<BearerToken>,
@@ -71,6 +74,7 @@ impl AppState {
             observability: Observability::default(),
             cache: CacheConfig::default(),
             bus: BusConfig::default(),
+            watch: WatchConfig::default(),
             overrides: Vec::new(),
             encryption: None,
             auth: None,
@@ -123,6 +127,7 @@ pub struct Builder {
     observability: Observability,
     cache: CacheConfig,
     bus: BusConfig,
+    watch: WatchConfig,
     overrides: Vec<(String, String)>,
     encryption: Option<(Arc<TextEncryptor>, Option<InvalidCipher>)>,
     auth: Option<BasicAuth>,
@@ -170,6 +175,22 @@ impl Builder {
     #[cfg(feature = "bus")]
     pub fn bus(mut self, options: vortex_bus::BusOptions, amqp: vortex_bus::AmqpOptions) -> Self {
         self.bus = BusConfig { join: Some((options, amqp)) };
+        self
+    }
+
+    /// Holds reads with `?wait=` for at most `max_wait` (plus jitter), at most `max_watchers` at
+    /// once; `None` answers them at once. On by default: 55 s, 10,000 (`watch.*`).
+    pub fn watch(mut self, limits: Option<(Duration, usize)>) -> Self {
+        self.watch = match limits {
+            Some((max_wait, max_watchers)) => WatchConfig { enabled: true, max_wait, max_watchers },
+            None => WatchConfig { enabled: false, ..self.watch },
+        };
+        self
+    }
+
+    /// The held reads of the settings.
+    pub(crate) fn watch_config(mut self, watch: WatchConfig) -> Self {
+        self.watch = watch;
         self
     }
 
@@ -253,12 +274,17 @@ impl Builder {
             source = Arc::new(processed);
         }
         let cache = Cache::new(self.cache, &source, observability.metrics());
-        // After the cache: its listener drops what a change made stale before the bus announces it.
-        let bus = Bus::start(self.bus, &source, &cache, observability.metrics());
+        // After the cache: its listener drops what a change made stale before the bus announces it,
+        // and before held reads recompute their answers.
+        let watch = Watch::new(self.watch, observability.metrics().watch());
+        let bus = Bus::start(self.bus, &source, &cache, &watch, observability.metrics());
+        let woken = watch.clone();
+        source.subscribe(Arc::new(move |change| woken.changed(change)));
         let shared = Shared {
             source,
             cache,
             bus,
+            watch,
             backend_name: self.backend_name,
             auth: self.auth,
             admin: self.admin,

@@ -51,7 +51,12 @@ impl AppState {
             builder = builder.encryption(encryptor, encrypt.decrypt_on_server.then_some(invalid));
         }
         let bus = BusConfig::from_settings(&settings.bus, server.port)?;
-        Ok(builder.cache_config(CacheConfig::from_settings(&settings.cache)).bus_config(bus).build())
+        let watch = crate::watch::WatchConfig::from_settings(&settings.watch);
+        Ok(builder
+            .cache_config(CacheConfig::from_settings(&settings.cache))
+            .bus_config(bus)
+            .watch_config(watch)
+            .build())
     }
 }
 

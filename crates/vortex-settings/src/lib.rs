@@ -54,6 +54,6 @@ pub use secret::Secret;
 pub use section::{
     AmqpSettings, BackendsSettings, BasicAuthSettings, BusSettings, CacheSettings, EncryptSettings, GitRepoSettings,
     GitSettings, LogFormat, LoggingSettings, MetricsSettings, NativeSettings, SecuritySettings, ServerSettings,
-    ShutdownSettings, TlsSettings,
+    ShutdownSettings, TlsSettings, WatchSettings,
 };
 pub use settings::Settings;

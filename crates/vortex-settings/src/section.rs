@@ -8,6 +8,7 @@ mod logging;
 mod metrics;
 mod security;
 mod server;
+mod watch;
 
 pub use backends::{BackendsSettings, GitRepoSettings, GitSettings, NativeSettings};
 pub use bus::{AmqpSettings, BusSettings};
@@ -17,3 +18,4 @@ pub use logging::{LogFormat, LoggingSettings};
 pub use metrics::MetricsSettings;
 pub use security::{BasicAuthSettings, SecuritySettings};
 pub use server::{ServerSettings, ShutdownSettings, TlsSettings};
+pub use watch::WatchSettings;

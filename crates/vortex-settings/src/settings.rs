@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::section::{
     BackendsSettings, BusSettings, CacheSettings, EncryptSettings, LoggingSettings, MetricsSettings, SecuritySettings,
-    ServerSettings,
+    ServerSettings, WatchSettings,
 };
 
 /// All settings of a Vortex server.
@@ -30,6 +30,8 @@ pub struct Settings {
     pub encrypt: EncryptSettings,
     /// Spring Cloud Bus on RabbitMQ: change propagation to the other replicas and the Spring services.
     pub bus: BusSettings,
+    /// Long-polls: reads that wait for a change.
+    pub watch: WatchSettings,
     /// Properties served first in every response, winning over every file of every repository
     /// (Spring's `spring.cloud.config.server.overrides`), written as YAML: nested maps join their
     /// keys with `.`, lists give `key[0]`, ...; every value is served as a string. Default none.

@@ -41,6 +41,7 @@ impl Settings {
         self.logging.check(&mut problems);
         self.security.check(&mut problems);
         self.bus.check(&mut problems);
+        self.watch.check(&mut problems);
         // `/monitor` and `busrefresh` wait for the peers within one request.
         let request_ms = self.server.request_timeout_seconds.saturating_mul(1000);
         if self.bus.enabled && self.bus.peer_timeout_ms >= request_ms {

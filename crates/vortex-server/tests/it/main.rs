@@ -29,4 +29,6 @@ mod resources;
 #[cfg(all(feature = "metrics", feature = "cache"))]
 mod security;
 mod support;
+#[cfg(all(feature = "git", feature = "cache", feature = "metrics"))]
+mod watch;
 mod wire;

@@ -1,0 +1,86 @@
+//! The handles of held requests (long-polls).
+
+use std::time::Duration;
+
+use metrics::{Counter, Gauge, Histogram, Key, Recorder};
+
+use crate::names;
+use crate::registry::{METADATA, Metrics};
+
+/// The watch handles; see [`Metrics::watch`].
+#[derive(Clone)]
+pub struct WatchMetrics {
+    watchers: Gauge,
+    wakeups: Counter,
+    delivered: Counter,
+    timeouts: Counter,
+    refused: Counter,
+    delivery: Histogram,
+}
+
+impl Default for WatchMetrics {
+    fn default() -> Self {
+        Metrics::disabled().watch()
+    }
+}
+
+impl std::fmt::Debug for WatchMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WatchMetrics")
+    }
+}
+
+impl WatchMetrics {
+    /// `held` requests are held now.
+    pub fn watchers(&self, held: usize) {
+        // Gauges hold f64: counts of held requests stay far below 2^53.
+        #[allow(clippy::cast_precision_loss)]
+        self.watchers.set(held as f64);
+    }
+
+    /// A held request was woken to recompute its answer.
+    pub fn woken(&self) {
+        self.wakeups.increment(1);
+    }
+
+    /// A held request was answered with a changed representation, `took` after the change woke it.
+    pub fn delivered(&self, took: Duration) {
+        self.delivered.increment(1);
+        self.delivery.record(took);
+    }
+
+    /// A held request was answered 304 at the end of its wait.
+    pub fn timed_out(&self) {
+        self.timeouts.increment(1);
+    }
+
+    /// A watch was refused over the limit.
+    pub fn refused(&self) {
+        self.refused.increment(1);
+    }
+}
+
+impl Metrics {
+    /// The watch handles.
+    pub fn watch(&self) -> WatchMetrics {
+        let Some(recorder) = &self.recorder else {
+            return WatchMetrics {
+                watchers: Gauge::noop(),
+                wakeups: Counter::noop(),
+                delivered: Counter::noop(),
+                timeouts: Counter::noop(),
+                refused: Counter::noop(),
+                delivery: Histogram::noop(),
+            };
+        };
+        let key = |name: &'static str| Key::from_static_name(name);
+        WatchMetrics {
+            watchers: recorder.register_gauge(&key(names::WATCH_WATCHERS), &METADATA),
+            wakeups: recorder.register_counter(&key(names::WATCH_WAKEUPS), &METADATA),
+            delivered: recorder.register_counter(&key(names::WATCH_DELIVERED), &METADATA),
+            timeouts: recorder.register_counter(&key(names::WATCH_TIMEOUTS), &METADATA),
+            refused: recorder.register_counter(&key(names::WATCH_REFUSED), &METADATA),
+            delivery: recorder.register_histogram(&key(names::WATCH_DELIVERY), &METADATA),
+        }
+    }
+}
