@@ -60,6 +60,7 @@ mod router;
 mod routes;
 mod shutdown;
 mod state;
+mod stream;
 #[cfg(feature = "tls")]
 mod tls;
 mod watch;

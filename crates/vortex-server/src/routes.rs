@@ -34,6 +34,16 @@ pub(crate) async fn read(State(state): State<AppState>, _: ReadAccess, request: 
 /// Answers a read request that may be served (see [`ReadAccess`]). The edge calls it directly for
 /// the read routes, without the router's parameter extraction.
 pub(crate) async fn answer(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<Response, ApiError> {
+    if crate::stream::wanted(headers)
+        && let Some(opened) = crate::stream::open(state, uri, headers).await
+    {
+        return opened;
+    }
+    answer_held(state, uri, headers).await
+}
+
+/// Answers a read request, held with `?wait=` and `If-None-Match` (see [`crate::watch`]).
+pub(crate) async fn answer_held(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<Response, ApiError> {
     let request = ReadRequest::from_uri(uri)?;
     let watch = &state.inner.watch;
     match watch.hold_for(request.options.wait, headers) {

@@ -215,11 +215,10 @@ impl Watch {
         let jitter = hub.config.max_wait.as_millis() / 16;
         let jitter = Duration::from_millis(u64::try_from(u128::from(random()) % jitter.max(1)).unwrap_or(0));
         let until = tokio::time::Instant::now() + wait + jitter;
-        let mut entries: Vec<Arc<Entry>> = applications.iter().map(|name| hub.entry(name)).collect();
-        entries.extend([Arc::clone(&hub.everything), Arc::clone(&hub.stop)]);
+        let mut waiter = Waiter::new(hub, applications);
         let mut woken: Option<Instant> = None;
         loop {
-            let seen: Vec<u64> = entries.iter().map(|e| e.generation.load(Ordering::Acquire)).collect();
+            waiter.mark();
             let response = compute().await?;
             if response.status() != StatusCode::NOT_MODIFIED {
                 if let Some(woken) = woken {
@@ -227,35 +226,90 @@ impl Watch {
                 }
                 return Ok(response);
             }
-            if hub.stopping.load(Ordering::Acquire) || tokio::time::Instant::now() >= until {
-                hub.metrics.timed_out();
-                return Ok(response);
-            }
-            let mut waits: Vec<Pin<Box<tokio::sync::futures::Notified<'_>>>> =
-                entries.iter().map(|e| Box::pin(e.notify.notified())).collect();
-            for wait in &mut waits {
-                wait.as_mut().enable();
-            }
-            let moved = entries.iter().zip(&seen).any(|(e, seen)| e.generation.load(Ordering::Acquire) != *seen);
-            if !moved {
-                let any = std::future::poll_fn(|cx| {
-                    if waits.iter_mut().any(|wait| wait.as_mut().poll(cx).is_ready()) {
-                        Poll::Ready(())
-                    } else {
-                        Poll::Pending
-                    }
-                });
-                tokio::select! {
-                    () = any => {}
-                    () = tokio::time::sleep_until(until) => {
-                        hub.metrics.timed_out();
-                        return Ok(response);
-                    }
+            match waiter.wait(until).await {
+                Woke::Changed => {
+                    hub.metrics.woken();
+                    woken = Some(Instant::now());
+                }
+                Woke::Timeout | Woke::Stopped => {
+                    hub.metrics.timed_out();
+                    return Ok(response);
                 }
             }
-            hub.metrics.woken();
-            woken = Some(Instant::now());
         }
+    }
+
+    /// A waiter for changes of `applications`, for a stream; `None` when reads are not held.
+    pub(crate) fn waiter(&self, applications: &[&str]) -> Option<Waiter> {
+        self.hub.as_ref().map(|hub| Waiter::new(hub, applications))
+    }
+}
+
+/// Why a [`Waiter`] stopped waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Woke {
+    /// Something it waits on changed since [`Waiter::mark`].
+    Changed,
+    /// The deadline passed.
+    Timeout,
+    /// The server stops.
+    Stopped,
+}
+
+/// What one held read or stream waits on: its applications' entries, every-application changes and
+/// the stop, with the generations it last saw.
+pub(crate) struct Waiter {
+    hub: Arc<Hub>,
+    entries: Vec<Arc<Entry>>,
+    seen: Vec<u64>,
+}
+
+impl Waiter {
+    fn new(hub: &Arc<Hub>, applications: &[&str]) -> Self {
+        let mut entries: Vec<Arc<Entry>> = applications.iter().map(|name| hub.entry(name)).collect();
+        entries.extend([Arc::clone(&hub.everything), Arc::clone(&hub.stop)]);
+        Self { hub: Arc::clone(hub), seen: vec![0; entries.len()], entries }
+    }
+
+    /// Records the generations now: call it before computing an answer, so that a change while
+    /// it is computed wakes the next [`wait`](Self::wait) at once.
+    pub(crate) fn mark(&mut self) {
+        for (seen, entry) in self.seen.iter_mut().zip(&self.entries) {
+            *seen = entry.generation.load(Ordering::Acquire);
+        }
+    }
+
+    /// Waits until something changed since the last [`mark`](Self::mark), `until`, or the stop.
+    pub(crate) async fn wait(&self, until: tokio::time::Instant) -> Woke {
+        if self.hub.stopping.load(Ordering::Acquire) {
+            return Woke::Stopped;
+        }
+        let mut waits: Vec<Pin<Box<tokio::sync::futures::Notified<'_>>>> =
+            self.entries.iter().map(|e| Box::pin(e.notify.notified())).collect();
+        for wait in &mut waits {
+            wait.as_mut().enable();
+        }
+        let moved = self.entries.iter().zip(&self.seen).any(|(e, seen)| e.generation.load(Ordering::Acquire) != *seen);
+        if !moved {
+            let any = std::future::poll_fn(|cx| {
+                if waits.iter_mut().any(|wait| wait.as_mut().poll(cx).is_ready()) {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            });
+            tokio::select! {
+                () = any => {}
+                () = tokio::time::sleep_until(until) => return Woke::Timeout,
+            }
+        }
+        if self.hub.stopping.load(Ordering::Acquire) { Woke::Stopped } else { Woke::Changed }
+    }
+
+    /// Counts a wake-up that led to a new answer `after` the change.
+    pub(crate) fn delivered(&self, after: Duration) {
+        self.hub.metrics.woken();
+        self.hub.metrics.delivered(after);
     }
 }
 

@@ -237,3 +237,146 @@ async fn a_watch_needs_the_credentials_of_a_read() {
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     server.stop().await.unwrap();
 }
+
+/// A server-sent event stream read off the wire: the response head, then events (comments skipped)
+/// from the chunked body.
+struct Events {
+    stream: tokio::io::BufReader<tokio::net::TcpStream>,
+    status: u16,
+    headers: Vec<(String, String)>,
+    /// Decoded body bytes not yet made into events.
+    pending: Vec<u8>,
+}
+
+/// One event: its `id`, `event` and `data` (the data lines joined with `\n`).
+#[derive(Debug, PartialEq, Eq)]
+struct Event {
+    id: String,
+    kind: String,
+    data: String,
+}
+
+impl Events {
+    async fn open(addr: SocketAddr, path: &str, extra: &str) -> Self {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n{extra}\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut stream = tokio::io::BufReader::new(stream);
+        let mut line = String::new();
+        stream.read_line(&mut line).await.unwrap();
+        let status = line[9..12].parse().unwrap();
+        let mut headers = Vec::new();
+        loop {
+            line.clear();
+            stream.read_line(&mut line).await.unwrap();
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            let (name, value) = header.split_once(':').unwrap();
+            headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
+        }
+        Self { stream, status, headers, pending: Vec::new() }
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The next chunk of the body; `None` at its end.
+    async fn chunk(&mut self) -> Option<Vec<u8>> {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+        let mut size = String::new();
+        if self.stream.read_line(&mut size).await.ok()? == 0 {
+            return None;
+        }
+        let size = usize::from_str_radix(size.trim(), 16).ok()?;
+        let mut data = vec![0; size + 2];
+        self.stream.read_exact(&mut data).await.ok()?;
+        data.truncate(size);
+        (size > 0).then_some(data)
+    }
+
+    /// The next event within `within`; `Err(true)` when the stream ended, `Err(false)` on time out.
+    async fn next(&mut self, within: Duration) -> Result<Event, bool> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(end) = self.pending.windows(2).position(|w| w == b"\n\n") {
+                let block: Vec<u8> = self.pending.drain(..end + 2).collect();
+                let text = String::from_utf8(block).unwrap();
+                let (mut id, mut kind, mut data) = (String::new(), String::new(), Vec::new());
+                for line in text.lines() {
+                    if let Some(v) = line.strip_prefix("id: ") {
+                        id = v.to_owned();
+                    } else if let Some(v) = line.strip_prefix("event: ") {
+                        kind = v.to_owned();
+                    } else if let Some(v) = line.strip_prefix("data: ") {
+                        data.push(v.to_owned());
+                    }
+                }
+                if id.is_empty() && kind.is_empty() {
+                    continue; // a comment (keep-alive)
+                }
+                return Ok(Event { id, kind, data: data.join("\n") });
+            }
+            match tokio::time::timeout_at(deadline, self.chunk()).await {
+                Ok(Some(chunk)) => self.pending.extend(chunk),
+                Ok(None) => return Err(true),
+                Err(_) => return Err(false),
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_sends_the_representation_then_each_change_and_resumes_from_its_last_event() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("orders.yml"), "value: 1\n").unwrap();
+    let server = native(dir.path(), 100).await;
+    let (_, etag, body) = get(server.addr, "/orders-default.yml", None).await;
+
+    let mut events = Events::open(server.addr, "/orders-default.yml", "").await;
+    assert_eq!(events.status, 200);
+    assert_eq!(events.header("content-type"), Some("text/event-stream"));
+    let first = events.next(Duration::from_secs(2)).await.unwrap();
+    // The data lines joined with `\n` are the body, byte for byte.
+    assert_eq!(first, Event { id: etag.clone(), kind: "change".to_owned(), data: body });
+    std::fs::write(dir.path().join("orders.yml"), "value: 2\n").unwrap();
+    let second = events.next(Duration::from_secs(3)).await.unwrap();
+    assert_eq!(second.data, "value: 2\n");
+    assert_ne!(second.id, first.id);
+    // An unrelated change sends nothing.
+    std::fs::write(dir.path().join("payments.yml"), "value: 9\n").unwrap();
+    assert_eq!(events.next(Duration::from_millis(2500)).await, Err(false));
+    drop(events);
+
+    // A change while disconnected: resuming from the last event id sends it at once.
+    std::fs::write(dir.path().join("orders.yml"), "value: 3\n").unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let resume = format!("Last-Event-ID: {}\r\n", second.id);
+    let mut events = Events::open(server.addr, "/orders-default.yml", &resume).await;
+    let caught_up = events.next(Duration::from_secs(2)).await.unwrap();
+    assert_eq!(caught_up.data, "value: 3\n");
+    drop(events);
+    // Resuming from the current one sends nothing until the next change.
+    let resume = format!("Last-Event-ID: {}\r\n", caught_up.id);
+    let mut events = Events::open(server.addr, "/orders-default.yml", &resume).await;
+    assert_eq!(events.next(Duration::from_millis(1500)).await, Err(false));
+
+    // Stopping ends the stream with a complete response, not a reset.
+    server.stop().await.unwrap();
+    assert_eq!(events.next(Duration::from_secs(3)).await, Err(true));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_of_an_unknown_route_or_a_bad_name_is_an_error_not_a_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("orders.yml"), "value: 1\n").unwrap();
+    let server = native(dir.path(), 100).await;
+    let events = Events::open(server.addr, "/orders/default/master/missing.txt", "").await;
+    assert_eq!(events.status, 404);
+    let events = Events::open(server.addr, "/..%2F..%2Fetc/default", "").await;
+    assert_eq!(events.status, 400);
+    server.stop().await.unwrap();
+}
