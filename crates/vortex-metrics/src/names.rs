@@ -112,9 +112,9 @@ table! {
     /// Peers heard from recently.
     BUS_PEERS = "vortex_bus_peers", Gauge, None, false,
         "Other replicas heard from recently on the bus.";
-    /// Requests held for a change now (`?wait=` long-polls).
+    /// Requests held for a change now, by `kind` (`long_poll`, `stream`).
     WATCH_WATCHERS = "vortex_watch_watchers", Gauge, None, false,
-        "Requests held now, waiting for a change (long-polls).";
+        "Requests held now, waiting for a change, by kind (long_poll, stream).";
     /// Held requests woken by a change to recompute their answer.
     WATCH_WAKEUPS = "vortex_watch_wakeups_total", Counter, None, false,
         "Held requests woken by a change to recompute their answer.";

@@ -10,7 +10,8 @@ use crate::registry::{METADATA, Metrics};
 /// The watch handles; see [`Metrics::watch`].
 #[derive(Clone)]
 pub struct WatchMetrics {
-    watchers: Gauge,
+    long_polls: Gauge,
+    streams: Gauge,
     wakeups: Counter,
     delivered: Counter,
     timeouts: Counter,
@@ -31,11 +32,12 @@ impl std::fmt::Debug for WatchMetrics {
 }
 
 impl WatchMetrics {
-    /// `held` requests are held now.
-    pub fn watchers(&self, held: usize) {
+    /// `held` requests of a kind are held now: long-polls, or streams (`stream`).
+    pub fn watchers(&self, stream: bool, held: usize) {
+        let gauge = if stream { &self.streams } else { &self.long_polls };
         // Gauges hold f64: counts of held requests stay far below 2^53.
         #[allow(clippy::cast_precision_loss)]
-        self.watchers.set(held as f64);
+        gauge.set(held as f64);
     }
 
     /// A held request was woken to recompute its answer.
@@ -65,7 +67,8 @@ impl Metrics {
     pub fn watch(&self) -> WatchMetrics {
         let Some(recorder) = &self.recorder else {
             return WatchMetrics {
-                watchers: Gauge::noop(),
+                long_polls: Gauge::noop(),
+                streams: Gauge::noop(),
                 wakeups: Counter::noop(),
                 delivered: Counter::noop(),
                 timeouts: Counter::noop(),
@@ -74,8 +77,12 @@ impl Metrics {
             };
         };
         let key = |name: &'static str| Key::from_static_name(name);
+        let kind = |kind: &'static str| {
+            Key::from_parts(names::WATCH_WATCHERS, vec![metrics::Label::from_static_parts("kind", kind)])
+        };
         WatchMetrics {
-            watchers: recorder.register_gauge(&key(names::WATCH_WATCHERS), &METADATA),
+            long_polls: recorder.register_gauge(&kind("long_poll"), &METADATA),
+            streams: recorder.register_gauge(&kind("stream"), &METADATA),
             wakeups: recorder.register_counter(&key(names::WATCH_WAKEUPS), &METADATA),
             delivered: recorder.register_counter(&key(names::WATCH_DELIVERED), &METADATA),
             timeouts: recorder.register_counter(&key(names::WATCH_TIMEOUTS), &METADATA),

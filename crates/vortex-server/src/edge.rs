@@ -115,7 +115,7 @@ impl App {
         if reads && watch.is_watch(request.uri(), request.headers()) {
             let (phase, held) = match self.check_target(&request) {
                 Err(refusal) => (Phase::Done { response: Some(refusal.into_response(app)) }, None),
-                Ok(()) => match watch.enter() {
+                Ok(()) => match watch.enter(false) {
                     Err(refused) => (Phase::Done { response: Some(refused.into_response()) }, None),
                     Ok(held) => (self.dispatch(request, route, direct_reads), held),
                 },

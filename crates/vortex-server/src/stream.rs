@@ -62,7 +62,7 @@ pub(crate) async fn open(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Op
     let applications: Vec<String> = request.query.applications().map(str::to_owned).collect();
     let names: Vec<&str> = applications.iter().map(String::as_str).collect();
     let mut waiter = watch.waiter(&names)?;
-    let held = match watch.enter() {
+    let held = match watch.enter(true) {
         Ok(held) => held,
         Err(refused) => return Some(Ok(refused.into_response())),
     };

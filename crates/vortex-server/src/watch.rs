@@ -67,7 +67,10 @@ impl WatchConfig {
 /// What held requests wait on.
 struct Hub {
     config: WatchConfig,
+    /// Held now, of both kinds: what `max_watchers` bounds.
     held: AtomicUsize,
+    /// Held now, by kind: long-polls, streams.
+    kinds: [AtomicUsize; 2],
     /// One entry per application someone waits for now.
     applications: Mutex<HashMap<String, Weak<Entry>>>,
     /// Changes that concern every application.
@@ -112,12 +115,16 @@ impl IntoResponse for TooManyWatches {
 }
 
 /// A held request's place under `watch.max_watchers`, given back when it is dropped.
-pub(crate) struct Held(Arc<Hub>);
+pub(crate) struct Held {
+    hub: Arc<Hub>,
+    stream: bool,
+}
 
 impl Drop for Held {
     fn drop(&mut self) {
-        let held = self.0.held.fetch_sub(1, Ordering::AcqRel) - 1;
-        self.0.metrics.watchers(held);
+        self.hub.held.fetch_sub(1, Ordering::AcqRel);
+        let of_kind = self.hub.kinds[usize::from(self.stream)].fetch_sub(1, Ordering::AcqRel) - 1;
+        self.hub.metrics.watchers(self.stream, of_kind);
     }
 }
 
@@ -128,6 +135,7 @@ impl Watch {
             Arc::new(Hub {
                 config,
                 held: AtomicUsize::new(0),
+                kinds: [AtomicUsize::new(0), AtomicUsize::new(0)],
                 applications: Mutex::new(HashMap::new()),
                 everything: Arc::default(),
                 stop: Arc::default(),
@@ -185,8 +193,9 @@ impl Watch {
         self.hub.as_ref().map_or(Duration::ZERO, |hub| hub.config.max_wait + hub.config.max_wait / 16)
     }
 
-    /// A place for a watch, or the refusal over `watch.max_watchers`.
-    pub(crate) fn enter(&self) -> Result<Option<Held>, TooManyWatches> {
+    /// A place for a long-poll (or, with `stream`, an event stream), or the refusal over
+    /// `watch.max_watchers`.
+    pub(crate) fn enter(&self, stream: bool) -> Result<Option<Held>, TooManyWatches> {
         let Some(hub) = &self.hub else { return Ok(None) };
         let held = hub.held.fetch_add(1, Ordering::AcqRel);
         if held >= hub.config.max_watchers {
@@ -194,8 +203,9 @@ impl Watch {
             hub.metrics.refused();
             return Err(TooManyWatches { max: hub.config.max_watchers });
         }
-        hub.metrics.watchers(held + 1);
-        Ok(Some(Held(Arc::clone(hub))))
+        let of_kind = hub.kinds[usize::from(stream)].fetch_add(1, Ordering::AcqRel) + 1;
+        hub.metrics.watchers(stream, of_kind);
+        Ok(Some(Held { hub: Arc::clone(hub), stream }))
     }
 
     /// Holds a read: answers with `compute` at once when it is not a 304; otherwise waits for a

@@ -185,7 +185,7 @@ async fn watches_over_the_limit_get_503_with_a_random_retry_after() {
     assert_eq!(get(server.addr, "/orders/default", None).await.0, 200);
     let (_, _, metrics) = get(server.addr, "/metrics", None).await;
     assert!(metrics.contains("vortex_watch_refused_total 1"), "{metrics}");
-    assert!(metrics.contains("vortex_watch_watchers 2"), "{metrics}");
+    assert!(metrics.contains("vortex_watch_watchers{kind=\"long_poll\"} 2"), "{metrics}");
     for held in held {
         assert_eq!(held.await.unwrap().0, 304);
     }
