@@ -2,8 +2,8 @@
 //!
 //! fmt, clippy (all features), clippy for every feature combination and tests for representative
 //! ones (cargo-hack), pending snapshots, examples with their output checked, `cargo package` of every
-//! crate, benches in test mode, smoke runs of the load benchmark, the soak test, the propagation
-//! benchmark and the sizes harness, the hostile-input checks of the release binary, line coverage of
+//! crate, benches in test mode, smoke runs of the load benchmark, the soak test, the propagation and
+//! watchers benchmarks and the sizes harness, the hostile-input checks of the release binary, line coverage of
 //! every library crate (at least 80 %), rustdoc, tidy.
 
 use std::path::{Path, PathBuf};
@@ -64,6 +64,9 @@ pub(crate) fn run() -> Result<()> {
     // Three replicas on a private RabbitMQ, five pushes: the propagation benchmark never rots.
     eprintln!("xtask ci: propagation (smoke)");
     crate::propagation::run(&["--smoke".to_owned()])?;
+    // Held reads and streams on one server, and one push: the watchers benchmark never rots.
+    eprintln!("xtask ci: watchers (smoke)");
+    crate::watchers::run(&["--smoke".to_owned()])?;
     // The sizes harness on the smallest and largest feature sets (dev profile); no figure is checked.
     eprintln!("xtask ci: sizes (smoke)");
     crate::sizes::run(&["--smoke".to_owned()])?;

@@ -13,6 +13,8 @@
 //!   a flood of names, SIGTERM).
 //! - `propagation [--pushes N] [--smoke]`: three replicas on a private RabbitMQ: from a webhook to
 //!   every replica serving the push and to the Spring event; read throughput with the bus on and off.
+//! - `watchers [--watchers N] [--streams N] [--smoke]`: many held reads and event streams on one server:
+//!   memory per held request, CPU while waiting, the delay after a push, read throughput beside them.
 //! - `sizes [--smoke] [--set a,b ...]`: the release binary of representative feature sets (none, each
 //!   alone, all but one, all), or of the sets given: size, start-up, idle memory.
 //! - `coverage [--check]`: line coverage of every library crate (cargo-tarpaulin); `--check` fails
@@ -31,6 +33,7 @@ mod propagation;
 mod sizes;
 mod soak;
 mod tidy;
+mod watchers;
 
 use std::process::ExitCode;
 
@@ -47,10 +50,11 @@ fn main() -> ExitCode {
         Some("coverage") => coverage::run(&args[1..]),
         Some("soak") => soak::run(&args[1..]),
         Some("propagation") => propagation::run(&args[1..]),
+        Some("watchers") => watchers::run(&args[1..]),
         Some("tidy") => tidy::run(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|bench [FILTER]|load [--seconds N] [--smoke] [--memory]|examples|fuzz [--seconds N] [TARGET...]|hostile|sizes [--smoke] [--set a,b ...]|soak [--seconds N] [--smoke]|propagation [--pushes N] [--smoke]|coverage [--check]|tidy>"
+                "usage: cargo xtask <ci|bench [FILTER]|load [--seconds N] [--smoke] [--memory]|examples|fuzz [--seconds N] [TARGET...]|hostile|sizes [--smoke] [--set a,b ...]|soak [--seconds N] [--smoke]|propagation [--pushes N] [--smoke]|watchers [--watchers N] [--streams N] [--smoke]|coverage [--check]|tidy>"
             );
             return ExitCode::from(2);
         }
