@@ -258,6 +258,40 @@ pub(crate) const LOAD_TOOLS: [Tool; 3] = [
     Tool::Debian { command: "taskset", package: "util-linux" },
 ];
 
+/// Builds the server (release, or the dev profile for a smoke run) and returns the binary's path.
+pub(crate) fn build_server(root: &Path, smoke: bool) -> Result<PathBuf> {
+    let profile = if smoke { "dev" } else { "release" };
+    crate::cmd::step(
+        &format!("build ({profile})"),
+        crate::cmd::cargo(root, &["build", "-p", "vortex-server", "--profile", profile]),
+    )?;
+    let directory = if smoke { "debug" } else { "release" };
+    Ok(crate::cmd::target_dir(root).join(directory).join("vortex-server"))
+}
+
+/// `<target>/<name>`, emptied: where a harness task writes its files and its report.
+pub(crate) fn work_dir(root: &Path, name: &str) -> Result<PathBuf> {
+    let work = crate::cmd::target_dir(root).join(name);
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+    Ok(work)
+}
+
+/// The nearest-rank `p`th percentile of `sorted`.
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Milliseconds, for reports.
+pub(crate) fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
 /// Debian's RabbitMQ, for the bus tests and the propagation benchmark (a private broker each:
 /// the system service is never used).
 pub(crate) const RABBITMQ: Tool =

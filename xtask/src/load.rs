@@ -20,9 +20,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::cmd::{cargo, ensure_tool, step, target_dir, workspace_root};
+use crate::cmd::{ensure_tool, workspace_root};
 use crate::harness::{
-    APPLICATIONS, LOAD_TOOLS, Response, Run, Server, free_port, generate_repository, get, rss_mb, start_native, wrk,
+    APPLICATIONS, LOAD_TOOLS, Response, Run, Server, build_server, free_port, generate_repository, get, rss_mb,
+    start_native, work_dir, wrk,
 };
 
 /// Connections for the throughput runs.
@@ -57,13 +58,8 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     for tool in LOAD_TOOLS {
         ensure_tool(&root, tool)?;
     }
-    let profile = if smoke { "dev" } else { "release" };
-    step(&format!("build ({profile})"), cargo(&root, &["build", "-p", "vortex-server", "--profile", profile]))?;
-    let target = target_dir(&root);
-    let binary = target.join(if smoke { "debug" } else { "release" }).join("vortex-server");
-    let work = target.join("load");
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+    let binary = build_server(&root, smoke)?;
+    let work = work_dir(&root, "load")?;
     let repo = generate_repository(&work.join("repo"))?;
     if memory_only {
         // `--memory`: only the figure the memory target names, without the throughput runs.

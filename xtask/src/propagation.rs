@@ -19,9 +19,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 
-use crate::cmd::{cargo, ensure_tool, step, target_dir, workspace_root};
+use crate::cmd::{ensure_tool, workspace_root};
 use crate::harness::broker::Broker;
-use crate::harness::{LOAD_TOOLS, RABBITMQ, Run, Server, Start, get, post, wrk};
+use crate::harness::{
+    LOAD_TOOLS, RABBITMQ, Run, Server, Start, build_server, get, millis, percentile, post, work_dir, wrk,
+};
 
 const TOKEN: &str = "propagation-benchmark-admin-token";
 
@@ -36,13 +38,8 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     for tool in LOAD_TOOLS.into_iter().chain([RABBITMQ]) {
         ensure_tool(&root, tool)?;
     }
-    let profile = if smoke { "dev" } else { "release" };
-    step(&format!("build ({profile})"), cargo(&root, &["build", "-p", "vortex-server", "--profile", profile]))?;
-    let target = target_dir(&root);
-    let binary = target.join(if smoke { "debug" } else { "release" }).join("vortex-server");
-    let work = target.join("propagation");
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+    let binary = build_server(&root, smoke)?;
+    let work = work_dir(&root, "propagation")?;
 
     eprintln!("xtask propagation: starting RabbitMQ");
     let broker = Broker::start();
@@ -217,18 +214,4 @@ fn commit(dir: &Path, n: usize) -> Result<String> {
     git(dir, &["add", "-A"])?;
     git(dir, &["commit", "-q", "-m", &format!("push {n}")])?;
     git(dir, &["rev-parse", "HEAD"])
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    // Nearest rank.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn millis(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }

@@ -29,8 +29,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::cmd::{cargo, step, target_dir, workspace_root};
-use crate::harness::{Connection, ReadError, Server, Start, get, rss_mb};
+use crate::cmd::workspace_root;
+use crate::harness::{Connection, ReadError, Server, Start, build_server, get, rss_mb, work_dir};
 
 const APPLICATIONS: usize = 40;
 /// Cache entries at most: the bound the flood must not push memory past.
@@ -63,13 +63,8 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     };
     let flood: u64 = if smoke { 5_000 } else { 100_000 };
     let root = workspace_root()?;
-    let profile = if smoke { "dev" } else { "release" };
-    step(&format!("build ({profile})"), cargo(&root, &["build", "-p", "vortex-server", "--profile", profile]))?;
-    let target = target_dir(&root);
-    let binary = target.join(if smoke { "debug" } else { "release" }).join("vortex-server");
-    let work = target.join("soak");
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work)?;
+    let binary = build_server(&root, smoke)?;
+    let work = work_dir(&root, "soak")?;
     let remote = Remote::create(&work.join("remote"))?;
     let clone = work.join("clone");
     let server = start_server(&binary, &work, &remote.dir, &clone)?;

@@ -17,8 +17,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 
-use crate::cmd::{cargo, ensure_tool, step, target_dir, workspace_root};
-use crate::harness::{LOAD_TOOLS, Server, Start, cpu_seconds, generate_repository, get, post, rss_mb, wrk};
+use crate::cmd::{ensure_tool, workspace_root};
+use crate::harness::{
+    LOAD_TOOLS, Server, Start, build_server, cpu_seconds, generate_repository, get, millis, percentile, post, rss_mb,
+    work_dir, wrk,
+};
 
 const TOKEN: &str = "watchers-benchmark-admin-token";
 /// The key every client waits on.
@@ -40,13 +43,8 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     for tool in LOAD_TOOLS {
         ensure_tool(&root, tool)?;
     }
-    let profile = if smoke { "dev" } else { "release" };
-    step(&format!("build ({profile})"), cargo(&root, &["build", "-p", "vortex-server", "--profile", profile]))?;
-    let target = target_dir(&root);
-    let binary = target.join(if smoke { "debug" } else { "release" }).join("vortex-server");
-    let work = target.join("watchers");
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+    let binary = build_server(&root, smoke)?;
+    let work = work_dir(&root, "watchers")?;
     let repo = generate_repository(&work.join("repo"))?;
     let settings = format!(
         "logging:\n  level: warn\nsecurity:\n  admin_token: \"{TOKEN}\"\n\
@@ -230,16 +228,4 @@ impl Client {
 /// The value of the gauge `series` in a Prometheus exposition.
 fn gauge(text: &str, series: &str) -> usize {
     text.lines().find_map(|line| line.strip_prefix(series)?.trim().parse::<f64>().ok()).map_or(0, |v| v as usize)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn millis(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }

@@ -12,12 +12,18 @@ use crate::support::{Remote, Server, git_settings, raw_get, raw_request};
 
 const TOKEN: &str = "watch-test-admin-token-0123456789";
 
-/// A native server over `dir` with a cache, the file watcher every second, holds of at most 2 s.
-async fn native(dir: &std::path::Path, max_watchers: usize) -> Server {
+/// Settings for the native backend over `dir`, and nothing else.
+fn native_settings(dir: &std::path::Path) -> Settings {
     let mut settings = Settings::default();
     settings.backends.git.enabled = false;
     settings.backends.native.enabled = true;
     settings.backends.native.search_locations = vec![dir.display().to_string()];
+    settings
+}
+
+/// A native server over `dir` with a cache, the file watcher every second, holds of at most 2 s.
+async fn native(dir: &std::path::Path, max_watchers: usize) -> Server {
+    let mut settings = native_settings(dir);
     settings.backends.native.watch_interval_seconds = 1;
     settings.cache.ttl_seconds = 3600;
     settings.watch.max_wait_seconds = 2;
@@ -196,11 +202,7 @@ async fn watches_over_the_limit_get_503_with_a_random_retry_after() {
 async fn stopping_the_server_answers_every_held_read() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("orders.yml"), "value: 1\n").unwrap();
-    let mut settings = Settings::default();
-    settings.backends.git.enabled = false;
-    settings.backends.native.enabled = true;
-    settings.backends.native.search_locations = vec![dir.path().display().to_string()];
-    let server = Server::start(app_from_settings(&settings).await.unwrap()).await;
+    let server = Server::start(app_from_settings(&native_settings(dir.path())).await.unwrap()).await;
     let (_, etag, _) = get(server.addr, "/orders/default", None).await;
     let held: Vec<_> = (0..8).map(|_| hold(server.addr, "/orders/default?wait=55", &etag)).collect();
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -217,10 +219,7 @@ async fn stopping_the_server_answers_every_held_read() {
 async fn a_watch_needs_the_credentials_of_a_read() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("orders.yml"), "value: 1\n").unwrap();
-    let mut settings = Settings::default();
-    settings.backends.git.enabled = false;
-    settings.backends.native.enabled = true;
-    settings.backends.native.search_locations = vec![dir.path().display().to_string()];
+    let mut settings = native_settings(dir.path());
     settings.security.basic_auth.username = Some("reader".to_owned());
     settings.security.basic_auth.password = Some(Secret::new("reader-password"));
     let server = Server::start(app_from_settings(&settings).await.unwrap()).await;
