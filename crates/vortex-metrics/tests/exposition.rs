@@ -164,6 +164,56 @@ fn backend_loads_are_timed_and_their_errors_counted_by_kind() {
 }
 
 #[test]
+fn the_bus_handles_are_exposed_by_type_and_outcome() {
+    let prometheus = Prometheus::new().unwrap();
+    let bus = prometheus.metrics().bus();
+    bus.published("refresh", true);
+    bus.published("refresh", true);
+    bus.published("change", false);
+    bus.consumed("unknown", "malformed");
+    bus.consumed("change", "acted");
+    bus.propagated(Duration::from_millis(40), 2, 0, 1);
+    bus.acknowledged(1);
+    bus.acknowledged(2);
+    bus.connection(true);
+    bus.peers(2);
+    let text = prometheus.render();
+    assert_eq!(sample(&text, "vortex_bus_messages_published_total{type=\"refresh\",result=\"ok\"}"), 2.0);
+    assert_eq!(sample(&text, "vortex_bus_messages_published_total{type=\"change\",result=\"error\"}"), 1.0);
+    assert_eq!(sample(&text, "vortex_bus_messages_consumed_total{type=\"unknown\",outcome=\"malformed\"}"), 1.0);
+    assert_eq!(sample(&text, "vortex_bus_propagation_peers_total{result=\"confirmed\"}"), 2.0);
+    assert_eq!(sample(&text, "vortex_bus_propagation_peers_total{result=\"missing\"}"), 1.0);
+    assert_eq!(sample(&text, "vortex_bus_propagation_duration_seconds_bucket{le=\"0.05\"}"), 1.0);
+    assert_eq!(sample(&text, "vortex_bus_acks_total"), 2.0);
+    assert_eq!(sample(&text, "vortex_bus_last_refresh_acks"), 2.0);
+    assert_eq!(sample(&text, "vortex_bus_connected"), 1.0);
+    assert_eq!(sample(&text, "vortex_bus_peers"), 2.0);
+    bus.connection(false);
+    assert_eq!(sample(&prometheus.render(), "vortex_bus_connected"), 0.0);
+}
+
+#[test]
+fn the_watch_handles_are_exposed_by_kind() {
+    let prometheus = Prometheus::new().unwrap();
+    let watch = prometheus.metrics().watch();
+    watch.watchers(false, 3);
+    watch.watchers(true, 1);
+    watch.woken();
+    watch.woken();
+    watch.delivered(Duration::from_millis(3));
+    watch.timed_out();
+    watch.refused();
+    let text = prometheus.render();
+    assert_eq!(sample(&text, "vortex_watch_watchers{kind=\"long_poll\"}"), 3.0);
+    assert_eq!(sample(&text, "vortex_watch_watchers{kind=\"stream\"}"), 1.0);
+    assert_eq!(sample(&text, "vortex_watch_wakeups_total"), 2.0);
+    assert_eq!(sample(&text, "vortex_watch_changes_delivered_total"), 1.0);
+    assert_eq!(sample(&text, "vortex_watch_timeouts_total"), 1.0);
+    assert_eq!(sample(&text, "vortex_watch_refused_total"), 1.0);
+    assert_eq!(sample(&text, "vortex_watch_delivery_seconds_bucket{le=\"0.005\"}"), 1.0);
+}
+
+#[test]
 fn without_a_recorder_nothing_is_recorded_or_timed() {
     let metrics = Metrics::disabled();
     assert!(!metrics.is_enabled());
@@ -172,6 +222,14 @@ fn without_a_recorder_nothing_is_recorded_or_timed() {
     cache.hit(None);
     cache.evicted(EvictionCause::Expired);
     metrics.git().fetched(Duration::from_millis(1), Some(1));
+    let bus = metrics.bus();
+    bus.published("refresh", true);
+    bus.propagated(Duration::ZERO, 1, 0, 0);
+    bus.acknowledged(1);
+    bus.connection(true);
+    let watch = metrics.watch();
+    watch.watchers(true, 1);
+    watch.delivered(Duration::ZERO);
     let http = metrics.http(&["/x"]);
     assert!(!http.is_enabled());
     http.record(Some(0), "GET", 200, Duration::ZERO);
