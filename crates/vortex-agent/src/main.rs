@@ -2,7 +2,7 @@
 //! See `vortex-agent --help`.
 //!
 //! One thread per file long-polls its representation (`?wait=` with `If-None-Match`); each change
-//! is written atomically ([`write`]) and followed by the command (`--exec`) or the POST (`--post`).
+//! is written atomically ([`write`](mod@write)) and followed by the command (`--exec`) or the POST (`--post`).
 //! When the server cannot be reached the last good file stays, and the thread retries with
 //! exponential backoff (1 s doubling to 60 s) and jitter.
 
