@@ -145,11 +145,14 @@ pub async fn serve(
     };
     tokio::pin!(shutdown);
     loop {
+        // A stop already signalled wins over a connection waiting to be accepted: that one is
+        // served as a draining server serves, closing after its answer.
         tokio::select! {
+            biased;
+            () = &mut shutdown => break,
             accepted = listener.accept() => {
                 acceptor.accepted(accepted).await;
             }
-            () = &mut shutdown => break,
         }
     }
 
