@@ -88,6 +88,7 @@ pub(crate) fn run(_args: &[String]) -> Result<()> {
     hostile_application_yml(&binary, &work, &corpus, &mut report)?;
     timeout(&binary, &work, &repo, &mut report)?;
     slow_bodies(&binary, &work, &repo, &mut report)?;
+    watches(&binary, &work, &repo, &mut report)?;
     memory(&binary, &work, &mut report)?;
     eprint!("{report}");
     eprintln!("xtask hostile: every phase passed in {:.0?}", started.elapsed());
@@ -248,6 +249,65 @@ fn timeout(binary: &Path, work: &Path, repo: &Path, report: &mut String) -> Resu
         "timeout: 408 after {} ms; CPU afterwards {:.0} ms/s; slowest /health {} ms",
         took.as_millis(),
         cpu_used * 1000.0,
+        slowest.as_millis()
+    )?;
+    Ok(())
+}
+
+/// Held reads aimed at the server: absurd waits, held reads of the hostile files (answered with
+/// their error, or their body, at once: their tag differs), a header-sized `Last-Event-ID`, and
+/// twice as many watches as the limit: the excess refused with 503, health answering throughout.
+fn watches(binary: &Path, work: &Path, repo: &Path, report: &mut String) -> Result<()> {
+    let settings = format!(
+        "watch:\n  max_wait_seconds: 2\n  max_watchers: 200\n\
+         backends:\n  native:\n    search_locations: [\"{}\"]\n",
+        repo.display()
+    );
+    let server = Server::start(binary, work, "watches", &settings)?;
+    let health = HealthProbe::start(server.addr);
+    let tag = ["If-None-Match: \"x\""];
+    for wait in ["99999999999999999999", "-1", "1e9", "%00", &"9".repeat(4000)] {
+        let response = get(server.addr, &format!("/good-default.yml?wait={wait}"), &tag, REQUEST_TIMEOUT)?;
+        ensure!(response.status == 400, "watches: wait={}: {}", excerpt(wait), response.status);
+    }
+    let started = Instant::now();
+    let mut held_errors = 0;
+    for file in std::fs::read_dir(repo)? {
+        let name = file?.file_name().to_string_lossy().into_owned();
+        let Some((stem, _)) = name.rsplit_once('.').filter(|(stem, _)| stem != &"good") else { continue };
+        let path = format!("/{stem}-default.yml?wait=2");
+        let response = get(server.addr, &path, &tag, REQUEST_TIMEOUT + Duration::from_secs(3))?;
+        held_errors += usize::from(response.status >= 400);
+    }
+    let long_id = format!("Last-Event-ID: {}", "x".repeat(8000));
+    let response = get(server.addr, "/good-default.yml", &["Accept: application/json", &long_id], REQUEST_TIMEOUT)?;
+    ensure!(response.status == 200, "watches: a long Last-Event-ID: {}", response.status);
+    // Twice the limit, held at once: 200 wait, 200 are refused.
+    let etag = get(server.addr, "/good-default.yml", &[], REQUEST_TIMEOUT)?.header("etag").unwrap_or("").to_owned();
+    let holders: Vec<_> = (0..400)
+        .map(|_| {
+            let (addr, etag) = (server.addr, etag.clone());
+            std::thread::spawn(move || {
+                get(addr, "/good-default.yml?wait=2", &[&format!("If-None-Match: {etag}")], Duration::from_secs(10))
+                    .map(|r| r.status)
+            })
+        })
+        .collect();
+    let mut refused = 0;
+    for holder in holders {
+        let status = holder.join().map_err(|_| anyhow::anyhow!("a holder panicked"))??;
+        ensure!(status == 304 || status == 503, "watches: a held read answered {status}");
+        refused += usize::from(status == 503);
+    }
+    let slowest = health.stop();
+    ensure!(refused >= 150, "watches: only {refused} of 400 refused over a limit of 200");
+    ensure!(slowest < HEALTH_LATENCY, "watches: /health took {slowest:?} while reads were held");
+    server.still_serving(None)?;
+    server.stop()?;
+    writeln!(
+        report,
+        "watches: absurd waits 400; {held_errors} held reads of hostile files answered with their error in {} ms in all; {refused} of 400 watches refused over 200; slowest /health {} ms",
+        started.elapsed().as_millis(),
         slowest.as_millis()
     )?;
     Ok(())
