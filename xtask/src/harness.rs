@@ -287,6 +287,22 @@ pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// A report table of latencies: `first` names the row column; each row its median, p99 and max.
+pub(crate) fn latency_table(report: &mut String, first: &str, rows: &mut [(&str, &mut Vec<Duration>)]) {
+    use std::fmt::Write as _;
+    let _ = writeln!(report, "| {first} | median | p99 | max |\n|---|---|---|---|");
+    for (what, figures) in rows.iter_mut() {
+        figures.sort();
+        let _ = writeln!(
+            report,
+            "| {what} | {:.1} ms | {:.1} ms | {:.1} ms |",
+            millis(percentile(figures, 50.0)),
+            millis(percentile(figures, 99.0)),
+            millis(figures.last().copied().unwrap_or_default())
+        );
+    }
+}
+
 /// Milliseconds, for reports.
 pub(crate) fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0

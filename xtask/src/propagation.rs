@@ -22,7 +22,7 @@ use anyhow::{Context, Result, bail, ensure};
 use crate::cmd::{ensure_tool, workspace_root};
 use crate::harness::broker::Broker;
 use crate::harness::{
-    LOAD_TOOLS, RABBITMQ, Run, Server, Start, build_server, get, millis, percentile, post, work_dir, wrk,
+    LOAD_TOOLS, RABBITMQ, Run, Server, Start, build_server, get, latency_table, millis, post, work_dir, wrk,
 };
 
 const TOKEN: &str = "propagation-benchmark-admin-token";
@@ -108,20 +108,14 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let mut report = String::new();
     let _ =
         writeln!(report, "# Propagation: three replicas, one git remote (file://), one RabbitMQ, {pushes} pushes\n");
-    let _ = writeln!(report, "| from the webhook being sent to | median | p99 | max |\n|---|---|---|---|");
-    for (what, figures) in [
-        ("every replica serving the push", &mut served),
-        ("the Spring refresh event published (`/monitor` answered)", &mut published),
-    ] {
-        figures.sort();
-        let _ = writeln!(
-            report,
-            "| {what} | {:.1} ms | {:.1} ms | {:.1} ms |",
-            millis(percentile(figures, 50.0)),
-            millis(percentile(figures, 99.0)),
-            millis(figures.last().copied().unwrap_or_default())
-        );
-    }
+    latency_table(
+        &mut report,
+        "from the webhook being sent to",
+        &mut [
+            ("every replica serving the push", &mut served),
+            ("the Spring refresh event published (`/monitor` answered)", &mut published),
+        ],
+    );
     let _ = writeln!(report, "\nPushes where a peer did not confirm in time: {missing}.\n");
     let _ = writeln!(
         report,

@@ -19,7 +19,7 @@ use anyhow::{Context, Result, bail, ensure};
 
 use crate::cmd::{ensure_tool, workspace_root};
 use crate::harness::{
-    LOAD_TOOLS, Server, Start, build_server, cpu_seconds, generate_repository, get, millis, percentile, post, rss_mb,
+    LOAD_TOOLS, Server, Start, build_server, cpu_seconds, generate_repository, get, latency_table, post, rss_mb,
     work_dir, wrk,
 };
 
@@ -134,8 +134,6 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     ensure!(statuses.iter().all(|s| *s == 200), "a long-poll was not answered 200");
     let mut polls: Vec<Duration> = clients.iter().filter(|c| !c.stream).filter_map(|c| c.answered).collect();
     let mut events: Vec<Duration> = clients.iter().filter(|c| c.stream).filter_map(|c| c.answered).collect();
-    polls.sort();
-    events.sort();
     drop(clients);
     drop(server);
 
@@ -155,16 +153,11 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         idle.as_secs(),
         cpu_idle / idle.as_secs_f64() * 100.0
     );
-    let _ = writeln!(report, "| after one push, until | median | p99 | max |\n|---|---|---|---|");
-    for (what, figures) in [("each long-poll has its answer", &polls), ("each stream has its event", &events)] {
-        let _ = writeln!(
-            report,
-            "| {what} | {:.1} ms | {:.1} ms | {:.1} ms |",
-            millis(percentile(figures, 50.0)),
-            millis(percentile(figures, 99.0)),
-            millis(figures.last().copied().unwrap_or_default())
-        );
-    }
+    latency_table(
+        &mut report,
+        "after one push, until",
+        &mut [("each long-poll has its answer", &mut polls), ("each stream has its event", &mut events)],
+    );
     let _ = writeln!(
         report,
         "\n| cached `GET {PATH}`, 16 connections, {seconds} s | requests/s | p50 | p99 | errors |\n|---|---|---|---|---|"
