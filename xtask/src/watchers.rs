@@ -7,8 +7,9 @@
 //!   has the first byte of its answer, and each stream its event: median, p99, max.
 //!
 //! 10,000 long-polls and 1,000 streams by default; `--smoke` (CI) 300 and 30 on the dev build.
-//! The client is this process: non-blocking sockets swept by a few threads, so its timestamps are
-//! good to about a millisecond. The report goes to standard output and `target/watchers/report.md`.
+//! The client is this process: non-blocking sockets swept in turn by one thread, so its timestamps
+//! are good to one sweep of them all, a few milliseconds. The report goes to standard output and
+//! `target/watchers/report.md`.
 
 use std::fmt::Write as _;
 use std::io::{Read, Write as _};
