@@ -10,7 +10,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
 use std::time::Instant;
 
-use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -20,14 +19,16 @@ use serde_json::json;
 use vortex_core::SourceChange;
 use vortex_metrics::AuthApi;
 
+use crate::access::{self, Need};
 use crate::auth::{self, WebhookRefusal};
 use crate::error::{ApiError, ErrorCode};
 use crate::route::Route;
 use crate::{AppState, bus, monitor};
 
-/// Answers 403 when the admin API is off, 401 without the right bearer token.
+/// Answers 403 when the admin API is off, 401 without the credentials of a client with the
+/// `admin` role (the admin token's among them), 403 for a client without it.
 pub(crate) async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match admin_access(&state, request.method().as_str(), request.uri().path(), request.headers()) {
+    match admin_access(&state, request.method().as_str(), request.uri().path(), request.headers()).await {
         Ok(()) => next.run(request).await,
         Err(denied) => denied.into_response(),
     }
@@ -37,7 +38,12 @@ pub(crate) async fn require_token(State(state): State<AppState>, request: Reques
 /// body and that would be refused anyway, so that no body from an unauthenticated client is ever
 /// read. The answer is the refusal, `None` to go on. A webhook's signature covers the body, so
 /// only its presence is checked here; the handler verifies it.
-pub(crate) fn refuse_writer(state: &AppState, method: &str, route: Route, headers: &HeaderMap) -> Option<Response> {
+pub(crate) async fn refuse_writer(
+    state: &AppState,
+    method: &str,
+    route: Route,
+    headers: &HeaderMap,
+) -> Option<Response> {
     let path = route.template();
     let refused = match route {
         Route::Monitor => match &state.inner.webhook {
@@ -47,16 +53,17 @@ pub(crate) fn refuse_writer(state: &AppState, method: &str, route: Route, header
                 state.auth_failed(AuthApi::Webhook, true);
                 Err(Denied::Unsigned.into_response())
             }
-            None => admin_access(state, method, path, headers).map_err(IntoResponse::into_response),
+            None => admin_access(state, method, path, headers).await.map_err(IntoResponse::into_response),
         },
-        Route::Cache
-        | Route::CacheKey
-        | Route::Decrypt
-        | Route::DecryptFor
-        | Route::BusRefresh
-        | Route::BusRefreshFor => admin_access(state, method, path, headers).map_err(IntoResponse::into_response),
+        Route::Cache | Route::CacheKey | Route::BusRefresh | Route::BusRefreshFor => {
+            admin_access(state, method, path, headers).await.map_err(IntoResponse::into_response)
+        }
+        // The scope of the `/{name}/{profiles}` forms is checked by their handlers.
+        Route::Decrypt | Route::DecryptFor => {
+            state.admit(headers, Need::Decrypt(None)).await.map(drop).map_err(IntoResponse::into_response)
+        }
         Route::Encrypt | Route::EncryptFor => {
-            crate::auth::ReadAccess::check(state, headers).map(|_| ()).map_err(IntoResponse::into_response)
+            state.admit(headers, Need::Encrypt(None)).await.map(drop).map_err(IntoResponse::into_response)
         }
         _ => Ok(()),
     };
@@ -66,10 +73,8 @@ pub(crate) fn refuse_writer(state: &AppState, method: &str, route: Route, header
 /// Why an admin or webhook request was refused.
 #[derive(Debug, Clone, Copy)]
 enum Denied {
-    /// No admin token is configured: 403.
-    AdminDisabled,
-    /// The bearer token is missing or wrong: 401 with a `Bearer` challenge.
-    Token,
+    /// The policy's refusal: no admin client at all, missing or wrong credentials, no `admin` role.
+    Access(access::Denied),
     /// The webhook has no signature or token: 401.
     Unsigned,
     /// The webhook's signature or token does not match: 401.
@@ -79,8 +84,7 @@ enum Denied {
 impl IntoResponse for Denied {
     fn into_response(self) -> Response {
         let error = match self {
-            Self::AdminDisabled => ApiError::of(ErrorCode::AdminDisabled),
-            Self::Token => ApiError::of(ErrorCode::AdminUnauthorized),
+            Self::Access(denied) => return denied.into_response(),
             Self::Unsigned => ApiError::new(
                 ErrorCode::WebhookUnauthorized,
                 "the webhook is not signed: configure the git host's webhook secret (security.webhook_secret)",
@@ -94,26 +98,30 @@ impl IntoResponse for Denied {
     }
 }
 
-/// The admin token check. Refusals are logged and counted, never with the header: a near-miss
-/// token is still a secret.
-fn admin_access(state: &AppState, method: &str, path: &str, headers: &HeaderMap) -> Result<(), Denied> {
-    let Some(token) = &state.inner.admin else {
-        return Err(Denied::AdminDisabled);
-    };
-    if token.allows(headers.get(AUTHORIZATION)) {
-        return Ok(());
+/// The admin check. Refusals are logged (at warn: the admin API is not polled by a fleet) and
+/// counted, never with the header: a near-miss token is still a secret.
+async fn admin_access(state: &AppState, method: &str, path: &str, headers: &HeaderMap) -> Result<(), Denied> {
+    match state.admit(headers, Need::Admin).await {
+        Ok(_) => Ok(()),
+        Err(denied) => {
+            match denied {
+                access::Denied::Credentials { missing } | access::Denied::AdminCredentials { missing } => {
+                    let credentials = if missing { "missing" } else { "wrong" };
+                    tracing::warn!(method, path, credentials, "admin API: request refused");
+                }
+                access::Denied::Forbidden => tracing::warn!(method, path, reason = denied.reason(), "admin API: request refused"),
+                access::Denied::AdminDisabled => {}
+            }
+            Err(Denied::Access(denied))
+        }
     }
-    let missing = !headers.contains_key(AUTHORIZATION);
-    tracing::warn!(method, path, credentials = if missing { "missing" } else { "wrong" }, "admin API: request refused");
-    state.auth_failed(AuthApi::Admin, missing);
-    Err(Denied::Token)
 }
 
 /// Who may post to `/monitor`: with `security.webhook_secret`, only a request signed with it (or
 /// carrying GitLab's token); without one, the admin API's bearer token.
-fn monitor_access(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), Denied> {
+async fn monitor_access(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), Denied> {
     let Some(secret) = &state.inner.webhook else {
-        return admin_access(state, "POST", "/monitor", headers);
+        return admin_access(state, "POST", "/monitor", headers).await;
     };
     let (header, denied) = match secret.verify(headers, body) {
         Ok(header) => {
@@ -179,7 +187,7 @@ pub(crate) async fn monitor(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let seen = Instant::now();
-    if let Err(denied) = monitor_access(&state, &headers, &body) {
+    if let Err(denied) = monitor_access(&state, &headers, &body).await {
         return Ok(denied.into_response());
     }
     let Some(paths) = monitor::changed_paths(&headers, &body)? else {

@@ -1,121 +1,58 @@
-//! HTTP basic authentication for the read API, when `security.basic_auth` is configured, the
-//! bearer token of the admin API, and the signatures of git hosts' webhooks.
+//! Who sent a request and whether it may do what it asks (through [`crate::access`]), and the
+//! signatures of git hosts' webhooks.
 
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue};
-use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use vortex_metrics::AuthApi;
 
 use crate::AppState;
-use crate::error::{ApiError, ErrorCode};
+use crate::access::{Caller, Denied, Need};
 
-/// The expected `Authorization` header value.
-pub(crate) struct BasicAuth {
-    /// `None` when a user name is set without a password: nothing is let in.
-    expected: Option<Vec<u8>>,
-}
+/// Who sent a request, as the policy identified it: taken by every handler that needs it, so a
+/// route cannot forget to ask ([`crate::access`]).
+pub(crate) struct Identified(pub(crate) Caller);
 
-impl std::fmt::Debug for BasicAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("BasicAuth(<redacted>)")
+impl FromRequestParts<AppState> for Identified {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Self(state.inner.access.identify(&parts.headers).await))
     }
 }
 
-impl BasicAuth {
-    /// The check for `username` and `password`. Without a password (settings built in code whose
-    /// `password_file` was never read) no one is let in, rather than everyone.
-    pub(crate) fn new(username: &str, password: Option<&str>) -> Self {
-        let expected = password.map(|password| {
-            use base64::Engine as _;
-            base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}")).into_bytes()
-        });
-        Self { expected }
-    }
-
-    fn allows(&self, header: Option<&HeaderValue>) -> bool {
-        match (&self.expected, header.and_then(|value| credentials(value, "basic"))) {
-            (Some(expected), Some(given)) => bool::from(given.ct_eq(expected)),
-            _ => false,
-        }
-    }
-}
-
-/// Proof that a read request may be served: taken by every read handler, so a route cannot forget
-/// it. Without `security.basic_auth` every request passes (also one with an empty `Basic`
-/// header, as some clients send); with it, a request without the credentials gets 401.
-pub(crate) struct ReadAccess;
-
-impl FromRequestParts<AppState> for ReadAccess {
-    type Rejection = Unauthorized;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Unauthorized> {
-        Self::check(state, &parts.headers)
-    }
-}
-
-impl ReadAccess {
-    /// Grants access when basic authentication is off or `headers` carry the credentials.
-    pub(crate) fn check(state: &AppState, headers: &HeaderMap) -> Result<Self, Unauthorized> {
-        match &state.inner.auth {
-            Some(auth) if !auth.allows(headers.get(AUTHORIZATION)) => {
-                let missing = !headers.contains_key(AUTHORIZATION);
-                // Counted, and logged at debug only: read clients retry, and a fleet with a
-                // rotated password would flood the log. Never the header itself.
-                tracing::debug!(credentials = if missing { "missing" } else { "wrong" }, "read API: request refused");
-                state.auth_failed(AuthApi::Read, missing);
-                Err(Unauthorized)
+impl AppState {
+    /// Whether `caller` may do what `need` asks; a refusal is counted and logged at debug (read
+    /// clients retry, and a fleet with rotated credentials would flood the log), never with the
+    /// credentials themselves.
+    pub(crate) fn permit(&self, caller: &Caller, need: Need<'_>) -> Result<(), Denied> {
+        let denied = match self.inner.access.permit(caller, need) {
+            Ok(()) => return Ok(()),
+            Err(denied) => denied,
+        };
+        let api = match need {
+            Need::Admin | Need::Decrypt(_) | Need::Details | Need::Metrics => AuthApi::Admin,
+            Need::Read(_) | Need::Encrypt(_) => AuthApi::Read,
+        };
+        match denied {
+            Denied::Credentials { missing } | Denied::AdminCredentials { missing } => {
+                tracing::debug!(credentials = if missing { "missing" } else { "wrong" }, "request refused");
+                self.auth_failed(api, missing);
             }
-            _ => Ok(Self),
+            Denied::Forbidden => tracing::debug!(client = caller.name(), "request refused: out of scope"),
+            Denied::AdminDisabled => {}
         }
-    }
-}
-
-/// A read request without the credentials: 401 with a `Basic` challenge.
-#[derive(Debug)]
-pub(crate) struct Unauthorized;
-
-impl IntoResponse for Unauthorized {
-    fn into_response(self) -> Response {
-        ApiError::of(ErrorCode::Unauthorized).into_response()
-    }
-}
-
-/// The admin API's `Authorization: Bearer <token>` check.
-pub(crate) struct BearerToken {
-    expected: Vec<u8>,
-}
-
-impl std::fmt::Debug for BearerToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("BearerToken(<redacted>)")
-    }
-}
-
-impl BearerToken {
-    pub(crate) fn new(token: &str) -> Self {
-        Self { expected: token.as_bytes().to_vec() }
+        Err(denied)
     }
 
-    /// Whether the `Authorization` header carries the token, compared in constant time.
-    pub(crate) fn allows(&self, header: Option<&HeaderValue>) -> bool {
-        header
-            .and_then(|value| credentials(value, "bearer"))
-            .is_some_and(|given| bool::from(given.ct_eq(&self.expected)))
+    /// Identifies the sender of `headers` and checks `need`: for handlers that have the headers.
+    pub(crate) async fn admit(&self, headers: &HeaderMap, need: Need<'_>) -> Result<Caller, Denied> {
+        let caller = self.inner.access.identify(headers).await;
+        self.permit(&caller, need).map(|()| caller)
     }
-}
-
-/// The credentials of an `Authorization` header in `scheme`, which is matched without regard to
-/// case (RFC 9110, 11.1: `basic` and `BEARER` are `Basic` and `Bearer`); `None` for another scheme.
-fn credentials<'h>(header: &'h HeaderValue, scheme: &str) -> Option<&'h [u8]> {
-    let value = header.as_bytes();
-    let space = value.iter().position(|&b| b == b' ')?;
-    let (given, rest) = value.split_at(space);
-    given.eq_ignore_ascii_case(scheme.as_bytes()).then(|| rest.trim_ascii_start())
 }
 
 /// The shared secret of git hosts' webhooks (`security.webhook_secret`).
@@ -189,6 +126,7 @@ pub(crate) fn has_webhook_credentials(headers: &HeaderMap) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     /// RFC 4231, test case 2: the key "Jefe".
     #[test]
@@ -202,21 +140,5 @@ mod tests {
             secret.verify(&headers, b"what do ya want for nothing!"),
             Err(WebhookRefusal::Wrong("x-hub-signature-256"))
         );
-    }
-
-    #[test]
-    fn schemes_match_without_regard_to_case() {
-        let token = BearerToken::new("t0ken");
-        for header in ["Bearer t0ken", "bearer t0ken", "BEARER t0ken", "Bearer  t0ken"] {
-            assert!(token.allows(Some(&HeaderValue::from_static(header))), "{header}");
-        }
-        for header in ["Bearer t0kem", "Basic t0ken", "Bearert0ken", "t0ken", "Bearer T0KEN"] {
-            assert!(!token.allows(Some(&HeaderValue::from_static(header))), "{header}");
-        }
-        let basic = BasicAuth::new("user", Some("pass"));
-        for header in ["Basic dXNlcjpwYXNz", "basic dXNlcjpwYXNz", "BASIC dXNlcjpwYXNz"] {
-            assert!(basic.allows(Some(&HeaderValue::from_static(header))), "{header}");
-        }
-        assert!(!basic.allows(Some(&HeaderValue::from_static("Bearer dXNlcjpwYXNz"))));
     }
 }

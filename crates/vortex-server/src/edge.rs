@@ -27,7 +27,6 @@ use tokio::time::Sleep;
 use tower::Service;
 use vortex_metrics::{HttpMetrics, Rejection, Timer};
 
-use crate::auth::ReadAccess;
 use crate::error::{ApiError, ErrorCode};
 use crate::route::Route;
 use crate::{AppState, EdgeOptions, routes};
@@ -317,10 +316,8 @@ fn unprefixed<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
 
 /// A `GET` of the read API, as the router's handler would answer it.
 async fn read(state: AppState, request: Request) -> Response {
-    if let Err(refused) = ReadAccess::check(&state, request.headers()) {
-        return refused.into_response();
-    }
-    routes::answer(&state, request.uri(), request.headers()).await.unwrap_or_else(IntoResponse::into_response)
+    let caller = state.inner.access.identify(request.headers()).await;
+    routes::answer(&state, &caller, request.uri(), request.headers()).await.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// A request that may carry a body (`POST /monitor`, `/encrypt`, `DELETE /cache`, ...), in three
@@ -341,7 +338,7 @@ async fn write(app: App, request: Request, route: Option<Route>) -> Response {
         };
     };
     if let Some(refused) =
-        crate::admin::refuse_writer(&inner.state, request.method().as_str(), route, request.headers())
+        crate::admin::refuse_writer(&inner.state, request.method().as_str(), route, request.headers()).await
     {
         return refused;
     }

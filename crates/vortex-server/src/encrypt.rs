@@ -1,9 +1,10 @@
 //! Spring's encryption endpoints: `POST /encrypt`, `POST /decrypt`, `GET /encrypt/status` and
 //! `GET /key`, each also as `/{name}/{profiles}` (one key serves every application here).
 //!
-//! `/encrypt`, `/encrypt/status` and `/key` are read API routes: encrypting reveals nothing.
-//! `/decrypt` turns any cipher text of the key back into the secret, so it is an admin route and
-//! needs the admin token (ADR 0010).
+//! `/encrypt`, `/encrypt/status` and `/key` need the `encrypt` role (open when reads are):
+//! encrypting reveals nothing. `/decrypt` turns any cipher text of the key back into the secret,
+//! so it needs the `decrypt` role, which the admin token has (ADR 0010). The `/{name}/{profiles}`
+//! forms are also checked against the client's scope.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -14,7 +15,8 @@ use serde_json::json;
 use vortex_core::cipher::{CIPHER_PREFIX, TextEncryptor, split_prefixes};
 
 use crate::AppState;
-use crate::auth::ReadAccess;
+use crate::access::Need;
+use crate::auth::Identified;
 use crate::error::{ApiError, ErrorCode};
 
 /// The installed key, or 404 `no_key` as Spring answers without one.
@@ -23,54 +25,92 @@ fn encryptor(state: &AppState) -> Result<&TextEncryptor, ApiError> {
 }
 
 /// `GET /encrypt/status`: 200 `{"status":"OK"}` with a key, 404 without.
-pub(crate) async fn status(State(state): State<AppState>, _: ReadAccess) -> Result<Response, ApiError> {
-    encryptor(&state)?;
-    Ok(axum::Json(json!({ "status": "OK" })).into_response())
+pub(crate) async fn status(State(state): State<AppState>, Identified(caller): Identified) -> Response {
+    if let Err(denied) = state.permit(&caller, Need::Encrypt(None)) {
+        return denied.into_response();
+    }
+    match encryptor(&state) {
+        Ok(_) => axum::Json(json!({ "status": "OK" })).into_response(),
+        Err(no_key) => no_key.into_response(),
+    }
 }
 
 /// `GET /key`: the public key of an RSA key pair; a symmetric key has none.
-pub(crate) async fn key(State(state): State<AppState>, _: ReadAccess) -> ApiError {
-    match encryptor(&state) {
+pub(crate) async fn key(State(state): State<AppState>, Identified(caller): Identified) -> Response {
+    if let Err(denied) = state.permit(&caller, Need::Encrypt(None)) {
+        return denied.into_response();
+    }
+    public_key(&state).into_response()
+}
+
+fn public_key(state: &AppState) -> ApiError {
+    match encryptor(state) {
         Err(no_key) => no_key,
         Ok(_) => ApiError::new(ErrorCode::NotFound, "no public key available: the key is symmetric"),
     }
 }
 
 pub(crate) async fn key_for(
-    state: State<AppState>,
-    access: ReadAccess,
+    State(state): State<AppState>,
+    Identified(caller): Identified,
     Path((name, profiles)): Path<(String, String)>,
 ) -> Response {
+    if let Err(denied) = state.permit(&caller, Need::Encrypt(Some((&name, &profiles)))) {
+        return denied.into_response();
+    }
     match check_names(&name, &profiles) {
-        Ok(()) => key(state, access).await.into_response(),
+        Ok(()) => public_key(&state).into_response(),
         Err(err) => err.into_response(),
     }
 }
 
-pub(crate) async fn encrypt(State(state): State<AppState>, _: ReadAccess, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn encrypt(
+    State(state): State<AppState>,
+    Identified(caller): Identified,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(denied) = state.permit(&caller, Need::Encrypt(None)) {
+        return denied.into_response();
+    }
     answer(encrypt_text(&state, &headers, &body))
 }
 
 pub(crate) async fn encrypt_for(
     State(state): State<AppState>,
-    _: ReadAccess,
+    Identified(caller): Identified,
     Path((name, profiles)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Err(denied) = state.permit(&caller, Need::Encrypt(Some((&name, &profiles)))) {
+        return denied.into_response();
+    }
     answer(check_names(&name, &profiles).and_then(|()| encrypt_text(&state, &headers, &body)))
 }
 
-pub(crate) async fn decrypt(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn decrypt(
+    State(state): State<AppState>,
+    Identified(caller): Identified,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(denied) = state.permit(&caller, Need::Decrypt(None)) {
+        return denied.into_response();
+    }
     answer(decrypt_text(&state, &headers, &body))
 }
 
 pub(crate) async fn decrypt_for(
     State(state): State<AppState>,
+    Identified(caller): Identified,
     Path((name, profiles)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Err(denied) = state.permit(&caller, Need::Decrypt(Some((&name, &profiles)))) {
+        return denied.into_response();
+    }
     answer(check_names(&name, &profiles).and_then(|()| decrypt_text(&state, &headers, &body)))
 }
 

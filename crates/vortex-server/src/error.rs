@@ -25,6 +25,9 @@ pub enum ErrorCode {
     WebhookUnauthorized,
     /// 403: an admin route while the admin API is off.
     AdminDisabled,
+    /// 403: a client outside its scope or without the role; the same answer whether or not what it
+    /// asked for exists.
+    Forbidden,
     /// 404: no route, no such application, resource or file.
     NotFound,
     /// 404: an encryption endpoint without a key.
@@ -55,13 +58,14 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of `docs/api.md`'s table.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 20] = [
         Self::InvalidRequest,
         Self::InvalidCipher,
         Self::Unauthorized,
         Self::AdminUnauthorized,
         Self::WebhookUnauthorized,
         Self::AdminDisabled,
+        Self::Forbidden,
         Self::NotFound,
         Self::NoKey,
         Self::BusDisabled,
@@ -90,6 +94,7 @@ impl ErrorCode {
             }
             Self::WebhookUnauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", &[]),
             Self::AdminDisabled => (StatusCode::FORBIDDEN, "admin_disabled", &[]),
+            Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden", &[]),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found", &[]),
             Self::NoKey => (StatusCode::NOT_FOUND, "no_key", &[]),
             Self::BusDisabled => (StatusCode::NOT_FOUND, "bus_disabled", &[]),
@@ -131,6 +136,7 @@ impl ErrorCode {
             Self::InvalidCipher => "text not encrypted with this key",
             Self::Unauthorized | Self::AdminUnauthorized | Self::WebhookUnauthorized => "authentication required",
             Self::AdminDisabled => "the admin API is off: set security.admin_token to turn it on",
+            Self::Forbidden => "this client may not do that (security.clients: its scope and roles)",
             Self::NotFound => "not found",
             Self::NoKey => "no encryption key is installed: set encrypt.key",
             Self::BusDisabled => "this replica is not on a bus: set bus.enabled",

@@ -40,6 +40,7 @@
 //! | `metrics` | Prometheus metrics at `/metrics` and `/actuator/prometheus` (`vortex-metrics/prometheus`) | yes |
 //! | `tls` | TLS termination with rustls (`server.tls`) | yes |
 
+mod access;
 mod admin;
 mod auth;
 mod backend;
@@ -70,6 +71,7 @@ use axum::Router;
 use vortex_core::CoreError;
 use vortex_settings::Settings;
 
+pub use access::{ClientsError, hash_secret};
 pub use backend::NativeBackend;
 pub use edge::{App, EdgeFuture};
 pub use error::{ApiError, ErrorCode};

@@ -9,6 +9,7 @@ use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
 
+use crate::auth::Identified;
 use crate::error::ApiError;
 use crate::route::Route;
 use crate::{AppState, admin, encrypt, routes};
@@ -44,8 +45,8 @@ fn handlers(route: Route, state: &AppState) -> MethodRouter<AppState> {
         Route::Encrypt => post(encrypt::encrypt),
         Route::EncryptStatus => get(encrypt::status),
         Route::EncryptFor => post(encrypt::encrypt_for).merge(get(routes::read)),
-        Route::Decrypt => post(encrypt::decrypt).route_layer(admin()),
-        Route::DecryptFor => post(encrypt::decrypt_for).route_layer(admin()).merge(get(routes::read)),
+        Route::Decrypt => post(encrypt::decrypt),
+        Route::DecryptFor => post(encrypt::decrypt_for).merge(get(routes::read)),
         Route::Key => get(encrypt::key),
         Route::KeyFor => get(encrypt::key_for),
         Route::BusRefresh => post(admin::bus_refresh).route_layer(admin()).merge(get(routes::read)),
@@ -56,7 +57,14 @@ fn handlers(route: Route, state: &AppState) -> MethodRouter<AppState> {
 /// `GET /metrics` and `/actuator/prometheus`: the Prometheus text exposition, with the cache's
 /// sizes brought up to date first; 404 when metrics are off. Traffic is recorded by the edge,
 /// which sees every answer.
-async fn exposition(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
+async fn exposition(
+    State(state): State<AppState>,
+    Identified(caller): Identified,
+    uri: axum::http::Uri,
+) -> Response {
+    if let Err(denied) = state.permit(&caller, crate::access::Need::Metrics) {
+        return denied.into_response();
+    }
     state.inner.cache.update_sizes().await;
     match state.inner.observability.render() {
         Some(text) => {

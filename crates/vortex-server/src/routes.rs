@@ -14,7 +14,8 @@ use vortex_core::snapshot::{Rendering, Representation, Snapshot};
 use vortex_core::{ConfigQuery, HealthStatus, Value};
 
 use crate::AppState;
-use crate::auth::ReadAccess;
+use crate::access::{Caller, Need};
+use crate::auth::Identified;
 use crate::error::{ApiError, ErrorCode};
 use crate::request::{Options, ReadRequest, Target};
 
@@ -27,31 +28,50 @@ const OCTET_STREAM: &str = "application/octet-stream";
 
 /// Every read route: `/{a}`, `/{a}/{b}`, `/{a}/{b}/{c}` and `/{a}/{b}/{c}/{*path}`, and the `GET`
 /// of `/cache/...`, `/encrypt/{a}/{b}` and `/decrypt/{a}/{b}` (applications of those names).
-pub(crate) async fn read(State(state): State<AppState>, _: ReadAccess, request: Request) -> Result<Response, ApiError> {
-    answer(&state, request.uri(), request.headers()).await
+pub(crate) async fn read(
+    State(state): State<AppState>,
+    Identified(caller): Identified,
+    request: Request,
+) -> Result<Response, ApiError> {
+    answer(&state, &caller, request.uri(), request.headers()).await
 }
 
 /// Answers a read request that may be served (see [`ReadAccess`]). The edge calls it directly for
 /// the read routes, without the router's parameter extraction.
-pub(crate) async fn answer(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<Response, ApiError> {
+pub(crate) async fn answer(
+    state: &AppState,
+    caller: &Caller,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    // The policy decides on the parsed request, before any backend work: the same answer whether
+    // or not what it names exists.
+    let request = ReadRequest::from_uri(uri)?;
+    if let Err(denied) = state.permit(caller, Need::Read(&request.query)) {
+        return Ok(denied.into_response());
+    }
     if crate::stream::wanted(headers)
         && let Some(opened) = crate::stream::open(state, uri, headers).await
     {
         return opened;
     }
-    answer_held(state, uri, headers).await
+    answer_parsed(state, &request, headers).await
 }
 
 /// Answers a read request, held with `?wait=` and `If-None-Match` (see [`crate::watch`]).
 pub(crate) async fn answer_held(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<Response, ApiError> {
-    let request = ReadRequest::from_uri(uri)?;
+    answer_parsed(state, &ReadRequest::from_uri(uri)?, headers).await
+}
+
+/// Answers a parsed read request, held with `?wait=` and `If-None-Match`.
+async fn answer_parsed(state: &AppState, request: &ReadRequest<'_>, headers: &HeaderMap) -> Result<Response, ApiError> {
     let watch = &state.inner.watch;
     match watch.hold_for(request.options.wait, headers) {
         Some(wait) => {
             let applications: Vec<&str> = request.query.applications().collect();
-            watch.hold(&applications, wait, || answer_request(state, &request, headers)).await
+            watch.hold(&applications, wait, || answer_request(state, request, headers)).await
         }
-        None => answer_request(state, &request, headers).await,
+        None => answer_request(state, request, headers).await,
     }
 }
 
@@ -70,10 +90,20 @@ async fn answer_request(
 }
 
 /// `GET /health` and `/actuator/health`: 200 while the backend serves, 503 when it cannot.
-pub(crate) async fn health(State(state): State<AppState>) -> Response {
+///
+/// With `security.clients`, the details (backends, their locations, branches, last errors; the
+/// bus) are shown only to a client with the `admin` or `health` role; others get the bare status.
+pub(crate) async fn health(State(state): State<AppState>, Identified(caller): Identified) -> Response {
     let backend = state.inner.source.health();
     let mut status = if backend.ready { backend.status } else { HealthStatus::Down };
     let code = if status == HealthStatus::Down { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+    if state.inner.access.permit(&caller, Need::Details).is_err() {
+        if state.inner.bus.health().is_some_and(|(_, degraded)| degraded) && status == HealthStatus::Up {
+            status = HealthStatus::Degraded;
+        }
+        let body = serde_json::json!({ "status": status });
+        return (code, [(CONTENT_TYPE, HeaderValue::from_static(JSON))], body.to_string()).into_response();
+    }
     let mut body = serde_json::json!({
         "status": status,
         "backends": { state.inner.backend_name: backend },

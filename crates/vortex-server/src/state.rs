@@ -11,7 +11,8 @@ use vortex_core::process::Processed;
 use vortex_core::snapshot::Snapshot;
 use vortex_core::{ConfigQuery, ConfigSource, CoreError};
 
-use crate::auth::{BasicAuth, BearerToken, WebhookSecret};
+use crate::access::{Access, AccessConfig, Clients, ClientsError};
+use crate::auth::WebhookSecret;
 use crate::bus::{Bus, BusConfig};
 use crate::cache::{Cache, CacheConfig};
 use crate::metrics::Observability;
@@ -34,8 +35,8 @@ pub(crate) struct Shared {
     /// Held reads (`?wait=`).
     pub(crate) watch: Watch,
     pub(crate) backend_name: &'static str,
-    pub(crate) auth: Option<BasicAuth>,
-    pub(crate) admin: Option<BearerToken>,
+    /// Who may do what (`security.*`).
+    pub(crate) access: Access,
     /// The key of `{cipher}` values and `/encrypt` (`encrypt.key`), when set.
     pub(crate) encryptor: Option<Arc<TextEncryptor>>,
     /// `POST /monitor` verifies signatures with it when set (`security.webhook_secret`).
@@ -77,8 +78,7 @@ impl AppState {
             watch: WatchConfig::default(),
             overrides: Vec::new(),
             encryption: None,
-            auth: None,
-            admin: None,
+            access: AccessConfig::default(),
             webhook: None,
             placeholder_budget: vortex_settings::ServerSettings::default().placeholder_budget_bytes,
             prefix: None,
@@ -130,8 +130,7 @@ pub struct Builder {
     watch: WatchConfig,
     overrides: Vec<(String, String)>,
     encryption: Option<(Arc<TextEncryptor>, Option<InvalidCipher>)>,
-    auth: Option<BasicAuth>,
-    admin: Option<BearerToken>,
+    access: AccessConfig,
     webhook: Option<WebhookSecret>,
     placeholder_budget: usize,
     prefix: Option<Arc<str>>,
@@ -217,14 +216,47 @@ impl Builder {
 
     /// Requires HTTP basic authentication with `username` and `password` on the read API. Without
     /// a password (a `password_file` never read), no one is let in.
+    /// It stands for a client that reads everything and may encrypt.
     pub fn basic_auth(mut self, username: &str, password: Option<&str>) -> Self {
-        self.auth = Some(BasicAuth::new(username, password));
+        self.access.basic = Some((username.to_owned(), password.map(str::to_owned)));
         self
     }
 
-    /// Turns the admin API on, answering only requests that carry `Authorization: Bearer <token>`.
+    /// Turns the admin API on, answering only requests that carry `Authorization: Bearer <token>`
+    /// (which may also decrypt and see health details).
     pub fn admin_token(mut self, token: &str) -> Self {
-        self.admin = Some(BearerToken::new(token));
+        self.access.admin_token = Some(token.to_owned());
+        self
+    }
+
+    /// Scopes reads to `clients` (`security.clients`) and those of `file`
+    /// (`security.clients_file`, read now, re-read when it changes and on SIGHUP while a
+    /// [`serve`](crate::serve) runs): each reads only the applications, profiles and labels its
+    /// globs match, and does only what its roles allow.
+    ///
+    /// # Errors
+    /// Every problem of the clients and the file: a hash that is not an argon2id hash, a file
+    /// that cannot be read or holds invalid clients.
+    pub fn clients(
+        mut self,
+        clients: Vec<vortex_settings::ClientSettings>,
+        file: Option<std::path::PathBuf>,
+    ) -> Result<Self, ClientsError> {
+        self.access.clients = Clients::new(clients, file)?;
+        Ok(self)
+    }
+
+    /// Has `/metrics` and `/actuator/prometheus` require a client with the `admin` or `health`
+    /// role (`security.protect_metrics`).
+    pub fn protect_metrics(mut self, protect: bool) -> Self {
+        self.access.protect_metrics = protect;
+        self
+    }
+
+    /// The label a request without one is checked with against clients' label scopes: the
+    /// backend's default label.
+    pub fn default_label(mut self, label: Option<&str>) -> Self {
+        self.access.default_label = label.map(str::to_owned);
         self
     }
 
@@ -286,8 +318,7 @@ impl Builder {
             bus,
             watch,
             backend_name: self.backend_name,
-            auth: self.auth,
-            admin: self.admin,
+            access: Access::new(self.access),
             encryptor,
             webhook: self.webhook,
             observability,
@@ -296,7 +327,13 @@ impl Builder {
             accept_empty: self.accept_empty,
             draining: AtomicBool::new(false),
         };
-        AppState { inner: Arc::new(shared) }
+        let state = AppState { inner: Arc::new(shared) };
+        if state.inner.access.clients_file().is_some()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(crate::access::watch_clients_file(Arc::downgrade(&state.inner)));
+        }
+        state
     }
 }
 

@@ -48,12 +48,12 @@ mod shape;
 mod validate;
 
 pub use error::{Problem, SettingsError, ValueOrigin};
-pub use load::{ENV_PREFIX, Loaded, load};
+pub use load::{ENV_PREFIX, Loaded, load, load_clients};
 pub use overrides::{OverrideValue, flatten_overrides};
 pub use secret::Secret;
 pub use section::{
-    AmqpSettings, BackendsSettings, BasicAuthSettings, BusSettings, CacheSettings, EncryptSettings, GitRepoSettings,
-    GitSettings, LogFormat, LoggingSettings, MetricsSettings, NativeSettings, SecuritySettings, ServerSettings,
-    ShutdownSettings, TlsSettings, WatchSettings,
+    AmqpSettings, BackendsSettings, BasicAuthSettings, BusSettings, CacheSettings, ClientSettings, ClientsFile, EncryptSettings, GitRepoSettings,
+    GitSettings, LogFormat, LoggingSettings, MetricsSettings, NativeSettings, Role, SecuritySettings,
+    ServerSettings, ShutdownSettings, TlsSettings, WatchSettings,
 };
 pub use settings::Settings;

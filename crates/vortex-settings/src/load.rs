@@ -115,6 +115,15 @@ pub fn load(path: Option<&Path>, env: &HashMap<String, String>) -> Result<Loaded
     let Some(mut settings) = deserialized else { return Err(SettingsError::Invalid(problems)) };
     let mut checked = crate::secret::read_secret_files(&mut settings);
     checked.extend(settings.check());
+    if let Some(path) = &settings.security.clients_file {
+        match load_clients(path) {
+            Ok(_) => {}
+            Err(SettingsError::Invalid(found)) => {
+                checked.extend(found.into_iter().map(|problem| (problem.key, problem.message)));
+            }
+            Err(other) => checked.push(("security.clients_file".to_owned(), other.to_string())),
+        }
+    }
     for (key, message) in checked {
         let origin = origin_of(&key);
         problems.push(Problem { key, message, origin });
@@ -123,6 +132,46 @@ pub fn load(path: Option<&Path>, env: &HashMap<String, String>) -> Result<Loaded
         return Err(SettingsError::Invalid(problems));
     }
     Ok(Loaded { settings, file, file_keys, env_vars })
+}
+
+/// Loads the clients of `security.clients_file` (a YAML file with `clients:`, a list as in
+/// `security.clients`), their hash files read, and checks them all.
+///
+/// # Errors
+/// [`SettingsError::MissingFile`], [`SettingsError::UnsafeFile`] or [`SettingsError::Load`] when the
+/// file cannot be had, and [`SettingsError::Invalid`] with every problem of its clients, each
+/// named `clients[i].<key>` and attributed to the file.
+pub fn load_clients(path: &Path) -> Result<Vec<crate::ClientSettings>, SettingsError> {
+    if !path.is_file() {
+        return Err(SettingsError::MissingFile { path: path.to_owned() });
+    }
+    check_shape(path)?;
+    let config = Config::builder()
+        .add_source(File::from(path).format(FileFormat::Yaml).required(true))
+        .build()
+        .map_err(SettingsError::Load)?;
+    let origin = ValueOrigin::File(path.to_owned());
+    let problem = |key: String, message: String| Problem { key, message, origin: origin.clone() };
+    let mut file: crate::ClientsFile = match config.try_deserialize() {
+        Ok(file) => file,
+        Err(error) => {
+            let text = error.to_string();
+            let key = error_key(&text).unwrap_or_else(|| "clients".to_owned());
+            return Err(SettingsError::Invalid(vec![problem(key, plain(&text))]));
+        }
+    };
+    let mut found = Vec::new();
+    for (i, client) in file.clients.iter_mut().enumerate() {
+        found.extend(client.read_files(&format!("clients[{i}]")));
+    }
+    let mut checks = crate::validate::Problems::default();
+    crate::section::check_clients(&file.clients, "clients", &mut checks);
+    found.extend(checks.into_inner());
+    if found.is_empty() {
+        Ok(file.clients)
+    } else {
+        Err(SettingsError::Invalid(found.into_iter().map(|(key, message)| problem(key, message)).collect()))
+    }
 }
 
 /// Refuses a settings file that `config` could not load safely (see [`crate::shape`]).
@@ -145,6 +194,9 @@ fn schema() -> Result<Map<String, Value>, config::ConfigError> {
     // Empty lists serialise to nothing; give them an item so that their keys exist.
     shape.backends.git.search_paths = vec![String::new()];
     shape.backends.git.private_key_path = Some(PathBuf::new());
+    // Each client's keys are checked when the list is deserialized (`deny_unknown_fields`).
+    shape.security.clients = vec![crate::ClientSettings::default()];
+    shape.security.clients_file = Some(PathBuf::new());
     let repo = crate::GitRepoSettings {
         pattern: vec![String::new()],
         search_paths: vec![String::new()],

@@ -72,18 +72,25 @@ pub(crate) fn read_secret_files(settings: &mut crate::Settings) -> Vec<(String, 
             problems.push((file_key, format!("set {key} or {key}_file, not both")));
             continue;
         }
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                let value = text.strip_suffix('\n').map_or(text.as_str(), |t| t.strip_suffix('\r').unwrap_or(t));
-                if value.is_empty() {
-                    problems.push((file_key, format!("{} is empty", path.display())));
-                } else {
-                    *secret = Some(Secret::new(value));
-                }
-            }
-            // The error says why (missing, no permission, not UTF-8); never what the file holds.
-            Err(err) => problems.push((file_key, format!("cannot read {}: {err}", path.display()))),
+        match read_secret(path) {
+            Ok(value) => *secret = Some(value),
+            Err(message) => problems.push((file_key, message)),
         }
     }
+    for (i, client) in settings.security.clients.iter_mut().enumerate() {
+        problems.extend(client.read_files(&format!("security.clients[{i}]")));
+    }
     problems
+}
+
+/// The secret a file holds, one trailing newline removed; the message says why it cannot be had
+/// (missing, no permission, not UTF-8, empty), never what the file holds.
+pub(crate) fn read_secret(path: &std::path::Path) -> Result<Secret, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let value = text.strip_suffix('\n').map_or(text.as_str(), |t| t.strip_suffix('\r').unwrap_or(t));
+            if value.is_empty() { Err(format!("{} is empty", path.display())) } else { Ok(Secret::new(value)) }
+        }
+        Err(err) => Err(format!("cannot read {}: {err}", path.display())),
+    }
 }

@@ -16,6 +16,7 @@ pub use cache::CacheSettings;
 pub use encrypt::EncryptSettings;
 pub use logging::{LogFormat, LoggingSettings};
 pub use metrics::MetricsSettings;
-pub use security::{BasicAuthSettings, SecuritySettings};
+pub(crate) use security::check_clients;
+pub use security::{BasicAuthSettings, ClientSettings, ClientsFile, Role, SecuritySettings};
 pub use server::{ServerSettings, ShutdownSettings, TlsSettings};
 pub use watch::WatchSettings;

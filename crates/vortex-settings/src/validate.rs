@@ -12,6 +12,11 @@ impl Problems {
     pub(crate) fn add(&mut self, key: &str, message: String) {
         self.0.push((key.to_owned(), message));
     }
+
+    /// The problems, `(dotted key, message)` each.
+    pub(crate) fn into_inner(self) -> Vec<(String, String)> {
+        self.0
+    }
 }
 
 impl Settings {

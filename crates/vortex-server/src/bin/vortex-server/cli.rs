@@ -1,4 +1,5 @@
-//! The command line: `vortex-server [--config PATH] [--check-config] [--help] [--version]`.
+//! The command line: `vortex-server [--config PATH] [--check-config] [--help] [--version]`, and
+//! `vortex-server hash-password`.
 
 use std::path::PathBuf;
 
@@ -15,6 +16,8 @@ pub(crate) enum Command {
         /// The settings file given with `--config`.
         config: Option<PathBuf>,
     },
+    /// Read a password or token from standard input and print its argon2id hash.
+    HashPassword,
     /// Print usage.
     Help,
     /// Print the version.
@@ -26,6 +29,12 @@ pub(crate) const USAGE: &str = "\
 vortex-server: a Spring Cloud Config compatible configuration server
 
 Usage: vortex-server [--config PATH] [--check-config]
+       vortex-server hash-password < secret
+
+Commands:
+  hash-password     read a password or token from standard input (one trailing
+                    newline removed) and print its argon2id hash, for
+                    security.clients[].password_hash or token_hash
 
 Options:
   --config PATH     read settings from this YAML file (it must exist); without it
@@ -52,6 +61,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, S
             "-h" | "--help" => return Ok(Command::Help),
             "-V" | "--version" => return Ok(Command::Version),
             "--check-config" => check = true,
+            "hash-password" => return Ok(Command::HashPassword),
             "--config" => config = Some(PathBuf::from(args.next().ok_or("--config needs a path")?)),
             other => match other.strip_prefix("--config=") {
                 Some(path) => config = Some(PathBuf::from(path)),
@@ -79,6 +89,7 @@ mod tests {
             Ok(Command::CheckConfig { config: Some("a.yaml".into()) })
         );
         assert_eq!(args(&["--help"]), Ok(Command::Help));
+        assert_eq!(args(&["hash-password"]), Ok(Command::HashPassword));
         assert_eq!(args(&["-V"]), Ok(Command::Version));
         assert!(args(&["--config"]).is_err());
         assert!(args(&["--port", "1"]).is_err());

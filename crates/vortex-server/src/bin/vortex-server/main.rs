@@ -26,6 +26,7 @@ fn main() -> ExitCode {
     match command {
         Command::Help => print(cli::USAGE),
         Command::Version => print(&format!("vortex-server {}\n", env!("CARGO_PKG_VERSION"))),
+        Command::HashPassword => hash_password(),
         Command::CheckConfig { config } => match vortex_settings::load(config.as_deref(), &env) {
             Ok(loaded) => print(&report::cli_report(&loaded)),
             Err(err) => settings_failed(&err),
@@ -49,6 +50,29 @@ fn print(text: &str) -> ExitCode {
     match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(_) => ExitCode::FAILURE,
+    }
+}
+
+/// `hash-password`: the secret from standard input (never echoed, never in the arguments, where
+/// `ps` would show it), its hash on standard output.
+fn hash_password() -> ExitCode {
+    use std::io::Read as _;
+    let mut secret = Vec::new();
+    if let Err(err) = std::io::stdin().lock().take(4096).read_to_end(&mut secret) {
+        eprintln!("error: cannot read the secret from standard input: {err}");
+        return ExitCode::FAILURE;
+    }
+    let secret = secret.strip_suffix(b"\n").map_or(secret.as_slice(), |s| s.strip_suffix(b"\r").unwrap_or(s));
+    if secret.is_empty() {
+        eprintln!("error: no secret on standard input (try: printf '%s' \"$SECRET\" | vortex-server hash-password)");
+        return ExitCode::from(2);
+    }
+    match vortex_server::hash_secret(secret) {
+        Ok(hash) => print(&format!("{hash}\n")),
+        Err(err) => {
+            eprintln!("error: cannot hash: {err}");
+            ExitCode::FAILURE
+        }
     }
 }
 

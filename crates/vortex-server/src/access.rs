@@ -1,0 +1,615 @@
+//! Access policy: who a caller is ([`Access::identify`]) and what it may do ([`Access::permit`]),
+//! decided in one place, from the headers and the parsed request, before any backend work.
+//!
+//! Clients come from `security.clients`, `security.clients_file` (re-read when it changes and on
+//! SIGHUP; an invalid file is refused whole and the policy in force stays), and the older
+//! `security.basic_auth` (a client that reads everything and may encrypt) and
+//! `security.admin_token` (a client with the `admin`, `decrypt` and `health` roles). Without any
+//! client that may read, reads (and `/encrypt`) are open to everyone, as before clients existed.
+//!
+//! Secrets are stored as argon2id hashes. A credential is verified once (on the blocking pool, at
+//! most two at a time: a verification takes about 19 MiB and tens of milliseconds) and then
+//! remembered under an HMAC-SHA256 of what was presented, with a key drawn at start-up, so that a
+//! cached read does not pay a password hash and the memory holds no secret. Comparisons of
+//! secrets kept as written (the older settings) are in constant time.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::SystemTime;
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
+use vortex_core::ConfigQuery;
+use vortex_settings::{ClientSettings, Role};
+use wildmatch::WildMatch;
+
+use crate::error::{ApiError, ErrorCode};
+
+/// Credentials remembered as verified, at most; past it the memory starts again.
+const REMEMBERED: usize = 4096;
+/// Password hashes verified at once, at most.
+const VERIFYING: usize = 2;
+
+/// The access policy of a server and what it remembers of verified credentials.
+pub(crate) struct Access {
+    policy: RwLock<Arc<Policy>>,
+    /// HMAC of a presented credential → the client it proved, for the policy of that generation.
+    verified: Mutex<HashMap<[u8; 32], Arc<Client>>>,
+    key: [u8; 32],
+    verifying: Semaphore,
+    /// Clients of the older settings, kept across reloads of the clients file.
+    fixed: Vec<Arc<Client>>,
+    /// Clients of `security.clients`, kept across reloads of the clients file.
+    listed: Vec<Arc<Client>>,
+    /// `security.clients_file`, re-read by [`Access::reload`].
+    file: Option<PathBuf>,
+    /// What the file was when last read: modification time and length.
+    file_seen: Mutex<Option<(SystemTime, u64)>>,
+    protect_metrics: bool,
+    /// The label a request without one is checked with.
+    default_label: Option<String>,
+    generation: AtomicU64,
+}
+
+impl std::fmt::Debug for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Access").field("clients", &self.current().clients.len()).finish_non_exhaustive()
+    }
+}
+
+/// The clients in force, and what follows from them.
+struct Policy {
+    clients: Vec<Arc<Client>>,
+    by_user: HashMap<String, Arc<Client>>,
+    /// No client may read: reads and `/encrypt` are open.
+    open: bool,
+    /// Clients are configured (`security.clients` or its file): health details need a role.
+    scoped: bool,
+}
+
+/// A client of the policy.
+pub(crate) struct Client {
+    /// Its configured name (audit, metrics); never a secret.
+    pub(crate) name: Arc<str>,
+    credential: Credential,
+    applications: Vec<WildMatch>,
+    profiles: Vec<WildMatch>,
+    labels: Vec<WildMatch>,
+    roles: Vec<Role>,
+}
+
+enum Credential {
+    Basic { username: String, secret: Stored },
+    Bearer(Stored),
+}
+
+/// A secret as the settings keep it.
+enum Stored {
+    /// An argon2id hash (PHC string).
+    Hash(String),
+    /// The older settings' secrets, kept as written; compared in constant time.
+    Plain(Vec<u8>),
+}
+
+/// Who made a request.
+#[derive(Clone)]
+pub(crate) enum Caller {
+    /// No `Authorization` header.
+    Anonymous,
+    /// Credentials that no client has.
+    Unknown,
+    /// A client proved by its credentials.
+    Client(Arc<Client>),
+}
+
+impl Caller {
+    /// The client's name, for logs and audit lines.
+    pub(crate) fn name(&self) -> Option<&str> {
+        match self {
+            Self::Client(client) => Some(&client.name),
+            _ => None,
+        }
+    }
+}
+
+/// What a request asks to do.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Need<'a> {
+    /// Read what `query` names (every read route, held reads and streams).
+    Read(&'a ConfigQuery),
+    /// `/encrypt`, `/encrypt/status`, `/key`; with a name and profiles, in that scope.
+    Encrypt(Option<(&'a str, &'a str)>),
+    /// `/decrypt`; with a name and profiles, in that scope.
+    Decrypt(Option<(&'a str, &'a str)>),
+    /// The admin API, `/monitor` without a webhook secret, `busrefresh`.
+    Admin,
+    /// The details of `/health`.
+    Details,
+    /// `/metrics` and `/actuator/prometheus`.
+    Metrics,
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Denied {
+    /// A read without credentials, or with credentials no client has: 401, `Basic` challenge.
+    Credentials { missing: bool },
+    /// An admin need without credentials or with wrong ones: 401, `Bearer` challenge.
+    AdminCredentials { missing: bool },
+    /// An admin need while no client could ever have it: 403 `admin_disabled`.
+    AdminDisabled,
+    /// A client outside its scope or without the role: 403 `forbidden`.
+    Forbidden,
+}
+
+impl Denied {
+    /// The metrics label of the reason.
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
+            Self::Credentials { missing: true } | Self::AdminCredentials { missing: true } => "missing_credentials",
+            Self::Credentials { missing: false } | Self::AdminCredentials { missing: false } => "wrong_credentials",
+            Self::AdminDisabled => "admin_disabled",
+            Self::Forbidden => "out_of_scope",
+        }
+    }
+}
+
+impl IntoResponse for Denied {
+    fn into_response(self) -> Response {
+        let code = match self {
+            Self::Credentials { .. } => ErrorCode::Unauthorized,
+            Self::AdminCredentials { .. } => ErrorCode::AdminUnauthorized,
+            Self::AdminDisabled => ErrorCode::AdminDisabled,
+            Self::Forbidden => ErrorCode::Forbidden,
+        };
+        ApiError::of(code).into_response()
+    }
+}
+
+/// Clients that cannot be used: every problem, each naming its setting. At start-up the server
+/// does not start; on a reload the policy in force stays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientsError {
+    /// One line per problem: `security.clients[1].password_hash: ...`.
+    pub problems: Vec<String>,
+}
+
+impl std::fmt::Display for ClientsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.problems.join("; "))
+    }
+}
+
+impl std::error::Error for ClientsError {}
+
+/// The clients of the settings, compiled: what [`Access::new`] is built from besides the older
+/// settings.
+#[derive(Default)]
+pub(crate) struct Clients {
+    listed: Vec<Arc<Client>>,
+    file: Option<PathBuf>,
+    from_file: Vec<Arc<Client>>,
+    file_seen: Option<(SystemTime, u64)>,
+}
+
+impl Clients {
+    /// Compiles `listed` and reads `file`.
+    ///
+    /// # Errors
+    /// Every problem of both.
+    pub(crate) fn new(listed: Vec<ClientSettings>, file: Option<PathBuf>) -> Result<Self, ClientsError> {
+        let listed = compile(listed, "security.clients");
+        let (from_file, file_seen) = match &file {
+            Some(path) => {
+                let seen = file_stamp(path);
+                (read_clients(path), seen)
+            }
+            None => (Ok(Vec::new()), None),
+        };
+        match (listed, from_file) {
+            (Ok(listed), Ok(from_file)) => Ok(Self { listed, file, from_file, file_seen }),
+            (listed, from_file) => {
+                let problems = listed.err().into_iter().chain(from_file.err()).flat_map(|e| e.problems).collect();
+                Err(ClientsError { problems })
+            }
+        }
+    }
+}
+
+/// The older settings' credentials and what else the policy needs.
+#[derive(Default)]
+pub(crate) struct AccessConfig {
+    /// `security.basic_auth`: user name and password as written.
+    pub(crate) basic: Option<(String, Option<String>)>,
+    /// `security.admin_token`, as written.
+    pub(crate) admin_token: Option<String>,
+    /// `security.clients` and `security.clients_file`, compiled.
+    pub(crate) clients: Clients,
+    /// `security.protect_metrics`.
+    pub(crate) protect_metrics: bool,
+    /// The label a request without one reads.
+    pub(crate) default_label: Option<String>,
+}
+
+impl Access {
+    /// The policy of `config`.
+    pub(crate) fn new(config: AccessConfig) -> Self {
+        let everything = || vec![WildMatch::new("*")];
+        let mut fixed = Vec::new();
+        if let Some((username, password)) = config.basic {
+            // Without a password (settings built in code whose file was never read) no one is let
+            // in, rather than everyone: an empty secret matches nothing.
+            let secret = Stored::Plain(password.map(String::into_bytes).unwrap_or_default());
+            fixed.push(Arc::new(Client {
+                name: Arc::from("basic_auth"),
+                credential: Credential::Basic { username, secret },
+                applications: everything(),
+                profiles: everything(),
+                labels: everything(),
+                roles: vec![Role::Read, Role::Encrypt],
+            }));
+        }
+        if let Some(token) = config.admin_token {
+            fixed.push(Arc::new(Client {
+                name: Arc::from("admin"),
+                credential: Credential::Bearer(Stored::Plain(token.into_bytes())),
+                applications: everything(),
+                profiles: everything(),
+                labels: everything(),
+                roles: vec![Role::Admin, Role::Decrypt, Role::Health],
+            }));
+        }
+        let mut key = [0_u8; 32];
+        // Without the system's randomness the key stays fixed: what it keys (the memory of
+        // verified credentials) never leaves this process.
+        let _ = getrandom::fill(&mut key);
+        let Clients { listed, file, from_file, file_seen } = config.clients;
+        let access = Self {
+            policy: RwLock::new(Arc::new(Policy::empty())),
+            verified: Mutex::new(HashMap::new()),
+            key,
+            verifying: Semaphore::new(VERIFYING),
+            fixed,
+            listed,
+            file,
+            file_seen: Mutex::new(file_seen),
+            protect_metrics: config.protect_metrics,
+            default_label: config.default_label,
+            generation: AtomicU64::new(0),
+        };
+        access.install(from_file);
+        access
+    }
+
+    /// The clients file, when there is one.
+    pub(crate) fn clients_file(&self) -> Option<&std::path::Path> {
+        self.file.as_deref()
+    }
+
+    /// Re-reads the clients file when it changed since it was last read (or always, with `force`,
+    /// for SIGHUP), and puts its clients in force. `Ok(false)` when nothing was re-read.
+    ///
+    /// # Errors
+    /// The problems of a new file that cannot be used: the policy in force stays.
+    pub(crate) fn reload(&self, force: bool) -> Result<bool, ClientsError> {
+        let Some(path) = &self.file else { return Ok(false) };
+        let stamp = file_stamp(path);
+        {
+            let mut seen = self.file_seen.lock().unwrap_or_else(PoisonError::into_inner);
+            if !force && stamp == *seen {
+                return Ok(false);
+            }
+            // A file refused is not read again until it changes.
+            *seen = stamp;
+        }
+        let clients = read_clients(path)?;
+        self.install(clients);
+        Ok(true)
+    }
+
+    /// Puts `from_file` in force beside the clients of the settings, and forgets every verified
+    /// credential.
+    fn install(&self, from_file: Vec<Arc<Client>>) {
+        let scoped = !self.listed.is_empty() || self.file.is_some();
+        let clients: Vec<Arc<Client>> = self.fixed.iter().chain(&self.listed).cloned().chain(from_file).collect();
+        let by_user = clients
+            .iter()
+            .filter_map(|client| match &client.credential {
+                Credential::Basic { username, .. } => Some((username.clone(), Arc::clone(client))),
+                Credential::Bearer(_) => None,
+            })
+            .collect();
+        let open = !clients.iter().any(|client| client.roles.contains(&Role::Read));
+        let policy = Policy { clients, by_user, open, scoped };
+        *self.policy.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(policy);
+        self.verified.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.generation.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn current(&self) -> Arc<Policy> {
+        Arc::clone(&self.policy.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The names of the clients in force, in order.
+    pub(crate) fn client_names(&self) -> Vec<Arc<str>> {
+        self.current().clients.iter().map(|client| Arc::clone(&client.name)).collect()
+    }
+
+    /// Who sent `headers`: the client whose credentials they carry, `Unknown` when no client has
+    /// them, `Anonymous` without an `Authorization` header. A credential seen before costs a hash
+    /// of it and a lookup; a new one an argon2id verification.
+    pub(crate) async fn identify(&self, headers: &HeaderMap) -> Caller {
+        let Some(header) = headers.get(AUTHORIZATION) else { return Caller::Anonymous };
+        let policy = self.current();
+        if policy.clients.is_empty() {
+            return Caller::Unknown;
+        }
+        let remembered = self.fingerprint(header.as_bytes());
+        if let Some(client) = self.verified.lock().unwrap_or_else(PoisonError::into_inner).get(&remembered) {
+            return Caller::Client(Arc::clone(client));
+        }
+        let generation = self.generation.load(Ordering::Relaxed);
+        let Some(client) = self.verify(&policy, header).await else { return Caller::Unknown };
+        let mut verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        // A reload since: the client may be gone; it is checked again next time.
+        if self.generation.load(Ordering::Relaxed) == generation {
+            if verified.len() >= REMEMBERED {
+                verified.clear();
+            }
+            verified.insert(remembered, Arc::clone(&client));
+        }
+        Caller::Client(client)
+    }
+
+    /// The client whose credentials `header` carries, checked against the policy.
+    async fn verify(&self, policy: &Policy, header: &HeaderValue) -> Option<Arc<Client>> {
+        if let Some(given) = credentials(header, "basic") {
+            use base64::Engine as _;
+            let decoded = base64::engine::general_purpose::STANDARD.decode(given).ok()?;
+            let colon = decoded.iter().position(|&b| b == b':')?;
+            let (user, password) = (std::str::from_utf8(&decoded[..colon]).ok()?, &decoded[colon + 1..]);
+            let client = policy.by_user.get(user)?;
+            let Credential::Basic { secret, .. } = &client.credential else { return None };
+            return self.matches(secret, password).await.then(|| Arc::clone(client));
+        }
+        let token = credentials(header, "bearer")?;
+        for client in &policy.clients {
+            if let Credential::Bearer(secret) = &client.credential
+                && self.matches(secret, token).await
+            {
+                return Some(Arc::clone(client));
+            }
+        }
+        None
+    }
+
+    /// Whether `given` is the secret `stored`.
+    async fn matches(&self, stored: &Stored, given: &[u8]) -> bool {
+        match stored {
+            Stored::Plain(expected) => !expected.is_empty() && bool::from(given.ct_eq(expected)),
+            Stored::Hash(phc) => {
+                let Ok(_permit) = self.verifying.acquire().await else { return false };
+                let (phc, given) = (phc.clone(), given.to_vec());
+                tokio::task::spawn_blocking(move || verify_hash(&phc, &given)).await.unwrap_or(false)
+            }
+        }
+    }
+
+    /// The key under which a presented credential is remembered: an HMAC of it.
+    fn fingerprint(&self, credential: &[u8]) -> [u8; 32] {
+        // HMAC takes keys of any length: `new_from_slice` cannot fail.
+        Hmac::<Sha256>::new_from_slice(&self.key)
+            .map(|mac| mac.chain_update(credential).finalize().into_bytes().into())
+            .unwrap_or_default()
+    }
+
+    /// Whether `caller` may do what `need` asks.
+    pub(crate) fn permit(&self, caller: &Caller, need: Need<'_>) -> Result<(), Denied> {
+        let policy = self.current();
+        let role = match need {
+            Need::Read(_) => Role::Read,
+            Need::Encrypt(_) => Role::Encrypt,
+            Need::Decrypt(_) => Role::Decrypt,
+            Need::Admin => Role::Admin,
+            Need::Details | Need::Metrics => Role::Health,
+        };
+        let open = match need {
+            Need::Read(_) | Need::Encrypt(_) => policy.open,
+            Need::Details => !policy.scoped,
+            Need::Metrics => !self.protect_metrics,
+            Need::Decrypt(_) | Need::Admin => false,
+        };
+        if open {
+            return Ok(());
+        }
+        let admin_like = matches!(need, Need::Decrypt(_) | Need::Admin);
+        let possible = policy.clients.iter().any(|client| client.may(role));
+        if admin_like && !possible {
+            return Err(Denied::AdminDisabled);
+        }
+        let client = match caller {
+            Caller::Client(client) => client,
+            Caller::Anonymous | Caller::Unknown => {
+                let missing = matches!(caller, Caller::Anonymous);
+                return Err(if admin_like || matches!(need, Need::Details | Need::Metrics) {
+                    Denied::AdminCredentials { missing }
+                } else {
+                    Denied::Credentials { missing }
+                });
+            }
+        };
+        if !client.may(role) {
+            return Err(Denied::Forbidden);
+        }
+        let in_scope = match need {
+            Need::Read(query) => client.reads(query, self.default_label.as_deref()),
+            Need::Encrypt(Some((name, profiles))) | Need::Decrypt(Some((name, profiles))) => {
+                client.covers(name, profiles.split(','), None)
+            }
+            Need::Encrypt(None) | Need::Decrypt(None) | Need::Admin | Need::Details | Need::Metrics => true,
+        };
+        if in_scope { Ok(()) } else { Err(Denied::Forbidden) }
+    }
+}
+
+impl Policy {
+    fn empty() -> Self {
+        Self { clients: Vec::new(), by_user: HashMap::new(), open: true, scoped: false }
+    }
+}
+
+impl Client {
+    /// Whether it has `role`; `admin` also gives health details and metrics.
+    fn may(&self, role: Role) -> bool {
+        self.roles.contains(&role) || (role == Role::Health && self.roles.contains(&Role::Admin))
+    }
+
+    /// Whether every application, profile and label of `query` is in its scope.
+    fn reads(&self, query: &ConfigQuery, default_label: Option<&str>) -> bool {
+        let label = query.label.as_deref().or(default_label).unwrap_or("");
+        self.covers(&query.application, query.profiles.iter().map(String::as_str), Some(label))
+    }
+
+    fn covers<'a>(&self, applications: &str, profiles: impl IntoIterator<Item = &'a str>, labels: Option<&str>) -> bool {
+        let within = |globs: &[WildMatch], value: &str| globs.iter().any(|glob| glob.matches(value));
+        applications.split(',').all(|name| within(&self.applications, name))
+            && profiles.into_iter().all(|profile| within(&self.profiles, profile))
+            && labels.is_none_or(|labels| labels.split(',').all(|label| within(&self.labels, label)))
+    }
+}
+
+/// How often the clients file is looked at for a change.
+const FILE_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Re-reads `security.clients_file` when it changes (its modification time or length, looked at
+/// every second: a Kubernetes secret mount swaps a symbolic link, which this sees too) and on
+/// SIGHUP, until the server is gone. A file that cannot be used is logged with every problem and
+/// changes nothing.
+pub(crate) async fn watch_clients_file(shared: std::sync::Weak<crate::state::Shared>) {
+    #[cfg(unix)]
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let mut tick = tokio::time::interval(FILE_CHECK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        #[cfg(unix)]
+        let forced = match hangup.as_mut() {
+            Some(hangup) => tokio::select! {
+                _ = tick.tick() => false,
+                _ = hangup.recv() => true,
+            },
+            None => {
+                tick.tick().await;
+                false
+            }
+        };
+        #[cfg(not(unix))]
+        let forced = {
+            tick.tick().await;
+            false
+        };
+        let Some(shared) = shared.upgrade() else { return };
+        let access = &shared.access;
+        match access.reload(forced) {
+            Ok(false) => {}
+            Ok(true) => {
+                let names: Vec<String> = access.client_names().iter().map(ToString::to_string).collect();
+                tracing::info!(clients = ?names, signal = forced, "security.clients_file: new clients in force");
+            }
+            Err(rejected) => {
+                for problem in &rejected.problems {
+                    tracing::error!(problem = %problem, "security.clients_file: refused, the clients in force stay");
+                }
+            }
+        }
+    }
+}
+
+/// The clients of the file at `path`, compiled.
+fn read_clients(path: &std::path::Path) -> Result<Vec<Arc<Client>>, ClientsError> {
+    let settings = vortex_settings::load_clients(path).map_err(|err| match err {
+        vortex_settings::SettingsError::Invalid(problems) => ClientsError {
+            problems: problems
+                .into_iter()
+                .map(|p| format!("security.clients_file ({}): {}: {}", path.display(), p.key, p.message))
+                .collect(),
+        },
+        other => ClientsError { problems: vec![format!("security.clients_file: {other}")] },
+    })?;
+    compile(settings, "clients")
+}
+
+/// Compiles settings' clients; every problem, each naming its key under `prefix`.
+fn compile(clients: Vec<ClientSettings>, prefix: &str) -> Result<Vec<Arc<Client>>, ClientsError> {
+    let mut problems = Vec::new();
+    let mut compiled = Vec::with_capacity(clients.len());
+    for (i, settings) in clients.into_iter().enumerate() {
+        let settings = settings.with_defaults();
+        let stored = |key: &str, value: &vortex_settings::Secret| match PasswordHash::new(value.expose()) {
+            Ok(_) => Ok(Stored::Hash(value.expose().to_owned())),
+            Err(_) => Err(format!(
+                "{prefix}[{i}].{key}: is not a valid argon2id hash; make one with `vortex-server hash-password`"
+            )),
+        };
+        let credential = match (&settings.username, &settings.password_hash, &settings.token_hash) {
+            (Some(username), Some(password), None) => stored("password_hash", password)
+                .map(|secret| Credential::Basic { username: username.clone(), secret }),
+            (None, None, Some(token)) => stored("token_hash", token).map(Credential::Bearer),
+            _ => Err(format!("{prefix}[{i}]: give either username and password_hash, or token_hash")),
+        };
+        let credential = match credential {
+            Ok(credential) => credential,
+            Err(problem) => {
+                problems.push(problem);
+                continue;
+            }
+        };
+        let globs = |list: &[String]| list.iter().map(|glob| WildMatch::new(glob)).collect();
+        compiled.push(Arc::new(Client {
+            name: Arc::from(settings.name.as_str()),
+            credential,
+            applications: globs(&settings.applications),
+            profiles: globs(&settings.profiles),
+            labels: globs(&settings.labels),
+            roles: settings.roles,
+        }));
+    }
+    if problems.is_empty() { Ok(compiled) } else { Err(ClientsError { problems }) }
+}
+
+/// Whether `given` hashes to `phc`; false for a hash that cannot be read.
+fn verify_hash(phc: &str, given: &[u8]) -> bool {
+    PasswordHash::new(phc).is_ok_and(|hash| argon2::Argon2::default().verify_password(given, &hash).is_ok())
+}
+
+/// The argon2id hash of `secret` (default parameters: 19 MiB, 2 passes), as a PHC string: what
+/// `vortex-server hash-password` prints.
+///
+/// # Errors
+/// When the system's randomness (for the salt) is not available.
+pub fn hash_secret(secret: &[u8]) -> Result<String, String> {
+    argon2::Argon2::default().hash_password(secret).map(|hash| hash.to_string()).map_err(|err| err.to_string())
+}
+
+/// The modification time and length of `path`, when it can be read.
+fn file_stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
+    let metadata = std::fs::metadata(path).ok()?;
+    Some((metadata.modified().ok()?, metadata.len()))
+}
+
+/// The credentials of an `Authorization` header in `scheme`, which is matched without regard to
+/// case (RFC 9110, 11.1: `basic` and `BEARER` are `Basic` and `Bearer`); `None` for another scheme.
+pub(crate) fn credentials<'h>(header: &'h HeaderValue, scheme: &str) -> Option<&'h [u8]> {
+    let value = header.as_bytes();
+    let space = value.iter().position(|&b| b == b' ')?;
+    let (given, rest) = value.split_at(space);
+    given.eq_ignore_ascii_case(scheme.as_bytes()).then(|| rest.trim_ascii_start())
+}
