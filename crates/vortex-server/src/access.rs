@@ -479,7 +479,12 @@ impl Client {
         self.covers(&query.application, query.profiles.iter().map(String::as_str), Some(label))
     }
 
-    fn covers<'a>(&self, applications: &str, profiles: impl IntoIterator<Item = &'a str>, labels: Option<&str>) -> bool {
+    fn covers<'a>(
+        &self,
+        applications: &str,
+        profiles: impl IntoIterator<Item = &'a str>,
+        labels: Option<&str>,
+    ) -> bool {
         let within = |globs: &[WildMatch], value: &str| globs.iter().any(|glob| glob.matches(value));
         applications.split(',').all(|name| within(&self.applications, name))
             && profiles.into_iter().all(|profile| within(&self.profiles, profile))
@@ -560,8 +565,9 @@ fn compile(clients: Vec<ClientSettings>, prefix: &str) -> Result<Vec<Arc<Client>
             )),
         };
         let credential = match (&settings.username, &settings.password_hash, &settings.token_hash) {
-            (Some(username), Some(password), None) => stored("password_hash", password)
-                .map(|secret| Credential::Basic { username: username.clone(), secret }),
+            (Some(username), Some(password), None) => {
+                stored("password_hash", password).map(|secret| Credential::Basic { username: username.clone(), secret })
+            }
             (None, None, Some(token)) => stored("token_hash", token).map(Credential::Bearer),
             _ => Err(format!("{prefix}[{i}]: give either username and password_hash, or token_hash")),
         };

@@ -109,7 +109,9 @@ async fn admin_access(state: &AppState, method: &str, path: &str, headers: &Head
                     let credentials = if missing { "missing" } else { "wrong" };
                     tracing::warn!(method, path, credentials, "admin API: request refused");
                 }
-                access::Denied::Forbidden => tracing::warn!(method, path, reason = denied.reason(), "admin API: request refused"),
+                access::Denied::Forbidden => {
+                    tracing::warn!(method, path, reason = denied.reason(), "admin API: request refused")
+                }
                 access::Denied::AdminDisabled => {}
             }
             Err(Denied::Access(denied))

@@ -57,11 +57,7 @@ fn handlers(route: Route, state: &AppState) -> MethodRouter<AppState> {
 /// `GET /metrics` and `/actuator/prometheus`: the Prometheus text exposition, with the cache's
 /// sizes brought up to date first; 404 when metrics are off. Traffic is recorded by the edge,
 /// which sees every answer.
-async fn exposition(
-    State(state): State<AppState>,
-    Identified(caller): Identified,
-    uri: axum::http::Uri,
-) -> Response {
+async fn exposition(State(state): State<AppState>, Identified(caller): Identified, uri: axum::http::Uri) -> Response {
     if let Err(denied) = state.permit(&caller, crate::access::Need::Metrics) {
         return denied.into_response();
     }

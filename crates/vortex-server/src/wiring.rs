@@ -44,8 +44,11 @@ impl AppState {
             .map_err(|err| CoreError::InvalidInput { what: "security.clients", reason: err.to_string() })?
             .protect_metrics(security.protect_metrics);
         let backends = &settings.backends;
-        let default_label =
-            if backends.native.enabled { backends.native.default_label.as_str() } else { backends.git.default_label.as_str() };
+        let default_label = if backends.native.enabled {
+            backends.native.default_label.as_str()
+        } else {
+            backends.git.default_label.as_str()
+        };
         builder = builder.default_label(Some(default_label));
         if let Some(secret) = &security.webhook_secret {
             builder = builder.webhook_secret(secret.expose());

@@ -158,7 +158,8 @@ impl ClientSettings {
     /// Adds a problem for everything wrong with this client, at `prefix` (`security.clients[0]`).
     pub(crate) fn check(&self, prefix: &str, problems: &mut Problems) {
         if self.name.trim().is_empty() {
-            problems.add(&format!("{prefix}.name"), "is required: the client's name in audit lines and metrics".to_owned());
+            problems
+                .add(&format!("{prefix}.name"), "is required: the client's name in audit lines and metrics".to_owned());
         } else if !self.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@:".contains(c)) {
             problems.add(&format!("{prefix}.name"), "may hold only letters, digits and -_.@:".to_owned());
         }
@@ -176,7 +177,9 @@ impl ClientSettings {
         let basic = self.username.is_some() || self.password_hash.is_some() || self.password_file.is_some();
         let bearer = self.token_hash.is_some() || self.token_file.is_some();
         match (basic, bearer) {
-            (true, true) => problems.add(prefix, "give either username and password_hash, or token_hash, not both".to_owned()),
+            (true, true) => {
+                problems.add(prefix, "give either username and password_hash, or token_hash, not both".to_owned())
+            }
             (false, false) if self.password.is_none() && self.token.is_none() => problems.add(
                 prefix,
                 "has no credentials: give username and password_hash (or password_file), or token_hash (or token_file)"
@@ -201,14 +204,17 @@ impl ClientSettings {
                 );
             }
         }
-        let scoped = self.roles.is_empty() || self.roles.iter().any(|r| matches!(r, Role::Read | Role::Encrypt | Role::Decrypt));
+        let scoped =
+            self.roles.is_empty() || self.roles.iter().any(|r| matches!(r, Role::Read | Role::Encrypt | Role::Decrypt));
         if scoped && self.applications.is_empty() {
             problems.add(
                 &format!("{prefix}.applications"),
                 "is required: the globs of the applications it may read (`[\"*\"]` for all)".to_owned(),
             );
         }
-        for (what, globs) in [("applications", &self.applications), ("profiles", &self.profiles), ("labels", &self.labels)] {
+        for (what, globs) in
+            [("applications", &self.applications), ("profiles", &self.profiles), ("labels", &self.labels)]
+        {
             if globs.iter().any(|g| g.trim().is_empty()) {
                 problems.add(&format!("{prefix}.{what}"), "holds an empty glob".to_owned());
             }

@@ -1,0 +1,285 @@
+//! Access policies over real HTTP: three clients with different scopes and roles against every
+//! route family, in scope, out of scope, for an application that does not exist, and with bad
+//! credentials; rotation of the clients file under reads.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::PasswordHasher;
+use base64::Engine as _;
+
+use crate::support::{Server, TempRepo, raw_request};
+
+const ORDERS_SECRET: &str = "orders-db-password-7f3a";
+const PAYMENTS_SECRET: &str = "payments-db-password-91bc";
+const SHARED_VALUE: &str = "shared-by-every-application";
+const ADMIN_TOKEN: &str = "legacy-admin-token-0123456789";
+const CI_TOKEN: &str = "ci-token-5d1e9a0b7c";
+const KEY: &str = "an-encryption-key-for-the-tests";
+
+/// A cheap argon2id hash (the server reads the parameters from the hash): tests verify many.
+fn hash(secret: &str) -> String {
+    let params = argon2::Params::new(1024, 1, 1, None).unwrap();
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    argon.hash_password(secret.as_bytes()).unwrap().to_string()
+}
+
+fn basic(user: &str, password: &str) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Authorization: Basic {encoded}\r\n")
+}
+
+fn bearer(token: &str) -> String {
+    format!("Authorization: Bearer {token}\r\n")
+}
+
+fn repo() -> TempRepo {
+    TempRepo::new(&[
+        ("application.yml", &format!("shared: {SHARED_VALUE}\n")),
+        ("orders.yml", "server:\n  port: 8081\n"),
+        ("orders-prod.yml", &format!("db:\n  password: {ORDERS_SECRET}\n")),
+        ("orders-worker-prod.yml", "worker:\n  threads: 4\n"),
+        ("payments.yml", &format!("db:\n  password: {PAYMENTS_SECRET}\n")),
+        ("notes.txt", "notes for every application\n"),
+    ])
+}
+
+fn clients_yaml(indent: &str) -> String {
+    let lines = [
+        "- name: orders".to_owned(),
+        "  username: orders".to_owned(),
+        format!("  password_hash: \"{}\"", hash("orders-pw")),
+        "  applications: [\"orders\", \"orders-*\"]".to_owned(),
+        "  profiles: [\"prod\", \"default\"]".to_owned(),
+        "  labels: [\"master\"]".to_owned(),
+        "- name: ci".to_owned(),
+        format!("  token_hash: \"{}\"", hash(CI_TOKEN)),
+        "  applications: [\"*\"]".to_owned(),
+        "  roles: [read, encrypt]".to_owned(),
+        "- name: ops".to_owned(),
+        "  username: ops".to_owned(),
+        format!("  password_hash: \"{}\"", hash("ops-pw")),
+        "  roles: [admin]".to_owned(),
+    ];
+    lines.iter().map(|line| format!("{indent}{line}\n")).collect()
+}
+
+/// A server over `repo` with `security` (YAML, indented under `security:`).
+async fn server(repo: &Path, security: &str, dir: &Path) -> Server {
+    let settings = format!(
+        "backends:\n  native:\n    enabled: true\n    watch_interval_seconds: 0\n    search_locations: [\"{}\"]\n\
+         encrypt:\n  key: \"{KEY}\"\nsecurity:\n  admin_token: \"{ADMIN_TOKEN}\"\n{security}",
+        repo.display()
+    );
+    let file = dir.join("settings.yaml");
+    std::fs::write(&file, settings).unwrap();
+    let loaded = vortex_settings::load(Some(&file), &HashMap::new()).unwrap();
+    Server::start(vortex_server::app_from_settings(&loaded.settings).await.unwrap()).await
+}
+
+/// One request over TCP: its status and body.
+async fn call(addr: SocketAddr, method: &str, path: &str, headers: &str, body: &str) -> (u16, String) {
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{headers}Content-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let (status, _, body) = raw_request(addr, &request).await;
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// The read routes of one application, each as (family, path).
+fn reads(application: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("environment", format!("/{application}/prod")),
+        ("environment with a label", format!("/{application}/prod/master")),
+        ("flat without a label", format!("/{application}-prod.yml")),
+        ("flat with a label", format!("/master/{application}-prod.properties")),
+        ("resource", format!("/{application}/prod/master/notes.txt")),
+        ("long-poll", format!("/{application}/prod?wait=1")),
+    ]
+}
+
+#[tokio::test]
+async fn every_route_family_answers_each_client_as_its_scope_says() {
+    let repo = repo();
+    let dir = tempfile::tempdir().unwrap();
+    let security = format!("  clients:\n{}", clients_yaml("    "));
+    let server = server(repo.dir.path(), &security, dir.path()).await;
+    let addr = server.addr;
+    let orders = basic("orders", "orders-pw");
+    let ci = bearer(CI_TOKEN);
+    let ops = basic("ops", "ops-pw");
+    let wrong = basic("orders", "orders-pw-");
+    let held = "If-None-Match: \"not-the-tag\"\r\n";
+
+    for (family, path) in reads("orders") {
+        let extra = if family == "long-poll" { held } else { "" };
+        for (who, credentials, expected) in [
+            ("orders", orders.as_str(), 200),
+            ("ci", ci.as_str(), 200),
+            ("ops (no read role)", ops.as_str(), 403),
+            ("wrong password", wrong.as_str(), 401),
+            ("anonymous", "", 401),
+        ] {
+            let (status, body) = call(addr, "GET", &path, &format!("{credentials}{extra}"), "").await;
+            assert_eq!(status, expected, "{who} on {family} {path}: {body}");
+            assert!(!body.contains(PAYMENTS_SECRET), "{who} on {path} saw payments' secret");
+            if status != 200 {
+                assert!(!body.contains(ORDERS_SECRET) && !body.contains(SHARED_VALUE), "{who} on {path}: {body}");
+            }
+        }
+    }
+    // Out of scope: the same answer for an application that exists and one that does not.
+    for ((family, payments), (_, nosuch)) in reads("payments").into_iter().zip(reads("nosuch")) {
+        let extra = if family == "long-poll" { held } else { "" };
+        let headers = format!("{orders}{extra}");
+        let (status, body) = call(addr, "GET", &payments, &headers, "").await;
+        let (other_status, other_body) = call(addr, "GET", &nosuch, &headers, "").await;
+        assert_eq!(status, 403, "orders on {family} {payments}: {body}");
+        assert_eq!((status, &body), (other_status, &other_body), "{family}: probing tells names apart");
+        assert!(!body.contains(PAYMENTS_SECRET) && !body.contains(SHARED_VALUE), "{body}");
+        let (status, body) = call(addr, "GET", &payments, &format!("{ci}{extra}"), "").await;
+        assert_eq!(status, 200, "ci on {family} {payments}: {body}");
+    }
+    // Every application of a multi-application request, every profile, every label.
+    for path in ["/orders,payments/prod", "/orders/prod,dev", "/orders/prod/main", "/orders/prod/master,main"] {
+        let (status, body) = call(addr, "GET", path, &orders, "").await;
+        assert_eq!(status, 403, "orders on {path}: {body}");
+    }
+    let (status, body) = call(addr, "GET", "/orders-worker/prod", &orders, "").await;
+    assert_eq!(status, 200, "orders-* covers orders-worker: {body}");
+    // A stream is a read too.
+    let stream = "Accept: text/event-stream\r\n";
+    let (status, _) = call(addr, "GET", "/payments/prod?wait=1", &format!("{orders}{stream}"), "").await;
+    assert_eq!(status, 403, "a stream out of scope");
+
+    // Encryption: the `encrypt` role (ci), scoped in its `/{name}/{profiles}` form.
+    for (who, credentials, path, expected) in [
+        ("ci", ci.as_str(), "/encrypt", 200),
+        ("ci", ci.as_str(), "/encrypt/payments/prod", 200),
+        ("orders", orders.as_str(), "/encrypt", 403),
+        ("anonymous", "", "/encrypt", 401),
+        ("ops", ops.as_str(), "/encrypt", 403),
+    ] {
+        let (status, body) = call(addr, "POST", path, credentials, "plain").await;
+        assert_eq!(status, expected, "{who} POST {path}: {body}");
+    }
+    let (_, cipher) = call(addr, "POST", "/encrypt", &ci, "plain").await;
+    // Decryption: the `decrypt` role, which only the admin token has here.
+    for (who, credentials, expected) in [
+        ("ci", ci.as_str(), 403),
+        ("ops", ops.as_str(), 403),
+        ("admin token", bearer(ADMIN_TOKEN).as_str(), 200),
+        ("anonymous", "", 401),
+    ] {
+        let (status, body) = call(addr, "POST", "/decrypt", credentials, &cipher).await;
+        assert_eq!(status, expected, "{who} POST /decrypt: {body}");
+        if status == 200 {
+            assert_eq!(body, "plain");
+        }
+    }
+    // The admin API and `/monitor`: the `admin` role.
+    for (who, credentials, expected) in
+        [("ops", ops.as_str(), 200), ("orders", orders.as_str(), 403), ("ci", ci.as_str(), 403), ("anonymous", "", 401)]
+    {
+        let (status, body) = call(addr, "GET", "/cache", credentials, "").await;
+        assert_eq!(status, expected, "{who} GET /cache: {body}");
+        let (status, body) = call(addr, "POST", "/monitor", credentials, r#"{"path":["orders.yml"]}"#).await;
+        assert_eq!(status, expected, "{who} POST /monitor: {body}");
+    }
+    // Health details only for an admin (or `health`) client; the bare status for others.
+    let (status, body) = call(addr, "GET", "/health", "", "").await;
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"UP"}"#));
+    let (status, body) = call(addr, "GET", "/health", &orders, "").await;
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"UP"}"#));
+    let (status, body) = call(addr, "GET", "/health", &ops, "").await;
+    assert_eq!(status, 200);
+    assert!(body.contains(&repo.dir.path().display().to_string()), "an admin sees the details: {body}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn plain_text_secrets_and_broken_hashes_are_refused_with_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("settings.yaml");
+    let settings = "security:\n  clients:\n\
+        \x20   - name: a\n      username: a\n      password: hunter2\n      applications: [\"*\"]\n\
+        \x20   - name: a\n      token_hash: \"not-a-hash\"\n\
+        \x20   - username: c\n      password_hash: \"$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHQ$aGFzaA\"\n      applications: [\"*\"]\n";
+    std::fs::write(&file, settings).unwrap();
+    let err = vortex_settings::load(Some(&file), &HashMap::new()).unwrap_err();
+    let lines = err.lines();
+    let text = lines.join("\n");
+    for expected in [
+        "security.clients[0].password: a password is never stored as written",
+        "hash-password",
+        "security.clients[1].token_hash: is not an argon2id hash",
+        "security.clients[1].name: \"a\" names another client too",
+        "security.clients[1].applications: is required",
+        "security.clients[2].name: is required",
+    ] {
+        assert!(text.contains(expected), "no {expected:?} in\n{text}");
+    }
+    assert!(!text.contains("hunter2"), "a secret in the problems: {text}");
+}
+
+#[tokio::test]
+async fn a_new_clients_file_applies_under_reads_and_an_invalid_one_changes_nothing() {
+    let repo = repo();
+    let dir = tempfile::tempdir().unwrap();
+    let clients = dir.path().join("clients.yaml");
+    let first = format!(
+        "clients:\n  - name: reader\n    username: reader\n    password_hash: \"{}\"\n    applications: [\"orders\"]\n",
+        hash("first-pw")
+    );
+    std::fs::write(&clients, &first).unwrap();
+    let security = format!("  clients_file: \"{}\"\n", clients.display());
+    let server = server(repo.dir.path(), &security, dir.path()).await;
+    let addr = server.addr;
+    let old = basic("reader", "first-pw");
+    let new = basic("reader", "second-pw");
+    assert_eq!(call(addr, "GET", "/orders/prod", &old, "").await.0, 200);
+    assert_eq!(call(addr, "GET", "/payments/prod", &old, "").await.0, 403);
+
+    // Reads with the credentials in force run throughout: none fails.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let stop = std::sync::Arc::clone(&stop);
+        tokio::spawn(async move {
+            let (mut served, mut failed) = (0, Vec::new());
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match call(addr, "GET", "/orders/prod", &basic("reader", "first-pw"), "").await.0 {
+                    200 => served += 1,
+                    // The old password stops once the new file is read; then the new one works.
+                    401 => break,
+                    other => failed.push(other),
+                }
+            }
+            (served, failed)
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // An invalid replacement is refused whole: the old credentials keep working.
+    std::fs::write(&clients, "clients:\n  - name: reader\n    username: reader\n    password: plain\n").unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(call(addr, "GET", "/orders/prod", &old, "").await.0, 200, "an invalid file changed the policy");
+    // A valid one: new password, new scope.
+    let second = format!(
+        "clients:\n  - name: reader\n    username: reader\n    password_hash: \"{}\"\n    applications: [\"payments\"]\n",
+        hash("second-pw")
+    );
+    std::fs::write(&clients, second).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while call(addr, "GET", "/payments/prod", &new, "").await.0 != 200 {
+        assert!(Instant::now() < deadline, "the new clients file was not applied");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (served, failed) = reader.await.unwrap();
+    assert!(served > 0 && failed.is_empty(), "served {served}, failed {failed:?}");
+    assert_eq!(call(addr, "GET", "/orders/prod", &new, "").await.0, 403, "the new scope applies");
+    assert_eq!(call(addr, "GET", "/orders/prod", &old, "").await.0, 401, "the old password stopped");
+    server.stop().await.unwrap();
+}
