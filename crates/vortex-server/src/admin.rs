@@ -19,7 +19,7 @@ use serde_json::json;
 use vortex_core::SourceChange;
 use vortex_metrics::AuthApi;
 
-use crate::access::{self, Need};
+use crate::access::{self, Caller, Need};
 use crate::auth::{self, WebhookRefusal};
 use crate::error::{ApiError, ErrorCode};
 use crate::route::Route;
@@ -28,10 +28,12 @@ use crate::{AppState, bus, monitor};
 /// Answers 403 when the admin API is off, 401 without the credentials of a client with the
 /// `admin` role (the admin token's among them), 403 for a client without it.
 pub(crate) async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match admin_access(&state, request.method().as_str(), request.uri().path(), request.headers()).await {
+    let caller = state.inner.access.identify(request.headers()).await;
+    let response = match admin_decision(&state, &caller, request.method().as_str(), request.uri().path()) {
         Ok(()) => next.run(request).await,
         Err(denied) => denied.into_response(),
-    }
+    };
+    state.noted(&caller, Need::Admin, response)
 }
 
 /// Admission before the body: refuses, from the headers alone, a request to a route that takes a
@@ -59,15 +61,17 @@ pub(crate) async fn refuse_writer(
             admin_access(state, method, path, headers).await.map_err(IntoResponse::into_response)
         }
         // The scope of the `/{name}/{profiles}` forms is checked by their handlers.
-        Route::Decrypt | Route::DecryptFor => {
-            state.admit(headers, Need::Decrypt(None)).await.map(drop).map_err(IntoResponse::into_response)
-        }
-        Route::Encrypt | Route::EncryptFor => {
-            state.admit(headers, Need::Encrypt(None)).await.map(drop).map_err(IntoResponse::into_response)
-        }
+        Route::Decrypt | Route::DecryptFor => refuse_early(state, headers, Need::Decrypt(None)).await,
+        Route::Encrypt | Route::EncryptFor => refuse_early(state, headers, Need::Encrypt(None)).await,
         _ => Ok(()),
     };
     refused.err()
+}
+
+/// The refusal of a request with a body, from its headers, noted for the audit log.
+async fn refuse_early(state: &AppState, headers: &HeaderMap, need: Need<'_>) -> Result<(), Response> {
+    let caller = state.inner.access.identify(headers).await;
+    state.permit(&caller, need).map_err(|denied| state.noted(&caller, need, denied.into_response()))
 }
 
 /// Why an admin or webhook request was refused.
@@ -101,8 +105,14 @@ impl IntoResponse for Denied {
 /// The admin check. Refusals are logged (at warn: the admin API is not polled by a fleet) and
 /// counted, never with the header: a near-miss token is still a secret.
 async fn admin_access(state: &AppState, method: &str, path: &str, headers: &HeaderMap) -> Result<(), Denied> {
-    match state.admit(headers, Need::Admin).await {
-        Ok(_) => Ok(()),
+    let caller = state.inner.access.identify(headers).await;
+    admin_decision(state, &caller, method, path)
+}
+
+/// Whether `caller` may use the admin API; refusals logged as [`admin_access`] says.
+fn admin_decision(state: &AppState, caller: &Caller, method: &str, path: &str) -> Result<(), Denied> {
+    match state.permit(caller, Need::Admin) {
+        Ok(()) => Ok(()),
         Err(denied) => {
             match denied {
                 access::Denied::Credentials { missing } | access::Denied::AdminCredentials { missing } => {

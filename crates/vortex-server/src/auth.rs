@@ -4,6 +4,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -11,6 +12,7 @@ use vortex_metrics::AuthApi;
 
 use crate::AppState;
 use crate::access::{Caller, Denied, Need};
+use crate::audit::AuditNote;
 
 /// Who sent a request, as the policy identified it: taken by every handler that needs it, so a
 /// route cannot forget to ask ([`crate::access`]).
@@ -48,10 +50,22 @@ impl AppState {
         Err(denied)
     }
 
-    /// Identifies the sender of `headers` and checks `need`: for handlers that have the headers.
-    pub(crate) async fn admit(&self, headers: &HeaderMap, need: Need<'_>) -> Result<Caller, Denied> {
-        let caller = self.inner.access.identify(headers).await;
-        self.permit(&caller, need).map(|()| caller)
+    /// Answers with `answer` when `caller` may do what `need` asks, else with the refusal; either
+    /// way noted for the audit log when it is on.
+    pub(crate) fn decide(&self, caller: &Caller, need: Need<'_>, answer: impl FnOnce() -> Response) -> Response {
+        let response = match self.permit(caller, need) {
+            Ok(()) => answer(),
+            Err(denied) => denied.into_response(),
+        };
+        self.noted(caller, need, response)
+    }
+
+    /// `response` with the audit note of `caller` asking for `need`, when the audit log is on.
+    pub(crate) fn noted(&self, caller: &Caller, need: Need<'_>, response: Response) -> Response {
+        match &self.inner.audit {
+            Some(_) => AuditNote::new(caller, need).on(response),
+            None => response,
+        }
     }
 }
 

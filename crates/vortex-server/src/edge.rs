@@ -87,6 +87,8 @@ impl App {
             Track { http: Arc::clone(http), started: Timer::start(), route, method: request.method().clone() }
         });
         let log = tracing::enabled!(tracing::Level::DEBUG).then(|| (request.method().clone(), request.uri().clone()));
+        let audit =
+            app.state.inner.audit.as_ref().map(|auditor| Box::new((auditor.clone(), request.method().clone(), route)));
         // A request with a body is admitted from its headers, its body read without a slot, and
         // only then does it take one: see `write`.
         if !matches!(*request.method(), Method::GET | Method::HEAD) {
@@ -101,6 +103,7 @@ impl App {
                 timeout: app.options.request_timeout,
                 track,
                 log,
+                audit,
                 close,
                 _slot: None,
                 _held: None,
@@ -120,14 +123,14 @@ impl App {
                 },
             };
             let timeout = app.options.request_timeout + watch.longest();
-            return EdgeFuture { phase, deadline: None, timeout, track, log, close, _slot: None, _held: held };
+            return EdgeFuture { phase, deadline: None, timeout, track, log, audit, close, _slot: None, _held: held };
         }
         let (phase, slot) = match self.admit(&request, route) {
             Err(refusal) => (Phase::Done { response: Some(refusal.into_response(app)) }, None),
             Ok(slot) => (self.dispatch(request, route, direct_reads), slot),
         };
         let timeout = app.options.request_timeout;
-        EdgeFuture { phase, deadline: None, timeout, track, log, close, _slot: slot, _held: None }
+        EdgeFuture { phase, deadline: None, timeout, track, log, audit, close, _slot: slot, _held: None }
     }
 
     /// The phase that answers an admitted `GET` or `HEAD`: directly for the read API, else the router.
@@ -188,6 +191,7 @@ impl App {
             timeout: self.0.options.request_timeout,
             track: None,
             log: None,
+            audit: None,
             close: true,
             _slot: None,
             _held: None,
@@ -424,6 +428,8 @@ pin_project_lite::pin_project! {
         timeout: Duration,
         track: Option<Track>,
         log: Option<(Method, Uri)>,
+        // The audit log, with what it records of the request.
+        audit: Option<Box<(crate::audit::Auditor, Method, Option<Route>)>>,
         // Held until the future is done or dropped.
         // Whether the answer closes its connection: the server is draining.
         close: bool,
@@ -482,6 +488,10 @@ where
         }
         if let Some((method, uri)) = this.log.take() {
             tracing::debug!(%method, %uri, status = response.status().as_u16(), "request");
+        }
+        if let Some(audit) = this.audit.take() {
+            let (auditor, method, route) = &*audit;
+            auditor.record(method.as_str(), route.map_or("(none)", Route::template), &response);
         }
         Poll::Ready(Ok(response))
     }

@@ -26,21 +26,15 @@ fn encryptor(state: &AppState) -> Result<&TextEncryptor, ApiError> {
 
 /// `GET /encrypt/status`: 200 `{"status":"OK"}` with a key, 404 without.
 pub(crate) async fn status(State(state): State<AppState>, Identified(caller): Identified) -> Response {
-    if let Err(denied) = state.permit(&caller, Need::Encrypt(None)) {
-        return denied.into_response();
-    }
-    match encryptor(&state) {
+    state.decide(&caller, Need::Encrypt(None), || match encryptor(&state) {
         Ok(_) => axum::Json(json!({ "status": "OK" })).into_response(),
         Err(no_key) => no_key.into_response(),
-    }
+    })
 }
 
 /// `GET /key`: the public key of an RSA key pair; a symmetric key has none.
 pub(crate) async fn key(State(state): State<AppState>, Identified(caller): Identified) -> Response {
-    if let Err(denied) = state.permit(&caller, Need::Encrypt(None)) {
-        return denied.into_response();
-    }
-    public_key(&state).into_response()
+    state.decide(&caller, Need::Encrypt(None), || public_key(&state).into_response())
 }
 
 fn public_key(state: &AppState) -> ApiError {
@@ -55,13 +49,10 @@ pub(crate) async fn key_for(
     Identified(caller): Identified,
     Path((name, profiles)): Path<(String, String)>,
 ) -> Response {
-    if let Err(denied) = state.permit(&caller, Need::Encrypt(Some((&name, &profiles)))) {
-        return denied.into_response();
-    }
-    match check_names(&name, &profiles) {
+    state.decide(&caller, Need::Encrypt(Some((&name, &profiles))), || match check_names(&name, &profiles) {
         Ok(()) => public_key(&state).into_response(),
         Err(err) => err.into_response(),
-    }
+    })
 }
 
 pub(crate) async fn encrypt(
@@ -70,10 +61,7 @@ pub(crate) async fn encrypt(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(denied) = state.permit(&caller, Need::Encrypt(None)) {
-        return denied.into_response();
-    }
-    answer(encrypt_text(&state, &headers, &body))
+    state.decide(&caller, Need::Encrypt(None), || answer(encrypt_text(&state, &headers, &body)))
 }
 
 pub(crate) async fn encrypt_for(
@@ -83,10 +71,9 @@ pub(crate) async fn encrypt_for(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(denied) = state.permit(&caller, Need::Encrypt(Some((&name, &profiles)))) {
-        return denied.into_response();
-    }
-    answer(check_names(&name, &profiles).and_then(|()| encrypt_text(&state, &headers, &body)))
+    state.decide(&caller, Need::Encrypt(Some((&name, &profiles))), || {
+        answer(check_names(&name, &profiles).and_then(|()| encrypt_text(&state, &headers, &body)))
+    })
 }
 
 pub(crate) async fn decrypt(
@@ -95,10 +82,7 @@ pub(crate) async fn decrypt(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(denied) = state.permit(&caller, Need::Decrypt(None)) {
-        return denied.into_response();
-    }
-    answer(decrypt_text(&state, &headers, &body))
+    state.decide(&caller, Need::Decrypt(None), || answer(decrypt_text(&state, &headers, &body)))
 }
 
 pub(crate) async fn decrypt_for(
@@ -108,10 +92,9 @@ pub(crate) async fn decrypt_for(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(denied) = state.permit(&caller, Need::Decrypt(Some((&name, &profiles)))) {
-        return denied.into_response();
-    }
-    answer(check_names(&name, &profiles).and_then(|()| decrypt_text(&state, &headers, &body)))
+    state.decide(&caller, Need::Decrypt(Some((&name, &profiles))), || {
+        answer(check_names(&name, &profiles).and_then(|()| decrypt_text(&state, &headers, &body)))
+    })
 }
 
 /// Encrypts the body; leading `{name:value}` groups are kept in front of the cipher text, as

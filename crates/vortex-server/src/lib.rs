@@ -42,6 +42,7 @@
 
 mod access;
 mod admin;
+mod audit;
 mod auth;
 mod backend;
 mod bus;

@@ -47,15 +47,19 @@ pub(crate) async fn answer(
     // The policy decides on the parsed request, before any backend work: the same answer whether
     // or not what it names exists.
     let request = ReadRequest::from_uri(uri)?;
-    if let Err(denied) = state.permit(caller, Need::Read(&request.query)) {
-        return Ok(denied.into_response());
+    let need = Need::Read(&request.query);
+    if let Err(denied) = state.permit(caller, need) {
+        return Ok(state.noted(caller, need, denied.into_response()));
     }
-    if crate::stream::wanted(headers)
-        && let Some(opened) = crate::stream::open(state, uri, headers).await
-    {
-        return opened;
+    let opened = if crate::stream::wanted(headers) { crate::stream::open(state, uri, headers).await } else { None };
+    let answered = match opened {
+        Some(opened) => opened,
+        None => answer_parsed(state, &request, headers).await,
+    };
+    match &state.inner.audit {
+        None => answered,
+        Some(_) => Ok(state.noted(caller, need, answered.unwrap_or_else(IntoResponse::into_response))),
     }
-    answer_parsed(state, &request, headers).await
 }
 
 /// Answers a read request, held with `?wait=` and `If-None-Match` (see [`crate::watch`]).
@@ -144,7 +148,7 @@ async fn environment(state: &AppState, query: &ConfigQuery, headers: &HeaderMap)
     let representation = Representation::Environment { origins: v2, label_in_request: query.label.is_some() };
     let rendering = render(state, &snapshot, representation).await?;
     let content_type = if v2 { V2_MEDIA_TYPE } else { JSON };
-    Ok(respond(rendering, content_type, headers, Some(ACCEPT.as_str())))
+    Ok(versioned(state, &snapshot, respond(rendering, content_type, headers, Some(ACCEPT.as_str()))))
 }
 
 async fn flat(
@@ -158,7 +162,16 @@ async fn flat(
     let representation = Representation::Flat { format, resolve_placeholders: options.resolve_placeholders };
     let rendering = render(state, &snapshot, representation).await?;
     let content_type = if format == FlatFormat::Json { JSON } else { TEXT_PLAIN };
-    Ok(respond(rendering, content_type, headers, None))
+    Ok(versioned(state, &snapshot, respond(rendering, content_type, headers, None)))
+}
+
+/// `response` with the version it served, for the audit log when it is on.
+fn versioned(state: &AppState, snapshot: &Snapshot, mut response: Response) -> Response {
+    if state.inner.audit.is_some() {
+        let version = crate::audit::Version(snapshot.environment().version.clone());
+        response.extensions_mut().insert(version);
+    }
+    response
 }
 
 /// The rendering of `representation`: at once when the snapshot has it (every cache hit), else

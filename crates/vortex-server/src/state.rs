@@ -37,6 +37,8 @@ pub(crate) struct Shared {
     pub(crate) backend_name: &'static str,
     /// Who may do what (`security.*`).
     pub(crate) access: Access,
+    /// The audit log (`security.audit`), when on.
+    pub(crate) audit: Option<crate::audit::Auditor>,
     /// The key of `{cipher}` values and `/encrypt` (`encrypt.key`), when set.
     pub(crate) encryptor: Option<Arc<TextEncryptor>>,
     /// `POST /monitor` verifies signatures with it when set (`security.webhook_secret`).
@@ -79,6 +81,7 @@ impl AppState {
             overrides: Vec::new(),
             encryption: None,
             access: AccessConfig::default(),
+            audit: None,
             webhook: None,
             placeholder_budget: vortex_settings::ServerSettings::default().placeholder_budget_bytes,
             prefix: None,
@@ -131,6 +134,7 @@ pub struct Builder {
     overrides: Vec<(String, String)>,
     encryption: Option<(Arc<TextEncryptor>, Option<InvalidCipher>)>,
     access: AccessConfig,
+    audit: Option<crate::audit::Auditor>,
     webhook: Option<WebhookSecret>,
     placeholder_budget: usize,
     prefix: Option<Arc<str>>,
@@ -246,6 +250,16 @@ impl Builder {
         Ok(self)
     }
 
+    /// Writes one JSON line per request the access policy decided to `path` (appended), or to
+    /// standard output without one (`security.audit`).
+    ///
+    /// # Errors
+    /// When the file cannot be opened for appending.
+    pub fn audit(mut self, path: Option<&std::path::Path>) -> std::io::Result<Self> {
+        self.audit = Some(crate::audit::Auditor::open(path)?);
+        Ok(self)
+    }
+
     /// Has `/metrics` and `/actuator/prometheus` require a client with the `admin` or `health`
     /// role (`security.protect_metrics`).
     pub fn protect_metrics(mut self, protect: bool) -> Self {
@@ -319,6 +333,7 @@ impl Builder {
             watch,
             backend_name: self.backend_name,
             access: Access::new(self.access),
+            audit: self.audit,
             encryptor,
             webhook: self.webhook,
             observability,

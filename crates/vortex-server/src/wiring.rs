@@ -43,6 +43,12 @@ impl AppState {
             .clients(security.clients.clone(), security.clients_file.clone())
             .map_err(|err| CoreError::InvalidInput { what: "security.clients", reason: err.to_string() })?
             .protect_metrics(security.protect_metrics);
+        if security.audit.enabled {
+            builder = builder.audit(security.audit.path.as_deref()).map_err(|err| CoreError::InvalidInput {
+                what: "security.audit.path",
+                reason: format!("cannot open it for appending: {err}"),
+            })?;
+        }
         let backends = &settings.backends;
         let default_label = if backends.native.enabled {
             backends.native.default_label.as_str()

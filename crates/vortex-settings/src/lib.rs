@@ -52,8 +52,8 @@ pub use load::{ENV_PREFIX, Loaded, load, load_clients};
 pub use overrides::{OverrideValue, flatten_overrides};
 pub use secret::Secret;
 pub use section::{
-    AmqpSettings, BackendsSettings, BasicAuthSettings, BusSettings, CacheSettings, ClientSettings, ClientsFile,
-    EncryptSettings, GitRepoSettings, GitSettings, LogFormat, LoggingSettings, MetricsSettings, NativeSettings, Role,
-    SecuritySettings, ServerSettings, ShutdownSettings, TlsSettings, WatchSettings,
+    AmqpSettings, AuditSettings, BackendsSettings, BasicAuthSettings, BusSettings, CacheSettings, ClientSettings,
+    ClientsFile, EncryptSettings, GitRepoSettings, GitSettings, LogFormat, LoggingSettings, MetricsSettings,
+    NativeSettings, Role, SecuritySettings, ServerSettings, ShutdownSettings, TlsSettings, WatchSettings,
 };
 pub use settings::Settings;

@@ -197,6 +197,7 @@ fn schema() -> Result<Map<String, Value>, config::ConfigError> {
     // Each client's keys are checked when the list is deserialized (`deny_unknown_fields`).
     shape.security.clients = vec![crate::ClientSettings::default()];
     shape.security.clients_file = Some(PathBuf::new());
+    shape.security.audit.path = Some(PathBuf::new());
     let repo = crate::GitRepoSettings {
         pattern: vec![String::new()],
         search_paths: vec![String::new()],

@@ -17,6 +17,6 @@ pub use encrypt::EncryptSettings;
 pub use logging::{LogFormat, LoggingSettings};
 pub use metrics::MetricsSettings;
 pub(crate) use security::check_clients;
-pub use security::{BasicAuthSettings, ClientSettings, ClientsFile, Role, SecuritySettings};
+pub use security::{AuditSettings, BasicAuthSettings, ClientSettings, ClientsFile, Role, SecuritySettings};
 pub use server::{ServerSettings, ShutdownSettings, TlsSettings};
 pub use watch::WatchSettings;

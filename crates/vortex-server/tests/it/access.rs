@@ -283,3 +283,83 @@ async fn a_new_clients_file_applies_under_reads_and_an_invalid_one_changes_nothi
     assert_eq!(call(addr, "GET", "/orders/prod", &old, "").await.0, 401, "the old password stopped");
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_audit_log_has_a_line_per_decision_and_no_log_holds_a_secret() {
+    let repo = repo();
+    let dir = tempfile::tempdir().unwrap();
+    let clients = dir.path().join("clients.yaml");
+    std::fs::write(&clients, format!("clients:\n{}", clients_yaml("  "))).unwrap();
+    let audit = dir.path().join("audit.log");
+    let server = crate::binary::Running::start(&[
+        ("VORTEX__BACKENDS__NATIVE__ENABLED", "true"),
+        ("VORTEX__BACKENDS__NATIVE__SEARCH_LOCATIONS", &repo.dir.path().display().to_string()),
+        ("VORTEX__SECURITY__CLIENTS_FILE", &clients.display().to_string()),
+        ("VORTEX__SECURITY__AUDIT__ENABLED", "true"),
+        ("VORTEX__SECURITY__AUDIT__PATH", &audit.display().to_string()),
+        ("VORTEX__ENCRYPT__KEY", KEY),
+        ("VORTEX__LOGGING__LEVEL", "debug"),
+    ]);
+    let addr = server.addr;
+    let requests = [
+        ("GET", "/orders/prod", basic("orders", "orders-pw"), 200),
+        ("GET", "/master/orders-prod.properties", basic("orders", "orders-pw"), 200),
+        ("GET", "/payments/prod", basic("orders", "orders-pw"), 403),
+        ("GET", "/orders/prod", basic("orders", "orders-pw-wrong"), 401),
+        ("GET", "/orders/prod", String::new(), 401),
+        ("POST", "/encrypt", bearer(CI_TOKEN), 200),
+        ("POST", "/decrypt", bearer(CI_TOKEN), 403),
+        ("GET", "/cache", basic("ops", "ops-pw"), 200),
+    ];
+    for (method, path, credentials, expected) in &requests {
+        let (status, body) = call(addr, method, path, credentials, "plain").await;
+        assert_eq!(status, *expected, "{method} {path}: {body}");
+    }
+    // A rotation to a file with a plain-text password: refused, and the password is not logged.
+    std::fs::write(&clients, "clients:\n  - name: x\n    username: x\n    password: leaked-if-logged\n").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let lines = loop {
+        let text = std::fs::read_to_string(&audit).unwrap_or_default();
+        if text.lines().count() >= requests.len() {
+            break text.lines().map(str::to_owned).collect::<Vec<_>>();
+        }
+        assert!(Instant::now() < deadline, "audit lines so far:\n{text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let log = server.terminate();
+    assert_eq!(lines.len(), requests.len(), "{lines:#?}");
+    for (line, (method, path, _, status)) in lines.iter().zip(&requests) {
+        let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(entry["method"], *method, "{line}");
+        assert_eq!(entry["status"], *status, "{line}");
+        assert!(entry["time"].as_str().unwrap().ends_with('Z'), "{line}");
+        let client = entry["client"].as_str();
+        match *status {
+            401 => assert_eq!(client, None, "{line}"),
+            _ if path.contains("cache") => assert_eq!(client, Some("ops"), "{line}"),
+            _ if *method == "POST" => assert_eq!(client, Some("ci"), "{line}"),
+            _ => assert_eq!(client, Some("orders"), "{line}"),
+        }
+        if *method == "GET" && !path.contains("cache") {
+            let application = if path.contains("payments") { "payments" } else { "orders" };
+            assert_eq!(entry["application"], application, "{line}");
+            assert_eq!(entry["profiles"], "prod", "{line}");
+        }
+        if *status == 200 {
+            assert!(entry["bytes"].as_u64().unwrap() > 0, "{line}");
+        }
+    }
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&lines[0]).unwrap()["route"], "/{a}/{b}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&lines[1]).unwrap()["label"], "master");
+    assert!(log.iter().any(|l| l.contains("security.clients_file: refused")), "{log:#?}");
+    let audit_text = lines.join("\n");
+    let header = basic("orders", "orders-pw");
+    let encoded = header.trim_end().rsplit(' ').next().unwrap();
+    for secret in ["orders-pw", "ops-pw", CI_TOKEN, "leaked-if-logged", KEY, ORDERS_SECRET, "$argon2id$", encoded] {
+        assert!(!audit_text.contains(secret), "{secret} in the audit log");
+        for line in &log {
+            assert!(!line.contains(secret), "{secret} in the log: {line}");
+        }
+    }
+}

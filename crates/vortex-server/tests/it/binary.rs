@@ -150,7 +150,7 @@ impl Running {
     }
 
     /// Sends SIGTERM, asserts a clean exit and returns the rest of the log.
-    fn terminate(mut self) -> Vec<String> {
+    pub(crate) fn terminate(mut self) -> Vec<String> {
         let killed = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
         assert!(killed.success());
         let status = self.child.wait().unwrap();

@@ -39,6 +39,19 @@ pub struct SecuritySettings {
     /// Whether `/metrics` (and `/actuator/prometheus`) need a client with the `admin` or `health`
     /// role. Default false.
     pub protect_metrics: bool,
+    /// The audit log: one JSON line per request the access policy decided.
+    pub audit: AuditSettings,
+}
+
+/// The audit log (`security.audit`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Whether to write it. Default false. Env `VORTEX__SECURITY__AUDIT__ENABLED`.
+    pub enabled: bool,
+    /// The file it is appended to; standard output without one. Default none.
+    /// Env `VORTEX__SECURITY__AUDIT__PATH`.
+    pub path: Option<PathBuf>,
 }
 
 /// One client of the read API (`security.clients[]`): how it proves who it is, what it may read
