@@ -99,7 +99,8 @@ fn secrets_come_from_the_environment_and_are_redacted() {
     assert_eq!(
         format!("{:?}", loaded.settings.security),
         "SecuritySettings { admin_token: Some(<redacted>), admin_token_file: None, webhook_secret: None, \
-         webhook_secret_file: None, basic_auth: BasicAuthSettings { username: None, password: None, password_file: None } }"
+         webhook_secret_file: None, basic_auth: BasicAuthSettings { username: None, password: None, password_file: None }, \
+         clients: [], clients_file: None, protect_metrics: false, audit: AuditSettings { enabled: false, path: None } }"
     );
     assert_eq!(loaded.settings.backends.native.version.as_deref(), Some("42"));
 }
@@ -444,4 +445,26 @@ fn every_problem_of_a_file_is_said_at_once() {
         assert!(lines.iter().any(|l| l.starts_with(start) && l.ends_with(end)), "{start} … {end} in {lines:#?}");
     }
     assert_eq!(lines.len(), expected.len(), "{lines:#?}");
+}
+
+#[test]
+fn a_client_with_an_unknown_key_is_named_and_its_hash_file_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let hash_file = dir.path().join("hash");
+    std::fs::write(&hash_file, "$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHQ$aGFzaGhhc2hoYXNo\n").unwrap();
+    let file = dir.path().join("settings.yaml");
+    let text = format!(
+        "backends:\n  native:\n    search_locations: [\"{}\"]\nsecurity:\n  clients:\n    - name: a\n      username: a\n      password_file: \"{}\"\n      applications: [\"*\"]\n",
+        dir.path().display(),
+        hash_file.display()
+    );
+    std::fs::write(&file, &text).unwrap();
+    let loaded = load(Some(&file), &HashMap::new()).unwrap();
+    let client = &loaded.settings.security.clients[0];
+    assert!(client.password_hash.as_ref().unwrap().expose().starts_with("$argon2id$"));
+    assert!(!format!("{client:?}").contains("argon2id"), "a hash in Debug: {client:?}");
+    std::fs::write(&file, text.replace("applications", "aplications")).unwrap();
+    let err = load(Some(&file), &HashMap::new()).unwrap_err();
+    let lines = err.lines().join("\n");
+    assert!(lines.contains("security.clients") && lines.contains("aplications"), "{lines}");
 }
