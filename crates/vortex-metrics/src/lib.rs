@@ -20,6 +20,7 @@
 //! |---|---|---|
 //! | `prometheus` | [`Prometheus`]: a registry and the text exposition (`metrics-exporter-prometheus`) | no |
 
+mod access;
 mod backend;
 mod bus;
 mod cache;
@@ -33,6 +34,7 @@ mod prometheus;
 mod registry;
 mod watch;
 
+pub use access::{AccessMetrics, ClientRequests, Denial};
 pub use backend::MeteredSource;
 pub use bus::BusMetrics;
 pub use cache::{CacheMetrics, EvictionCause};

@@ -151,6 +151,13 @@ table! {
     /// (`missing`, `wrong`).
     AUTH_FAILURES = "vortex_auth_failures_total", Counter, None, false,
         "Refused authentication attempts, by api and credentials (missing, wrong).";
+    /// Requests the access policy decided, by `client` (its configured name, or `anonymous`).
+    ACCESS_REQUESTS = "vortex_access_requests_total", Counter, None, false,
+        "Requests the access policy decided, by client (configured name, or anonymous).";
+    /// Requests the access policy refused, by `reason` (`missing_credentials`,
+    /// `wrong_credentials`, `out_of_scope`, `admin_disabled`).
+    ACCESS_DENIED = "vortex_access_denied_total", Counter, None, false,
+        "Requests the access policy refused, by reason.";
     /// Always 1; the labels say the `version` and the compiled-in `features`.
     BUILD_INFO = "vortex_build_info", Gauge, None, false,
         "Always 1; the labels give the version and the compiled-in features.";

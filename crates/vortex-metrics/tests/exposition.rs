@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use vortex_core::{BoxFuture, ConfigQuery, ConfigSource, CoreError, Environment, Resource, SourceHealth};
-use vortex_metrics::{AuthApi, EvictionCause, MeteredSource, Metrics, Prometheus, Rejection, names};
+use vortex_metrics::{AuthApi, Denial, EvictionCause, MeteredSource, Metrics, Prometheus, Rejection, names};
 
 /// The value of the first exposed sample that starts with `series`.
 fn sample(text: &str, series: &str) -> f64 {
@@ -214,6 +214,25 @@ fn the_watch_handles_are_exposed_by_kind() {
 }
 
 #[test]
+fn the_access_handles_are_exposed_by_client_and_reason() {
+    let prometheus = Prometheus::new().unwrap();
+    let access = prometheus.metrics().access();
+    let orders = access.client("orders");
+    orders.increment();
+    orders.increment();
+    access.client("anonymous").increment();
+    access.denied(Denial::OutOfScope);
+    access.denied(Denial::MissingCredentials);
+    access.denied(Denial::MissingCredentials);
+    let text = prometheus.render();
+    assert_eq!(sample(&text, "vortex_access_requests_total{client=\"orders\"}"), 2.0);
+    assert_eq!(sample(&text, "vortex_access_requests_total{client=\"anonymous\"}"), 1.0);
+    assert_eq!(sample(&text, "vortex_access_denied_total{reason=\"out_of_scope\"}"), 1.0);
+    assert_eq!(sample(&text, "vortex_access_denied_total{reason=\"missing_credentials\"}"), 2.0);
+    assert_eq!(sample(&text, "vortex_access_denied_total{reason=\"admin_disabled\"}"), 0.0);
+}
+
+#[test]
 fn without_a_recorder_nothing_is_recorded_or_timed() {
     let metrics = Metrics::disabled();
     assert!(!metrics.is_enabled());
@@ -230,6 +249,10 @@ fn without_a_recorder_nothing_is_recorded_or_timed() {
     let watch = metrics.watch();
     watch.watchers(true, 1);
     watch.delivered(Duration::ZERO);
+    let access = metrics.access();
+    access.client("orders").increment();
+    access.denied(Denial::WrongCredentials);
+    vortex_metrics::ClientRequests::default().increment();
     let http = metrics.http(&["/x"]);
     assert!(!http.is_enabled());
     http.record(Some(0), "GET", 200, Duration::ZERO);

@@ -29,6 +29,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 use vortex_core::ConfigQuery;
+use vortex_metrics::{AccessMetrics, ClientRequests, Denial};
 use vortex_settings::{ClientSettings, Role};
 use wildmatch::WildMatch;
 
@@ -58,6 +59,7 @@ pub(crate) struct Access {
     /// The label a request without one is checked with.
     default_label: Option<String>,
     generation: AtomicU64,
+    metrics: AccessMetrics,
 }
 
 impl std::fmt::Debug for Access {
@@ -74,6 +76,9 @@ struct Policy {
     open: bool,
     /// Clients are configured (`security.clients` or its file): health details need a role.
     scoped: bool,
+    /// Requests by client, registered as the clients are put in force; `anonymous` last.
+    counters: HashMap<Arc<str>, ClientRequests>,
+    anonymous: ClientRequests,
 }
 
 /// A client of the policy.
@@ -242,7 +247,7 @@ pub(crate) struct AccessConfig {
 
 impl Access {
     /// The policy of `config`.
-    pub(crate) fn new(config: AccessConfig) -> Self {
+    pub(crate) fn new(config: AccessConfig, metrics: AccessMetrics) -> Self {
         let everything = || vec![WildMatch::new("*")];
         let mut fixed = Vec::new();
         if let Some((username, password)) = config.basic {
@@ -285,6 +290,7 @@ impl Access {
             protect_metrics: config.protect_metrics,
             default_label: config.default_label,
             generation: AtomicU64::new(0),
+            metrics,
         };
         access.install(from_file);
         access
@@ -329,7 +335,9 @@ impl Access {
             })
             .collect();
         let open = !clients.iter().any(|client| client.roles.contains(&Role::Read));
-        let policy = Policy { clients, by_user, open, scoped };
+        let counters = clients.iter().map(|c| (Arc::clone(&c.name), self.metrics.client(&c.name))).collect();
+        let anonymous = self.metrics.client("anonymous");
+        let policy = Policy { clients, by_user, open, scoped, counters, anonymous };
         *self.policy.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(policy);
         self.verified.lock().unwrap_or_else(PoisonError::into_inner).clear();
         self.generation.fetch_add(1, Ordering::Relaxed);
@@ -412,6 +420,25 @@ impl Access {
             .unwrap_or_default()
     }
 
+    /// Counts a decision for `caller`: a request by its client, and the refusal if it was one.
+    pub(crate) fn count(&self, caller: &Caller, denied: Option<Denied>) {
+        let policy = self.current();
+        let counter = caller.name().and_then(|name| policy.counters.get(name)).unwrap_or(&policy.anonymous);
+        counter.increment();
+        if let Some(denied) = denied {
+            self.metrics.denied(match denied {
+                Denied::Credentials { missing: true } | Denied::AdminCredentials { missing: true } => {
+                    Denial::MissingCredentials
+                }
+                Denied::Credentials { missing: false } | Denied::AdminCredentials { missing: false } => {
+                    Denial::WrongCredentials
+                }
+                Denied::Forbidden => Denial::OutOfScope,
+                Denied::AdminDisabled => Denial::AdminDisabled,
+            });
+        }
+    }
+
     /// Whether `caller` may do what `need` asks.
     pub(crate) fn permit(&self, caller: &Caller, need: Need<'_>) -> Result<(), Denied> {
         let policy = self.current();
@@ -463,7 +490,8 @@ impl Access {
 
 impl Policy {
     fn empty() -> Self {
-        Self { clients: Vec::new(), by_user: HashMap::new(), open: true, scoped: false }
+        let (counters, anonymous) = (HashMap::new(), ClientRequests::default());
+        Self { clients: Vec::new(), by_user: HashMap::new(), open: true, scoped: false, counters, anonymous }
     }
 }
 

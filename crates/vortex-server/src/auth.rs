@@ -31,10 +31,12 @@ impl AppState {
     /// clients retry, and a fleet with rotated credentials would flood the log), never with the
     /// credentials themselves.
     pub(crate) fn permit(&self, caller: &Caller, need: Need<'_>) -> Result<(), Denied> {
-        let denied = match self.inner.access.permit(caller, need) {
-            Ok(()) => return Ok(()),
-            Err(denied) => denied,
-        };
+        let decided = self.inner.access.permit(caller, need);
+        // Monitoring's own requests (health details, scrapes) are not counted as clients' requests.
+        if !matches!(need, Need::Details | Need::Metrics) {
+            self.inner.access.count(caller, decided.err());
+        }
+        let Err(denied) = decided else { return Ok(()) };
         let api = match need {
             Need::Admin | Need::Decrypt(_) | Need::Details | Need::Metrics => AuthApi::Admin,
             Need::Read(_) | Need::Encrypt(_) => AuthApi::Read,

@@ -332,7 +332,7 @@ impl Builder {
             bus,
             watch,
             backend_name: self.backend_name,
-            access: Access::new(self.access),
+            access: Access::new(self.access, observability.metrics().access()),
             audit: self.audit,
             encryptor,
             webhook: self.webhook,

@@ -197,6 +197,41 @@ async fn every_route_family_answers_each_client_as_its_scope_says() {
     let (status, body) = call(addr, "GET", "/health", &ops, "").await;
     assert_eq!(status, 200);
     assert!(body.contains(&repo.dir.path().display().to_string()), "an admin sees the details: {body}");
+    // Requests by client, refusals by reason.
+    let (_, metrics) = call(addr, "GET", "/metrics", "", "").await;
+    let value = |series: &str| -> f64 {
+        let line = metrics.lines().find(|l| l.starts_with(series)).unwrap_or_else(|| panic!("no {series}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(value(r#"vortex_access_requests_total{client="orders"}"#) >= 20.0, "{metrics}");
+    assert!(value(r#"vortex_access_requests_total{client="ci"}"#) >= 10.0);
+    assert!(value(r#"vortex_access_requests_total{client="anonymous"}"#) >= 8.0);
+    assert!(value(r#"vortex_access_denied_total{reason="out_of_scope"}"#) >= 10.0);
+    assert!(value(r#"vortex_access_denied_total{reason="wrong_credentials"}"#) >= 6.0);
+    assert!(value(r#"vortex_access_denied_total{reason="missing_credentials"}"#) >= 6.0);
+    assert!(!metrics.contains("orders-pw") && !metrics.contains(CI_TOKEN));
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn protected_metrics_need_the_health_or_admin_role() {
+    let repo = repo();
+    let dir = tempfile::tempdir().unwrap();
+    let security = format!(
+        "  protect_metrics: true
+  clients:
+{}",
+        clients_yaml("    ")
+    );
+    let server = server(repo.dir.path(), &security, dir.path()).await;
+    let addr = server.addr;
+    assert_eq!(call(addr, "GET", "/metrics", "", "").await.0, 401);
+    assert_eq!(call(addr, "GET", "/metrics", &basic("orders", "orders-pw"), "").await.0, 403);
+    assert_eq!(call(addr, "GET", "/actuator/prometheus", &basic("orders", "orders-pw"), "").await.0, 403);
+    assert_eq!(call(addr, "GET", "/metrics", &basic("ops", "ops-pw"), "").await.0, 200);
+    // Probes stay open.
+    assert_eq!(call(addr, "GET", "/actuator/health/liveness", "", "").await.0, 200);
+    assert_eq!(call(addr, "GET", "/actuator/health/readiness", "", "").await.0, 200);
     server.stop().await.unwrap();
 }
 
