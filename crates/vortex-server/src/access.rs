@@ -22,7 +22,7 @@ use std::time::SystemTime;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use axum::http::header::AUTHORIZATION;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{Extensions, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -93,8 +93,13 @@ pub(crate) struct Client {
 }
 
 enum Credential {
-    Basic { username: String, secret: Stored },
+    Basic {
+        username: String,
+        secret: Stored,
+    },
     Bearer(Stored),
+    /// A client certificate valid for this name (a DNS name or an IP address).
+    Certificate(String),
 }
 
 /// A secret as the settings keep it.
@@ -104,6 +109,11 @@ enum Stored {
     /// The older settings' secrets, kept as written; compared in constant time.
     Plain(Vec<u8>),
 }
+
+/// The client certificate a TLS handshake verified against `server.tls.client_ca` (DER), put in
+/// each request's extensions by the listener.
+#[derive(Clone)]
+pub(crate) struct PeerCertificate(pub(crate) Arc<[u8]>);
 
 /// Who made a request.
 #[derive(Clone)]
@@ -331,7 +341,7 @@ impl Access {
             .iter()
             .filter_map(|client| match &client.credential {
                 Credential::Basic { username, .. } => Some((username.clone(), Arc::clone(client))),
-                Credential::Bearer(_) => None,
+                Credential::Bearer(_) | Credential::Certificate(_) => None,
             })
             .collect();
         let open = !clients.iter().any(|client| client.roles.contains(&Role::Read));
@@ -355,8 +365,13 @@ impl Access {
     /// Who sent `headers`: the client whose credentials they carry, `Unknown` when no client has
     /// them, `Anonymous` without an `Authorization` header. A credential seen before costs a hash
     /// of it and a lookup; a new one an argon2id verification.
-    pub(crate) async fn identify(&self, headers: &HeaderMap) -> Caller {
-        let Some(header) = headers.get(AUTHORIZATION) else { return Caller::Anonymous };
+    pub(crate) async fn identify(&self, headers: &HeaderMap, extensions: &Extensions) -> Caller {
+        let Some(header) = headers.get(AUTHORIZATION) else {
+            return match extensions.get::<PeerCertificate>() {
+                Some(certificate) => self.by_certificate(certificate),
+                None => Caller::Anonymous,
+            };
+        };
         let policy = self.current();
         if policy.clients.is_empty() {
             return Caller::Unknown;
@@ -376,6 +391,20 @@ impl Access {
             verified.insert(remembered, Arc::clone(&client));
         }
         Caller::Client(client)
+    }
+
+    /// The client a verified certificate names; `Unknown` when none does. The policy's names are
+    /// few, and checking one against a certificate costs microseconds: nothing is remembered.
+    fn by_certificate(&self, certificate: &PeerCertificate) -> Caller {
+        let policy = self.current();
+        for client in &policy.clients {
+            if let Credential::Certificate(subject) = &client.credential
+                && certificate_names(&certificate.0, subject)
+            {
+                return Caller::Client(Arc::clone(client));
+            }
+        }
+        Caller::Unknown
     }
 
     /// The client whose credentials `header` carries, checked against the policy.
@@ -597,6 +626,9 @@ fn compile(clients: Vec<ClientSettings>, prefix: &str) -> Result<Vec<Arc<Client>
                 stored("password_hash", password).map(|secret| Credential::Basic { username: username.clone(), secret })
             }
             (None, None, Some(token)) => stored("token_hash", token).map(Credential::Bearer),
+            (None, None, None) if settings.certificate_subject.is_some() => {
+                Ok(Credential::Certificate(settings.certificate_subject.clone().unwrap_or_default()))
+            }
             _ => Err(format!("{prefix}[{i}]: give either username and password_hash, or token_hash")),
         };
         let credential = match credential {
@@ -631,6 +663,24 @@ fn verify_hash(phc: &str, given: &[u8]) -> bool {
 /// When the system's randomness (for the salt) is not available.
 pub fn hash_secret(secret: &[u8]) -> Result<String, String> {
     argon2::Argon2::default().hash_password(secret).map(|hash| hash.to_string()).map_err(|err| err.to_string())
+}
+
+/// Whether the certificate `der` (already verified by the handshake) is valid for `subject`.
+#[cfg(feature = "tls")]
+fn certificate_names(der: &[u8], subject: &str) -> bool {
+    let der = rustls_pki_types::CertificateDer::from(der);
+    let (Ok(certificate), Ok(name)) =
+        (webpki::EndEntityCert::try_from(&der), rustls_pki_types::ServerName::try_from(subject))
+    else {
+        return false;
+    };
+    certificate.verify_is_valid_for_subject_name(&name).is_ok()
+}
+
+/// Without TLS there are no client certificates.
+#[cfg(not(feature = "tls"))]
+fn certificate_names(_: &[u8], _: &str) -> bool {
+    false
 }
 
 /// The modification time and length of `path`, when it can be read.

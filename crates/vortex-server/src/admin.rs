@@ -10,7 +10,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
 use std::time::Instant;
 
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -28,7 +29,7 @@ use crate::{AppState, bus, monitor};
 /// Answers 403 when the admin API is off, 401 without the credentials of a client with the
 /// `admin` role (the admin token's among them), 403 for a client without it.
 pub(crate) async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let caller = state.inner.access.identify(request.headers()).await;
+    let caller = state.inner.access.identify(request.headers(), request.extensions()).await;
     let response = match admin_decision(&state, &caller, request.method().as_str(), request.uri().path()) {
         Ok(()) => next.run(request).await,
         Err(denied) => denied.into_response(),
@@ -45,6 +46,7 @@ pub(crate) async fn refuse_writer(
     method: &str,
     route: Route,
     headers: &HeaderMap,
+    extensions: &Extensions,
 ) -> Option<Response> {
     let path = route.template();
     let refused = match route {
@@ -55,22 +57,27 @@ pub(crate) async fn refuse_writer(
                 state.auth_failed(AuthApi::Webhook, true);
                 Err(Denied::Unsigned.into_response())
             }
-            None => admin_access(state, method, path, headers).await.map_err(IntoResponse::into_response),
+            None => admin_access(state, method, path, headers, extensions).await.map_err(IntoResponse::into_response),
         },
         Route::Cache | Route::CacheKey | Route::BusRefresh | Route::BusRefreshFor => {
-            admin_access(state, method, path, headers).await.map_err(IntoResponse::into_response)
+            admin_access(state, method, path, headers, extensions).await.map_err(IntoResponse::into_response)
         }
         // The scope of the `/{name}/{profiles}` forms is checked by their handlers.
-        Route::Decrypt | Route::DecryptFor => refuse_early(state, headers, Need::Decrypt(None)).await,
-        Route::Encrypt | Route::EncryptFor => refuse_early(state, headers, Need::Encrypt(None)).await,
+        Route::Decrypt | Route::DecryptFor => refuse_early(state, headers, extensions, Need::Decrypt(None)).await,
+        Route::Encrypt | Route::EncryptFor => refuse_early(state, headers, extensions, Need::Encrypt(None)).await,
         _ => Ok(()),
     };
     refused.err()
 }
 
 /// The refusal of a request with a body, from its headers, noted for the audit log.
-async fn refuse_early(state: &AppState, headers: &HeaderMap, need: Need<'_>) -> Result<(), Response> {
-    let caller = state.inner.access.identify(headers).await;
+async fn refuse_early(
+    state: &AppState,
+    headers: &HeaderMap,
+    extensions: &Extensions,
+    need: Need<'_>,
+) -> Result<(), Response> {
+    let caller = state.inner.access.identify(headers, extensions).await;
     state.permit(&caller, need).map_err(|denied| state.noted(&caller, need, denied.into_response()))
 }
 
@@ -104,8 +111,14 @@ impl IntoResponse for Denied {
 
 /// The admin check. Refusals are logged (at warn: the admin API is not polled by a fleet) and
 /// counted, never with the header: a near-miss token is still a secret.
-async fn admin_access(state: &AppState, method: &str, path: &str, headers: &HeaderMap) -> Result<(), Denied> {
-    let caller = state.inner.access.identify(headers).await;
+async fn admin_access(
+    state: &AppState,
+    method: &str,
+    path: &str,
+    headers: &HeaderMap,
+    extensions: &Extensions,
+) -> Result<(), Denied> {
+    let caller = state.inner.access.identify(headers, extensions).await;
     admin_decision(state, &caller, method, path)
 }
 
@@ -131,9 +144,10 @@ fn admin_decision(state: &AppState, caller: &Caller, method: &str, path: &str) -
 
 /// Who may post to `/monitor`: with `security.webhook_secret`, only a request signed with it (or
 /// carrying GitLab's token); without one, the admin API's bearer token.
-async fn monitor_access(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), Denied> {
+async fn monitor_access(state: &AppState, request: &Parts, body: &[u8]) -> Result<(), Denied> {
+    let headers = &request.headers;
     let Some(secret) = &state.inner.webhook else {
-        return admin_access(state, "POST", "/monitor", headers).await;
+        return admin_access(state, "POST", "/monitor", headers, &request.extensions).await;
     };
     let (header, denied) = match secret.verify(headers, body) {
         Ok(header) => {
@@ -193,16 +207,13 @@ pub(crate) async fn delete_key(State(state): State<AppState>, Path(key): Path<St
 /// the changed files concern, and answer their names as Spring does. On a bus, the other replicas
 /// fetch too, and then the Spring services of those names are told to refresh; the peers that
 /// confirmed are named in `X-Vortex-Bus-Peers` (and those that did not, in `X-Vortex-Bus-Missing`).
-pub(crate) async fn monitor(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+pub(crate) async fn monitor(State(state): State<AppState>, request: Parts, body: Bytes) -> Result<Response, ApiError> {
     let seen = Instant::now();
-    if let Err(denied) = monitor_access(&state, &headers, &body).await {
+    let headers = &request.headers;
+    if let Err(denied) = monitor_access(&state, &request, &body).await {
         return Ok(denied.into_response());
     }
-    let Some(paths) = monitor::changed_paths(&headers, &body)? else {
+    let Some(paths) = monitor::changed_paths(headers, &body)? else {
         return Ok(Json(json!([])).into_response());
     };
     let names = monitor::service_names(&paths);

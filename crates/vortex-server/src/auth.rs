@@ -22,7 +22,7 @@ impl FromRequestParts<AppState> for Identified {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(Self(state.inner.access.identify(&parts.headers).await))
+        Ok(Self(state.inner.access.identify(&parts.headers, &parts.extensions).await))
     }
 }
 

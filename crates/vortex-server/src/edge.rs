@@ -320,7 +320,7 @@ fn unprefixed<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
 
 /// A `GET` of the read API, as the router's handler would answer it.
 async fn read(state: AppState, request: Request) -> Response {
-    let caller = state.inner.access.identify(request.headers()).await;
+    let caller = state.inner.access.identify(request.headers(), request.extensions()).await;
     routes::answer(&state, &caller, request.uri(), request.headers()).await.unwrap_or_else(IntoResponse::into_response)
 }
 
@@ -341,8 +341,14 @@ async fn write(app: App, request: Request, route: Option<Route>) -> Response {
             Err(never) => match never {},
         };
     };
-    if let Some(refused) =
-        crate::admin::refuse_writer(&inner.state, request.method().as_str(), route, request.headers()).await
+    if let Some(refused) = crate::admin::refuse_writer(
+        &inner.state,
+        request.method().as_str(),
+        route,
+        request.headers(),
+        request.extensions(),
+    )
+    .await
     {
         return refused;
     }

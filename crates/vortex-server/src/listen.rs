@@ -24,6 +24,7 @@ use tokio::task::JoinSet;
 use vortex_metrics::Rejection;
 
 use crate::App;
+use crate::access::PeerCertificate;
 
 /// How [`serve`](crate::serve) treats connections; [`ServeOptions::from_settings`] reads them from
 /// the `server` settings.
@@ -99,7 +100,7 @@ impl ServeOptions {
             max_header_bytes: server.max_header_bytes.max(1024),
             #[cfg(feature = "tls")]
             tls: match (&server.tls.cert_path, &server.tls.key_path) {
-                (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
+                (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key, server.tls.client_ca.as_deref())?),
                 _ => None,
             },
         })
@@ -287,14 +288,18 @@ impl Acceptor {
                 // Boxed: a TLS stream is large, and inline it would size the task of every
                 // plain connection too (heaptrack: 4.9 KB a task inline).
                 match Box::pin(tokio::time::timeout(timeout, tls.accept(tcp))).await {
-                    Ok(Ok(stream)) => Box::pin(connection(stream, app, &http, stop)).await,
+                    Ok(Ok(stream)) => {
+                        let peer = stream.get_ref().1.peer_certificates().and_then(|certs| certs.first());
+                        let peer = peer.map(|cert| PeerCertificate(Arc::from(cert.as_ref())));
+                        Box::pin(connection(stream, app, &http, stop, peer)).await;
+                    }
                     Ok(Err(err)) => tracing::debug!(%peer, error = %err, "TLS handshake failed"),
                     Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                 }
                 return;
             }
             let _ = timeout;
-            connection(tcp, app, &http, stop).await;
+            connection(tcp, app, &http, stop, None).await;
         });
         true
     }
@@ -302,8 +307,13 @@ impl Acceptor {
 
 /// Serves HTTP/1.1 on one connection until the client closes it, a timeout closes it, or the
 /// server stops (then the request in flight, if any, completes first).
-async fn connection<I>(io: I, app: App, http: &http1::Builder, stop: Option<watch::Receiver<bool>>)
-where
+async fn connection<I>(
+    io: I,
+    app: App,
+    http: &http1::Builder,
+    stop: Option<watch::Receiver<bool>>,
+    peer: Option<PeerCertificate>,
+) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     // Whether a request has come on this connection: one that has none yet when the server stops
@@ -312,7 +322,11 @@ where
     let seen = Arc::clone(&asked);
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         seen.store(true, Ordering::Relaxed);
-        let request = request.map(Body::new);
+        let mut request = request.map(Body::new);
+        // The client certificate the handshake verified, for the access policy.
+        if let Some(peer) = &peer {
+            request.extensions_mut().insert(peer.clone());
+        }
         app.refuse_malformed(&request).unwrap_or_else(|| app.handle(request))
     });
     let conn = http.serve_connection(TokioIo::new(io), service);

@@ -398,3 +398,109 @@ async fn the_audit_log_has_a_line_per_decision_and_no_log_holds_a_secret() {
         }
     }
 }
+
+#[cfg(feature = "tls")]
+mod mutual_tls {
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
+    };
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+    use tokio_rustls::TlsConnector;
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+
+    use super::*;
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls").join(name)
+    }
+
+    fn authority(name: &str) -> CertifiedIssuer<'static, KeyPair> {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(rcgen::DnType::CommonName, name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+        CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap()
+    }
+
+    /// A client certificate for `name`, signed by `ca`, and its key.
+    fn client(name: &str, ca: &CertifiedIssuer<'static, KeyPair>) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
+        let mut params = CertificateParams::new(vec![name.to_owned()]).unwrap();
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let key = KeyPair::generate().unwrap();
+        let certificate = params.signed_by(&key, ca).unwrap();
+        (certificate.der().clone(), PrivatePkcs8KeyDer::from(key.serialize_der()).into())
+    }
+
+    fn connector(identity: Option<(CertificateDer<'static>, PrivateKeyDer<'static>)>) -> TlsConnector {
+        let mut roots = RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(fixture("ca.pem")).unwrap() {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
+        let builder = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots);
+        let config = match identity {
+            Some((cert, key)) => builder.with_client_auth_cert(vec![cert], key).unwrap(),
+            None => builder.with_no_client_auth(),
+        };
+        TlsConnector::from(Arc::new(config))
+    }
+
+    /// A GET over TLS: the status, or `None` when the connection failed (a refused handshake).
+    async fn get(addr: SocketAddr, connector: &TlsConnector, path: &str) -> Option<u16> {
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let mut tls = connector.connect(ServerName::try_from("localhost").unwrap(), tcp).await.ok()?;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        tls.write_all(request.as_bytes()).await.ok()?;
+        let mut raw = Vec::new();
+        tls.read_to_end(&mut raw).await.ok()?;
+        std::str::from_utf8(raw.get(9..12)?).ok()?.parse().ok()
+    }
+
+    #[tokio::test]
+    async fn a_client_certificate_identifies_a_scoped_client_and_another_authority_is_refused() {
+        let repo = repo();
+        let dir = tempfile::tempdir().unwrap();
+        let ca = authority("vortex test clients");
+        let ca_file = dir.path().join("clients-ca.pem");
+        std::fs::write(&ca_file, ca.pem()).unwrap();
+        let settings = format!(
+            "server:\n  host: 127.0.0.1\n  tls:\n    cert_path: \"{}\"\n    key_path: \"{}\"\n    client_ca: \"{}\"\n\
+             backends:\n  native:\n    enabled: true\n    search_locations: [\"{}\"]\n\
+             security:\n  clients:\n    - name: orders-service\n      certificate_subject: orders.internal\n\
+             \x20     applications: [\"orders\"]\n",
+            fixture("server.pem").display(),
+            fixture("server.key").display(),
+            ca_file.display(),
+            repo.dir.path().display()
+        );
+        let file = dir.path().join("settings.yaml");
+        std::fs::write(&file, settings).unwrap();
+        let settings = vortex_settings::load(Some(&file), &HashMap::new()).unwrap().settings;
+        let options = vortex_server::ServeOptions::from_settings(&settings.server).unwrap();
+        let app = vortex_server::app_from_settings(&settings).await.unwrap();
+        let server = Server::start_with(app, options).await;
+        let addr = server.addr;
+
+        let orders = connector(Some(client("orders.internal", &ca)));
+        assert_eq!(get(addr, &orders, "/orders/prod").await, Some(200));
+        assert_eq!(get(addr, &orders, "/payments/prod").await, Some(403));
+        // Signed by the authority, but for a name no client has.
+        let stranger = connector(Some(client("someone.internal", &ca)));
+        assert_eq!(get(addr, &stranger, "/orders/prod").await, Some(401));
+        // No certificate: served, but anonymous.
+        assert_eq!(get(addr, &connector(None), "/orders/prod").await, Some(401));
+        // The right name from another authority: refused at the handshake.
+        let foreign = connector(Some(client("orders.internal", &authority("someone else"))));
+        assert_eq!(get(addr, &foreign, "/orders/prod").await, None);
+        server.stop().await.unwrap();
+    }
+}

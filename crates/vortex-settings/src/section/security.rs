@@ -71,6 +71,10 @@ pub struct ClientSettings {
     pub token_hash: Option<Secret>,
     /// A file holding the token's hash, instead of `token_hash`.
     pub token_file: Option<PathBuf>,
+    /// The name a client certificate must be valid for (a DNS name or an IP address among its
+    /// subject alternative names), with `server.tls.client_ca`: such a client presents its
+    /// certificate instead of a password.
+    pub certificate_subject: Option<String>,
     /// Refused: a password is never stored as written. Here only to say so.
     pub password: Option<Secret>,
     /// Refused: a token is never stored as written. Here only to say so.
@@ -98,6 +102,7 @@ impl std::fmt::Debug for ClientSettings {
             .field("password_file", &self.password_file)
             .field("token_hash", &self.token_hash)
             .field("token_file", &self.token_file)
+            .field("certificate_subject", &self.certificate_subject)
             .field("applications", &self.applications)
             .field("profiles", &self.profiles)
             .field("labels", &self.labels)
@@ -189,13 +194,20 @@ impl ClientSettings {
         }
         let basic = self.username.is_some() || self.password_hash.is_some() || self.password_file.is_some();
         let bearer = self.token_hash.is_some() || self.token_file.is_some();
+        let certificate = self.certificate_subject.is_some();
         match (basic, bearer) {
-            (true, true) => {
-                problems.add(prefix, "give either username and password_hash, or token_hash, not both".to_owned())
+            _ if usize::from(basic) + usize::from(bearer) + usize::from(certificate) > 1 => problems
+                .add(prefix, "give one of: username and password_hash, token_hash, certificate_subject".to_owned()),
+            (false, false) if certificate => {
+                let empty = self.certificate_subject.as_deref().is_some_and(|s| s.trim().is_empty());
+                if empty {
+                    problems.add(&format!("{prefix}.certificate_subject"), "is empty".to_owned());
+                }
             }
             (false, false) if self.password.is_none() && self.token.is_none() => problems.add(
                 prefix,
-                "has no credentials: give username and password_hash (or password_file), or token_hash (or token_file)"
+                "has no credentials: give username and password_hash (or password_file), token_hash (or \
+                 token_file), or certificate_subject"
                     .to_owned(),
             ),
             (true, false) if self.username.as_deref().is_none_or(str::is_empty) => {

@@ -94,6 +94,12 @@ pub struct TlsSettings {
     /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1). Default none.
     /// Env `VORTEX__SERVER__TLS__KEY_PATH`.
     pub key_path: Option<PathBuf>,
+    /// PEM file with the certificate authorities of client certificates: with it the server asks
+    /// for a client certificate, refuses at the handshake one no authority here signed, and a
+    /// client of `security.clients` may be identified by its certificate (`certificate_subject`).
+    /// A connection without a certificate is still served (and authenticated otherwise).
+    /// Default none. Env `VORTEX__SERVER__TLS__CLIENT_CA`.
+    pub client_ca: Option<PathBuf>,
 }
 
 impl Default for ServerSettings {
@@ -165,6 +171,13 @@ impl ServerSettings {
             }
             (None, None) => {}
             _ => problems.add("server.tls", "set both cert_path and key_path, or neither".to_owned()),
+        }
+        if let Some(ca) = &tls.client_ca {
+            if tls.cert_path.is_none() {
+                problems.add("server.tls.client_ca", "needs TLS on: set cert_path and key_path".to_owned());
+            } else if !ca.is_file() {
+                problems.add("server.tls.client_ca", format!("{} is not a file", ca.display()));
+            }
         }
     }
 }
