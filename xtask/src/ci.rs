@@ -67,6 +67,9 @@ pub(crate) fn run() -> Result<()> {
     // Held reads and streams on one server, and one push: the watchers benchmark never rots.
     eprintln!("xtask ci: watchers (smoke)");
     crate::watchers::run(&["--smoke".to_owned()])?;
+    // Scoped clients on the read path, and a password hash per new credential.
+    eprintln!("xtask ci: access (smoke)");
+    crate::access::run(&["--smoke".to_owned()])?;
     // The sizes harness on the smallest and largest feature sets (dev profile); no figure is checked.
     eprintln!("xtask ci: sizes (smoke)");
     crate::sizes::run(&["--smoke".to_owned()])?;

@@ -15,12 +15,15 @@
 //!   every replica serving the push and to the Spring event; read throughput with the bus on and off.
 //! - `watchers [--watchers N] [--streams N] [--smoke]`: many held reads and event streams on one server:
 //!   memory per held request, CPU while waiting, the delay after a push, read throughput beside them.
+//! - `access [--seconds N] [--smoke]`: cached reads without authentication and with a scoped client,
+//!   and the first request of a new credential (its password hash) against the next.
 //! - `sizes [--smoke] [--set a,b ...]`: the release binary of representative feature sets (none, each
 //!   alone, all but one, all), or of the sets given: size, start-up, idle memory.
 //! - `coverage [--check]`: line coverage of every library crate (cargo-tarpaulin); `--check` fails
 //!   under 80 %.
 //! - `tidy`: the house rules that no compiler checks.
 
+mod access;
 mod ci;
 mod cmd;
 mod coverage;
@@ -51,10 +54,11 @@ fn main() -> ExitCode {
         Some("soak") => soak::run(&args[1..]),
         Some("propagation") => propagation::run(&args[1..]),
         Some("watchers") => watchers::run(&args[1..]),
+        Some("access") => access::run(&args[1..]),
         Some("tidy") => tidy::run(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|bench [FILTER]|load [--seconds N] [--smoke] [--memory]|examples|fuzz [--seconds N] [TARGET...]|hostile|sizes [--smoke] [--set a,b ...]|soak [--seconds N] [--smoke]|propagation [--pushes N] [--smoke]|watchers [--watchers N] [--streams N] [--smoke]|coverage [--check]|tidy>"
+                "usage: cargo xtask <ci|bench [FILTER]|load [--seconds N] [--smoke] [--memory]|examples|fuzz [--seconds N] [TARGET...]|hostile|sizes [--smoke] [--set a,b ...]|soak [--seconds N] [--smoke]|propagation [--pushes N] [--smoke]|watchers [--watchers N] [--streams N] [--smoke]|access [--seconds N] [--smoke]|coverage [--check]|tidy>"
             );
             return ExitCode::from(2);
         }

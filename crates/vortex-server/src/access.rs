@@ -15,8 +15,8 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::SystemTime;
 
 use argon2::password_hash::phc::PasswordHash;
@@ -35,6 +35,14 @@ use wildmatch::WildMatch;
 
 use crate::error::{ApiError, ErrorCode};
 
+/// Every role, for the bits of [`Access::possible`].
+const ROLES: [Role; 5] = [Role::Read, Role::Encrypt, Role::Decrypt, Role::Admin, Role::Health];
+
+/// The bit of `role` in [`Access::possible`].
+fn bit(role: Role) -> u8 {
+    1 << ROLES.iter().position(|r| *r == role).unwrap_or(0)
+}
+
 /// Credentials remembered as verified, at most; past it the memory starts again.
 const REMEMBERED: usize = 4096;
 /// Password hashes verified at once, at most.
@@ -44,7 +52,7 @@ const VERIFYING: usize = 2;
 pub(crate) struct Access {
     policy: RwLock<Arc<Policy>>,
     /// HMAC of a presented credential → the client it proved, for the policy of that generation.
-    verified: Mutex<HashMap<[u8; 32], Arc<Client>>>,
+    verified: RwLock<HashMap<[u8; 32], Arc<Client>>>,
     key: [u8; 32],
     verifying: Semaphore,
     /// Clients of the older settings, kept across reloads of the clients file.
@@ -60,6 +68,14 @@ pub(crate) struct Access {
     default_label: Option<String>,
     generation: AtomicU64,
     metrics: AccessMetrics,
+    /// What the read path needs of the policy in force, without its lock: no client may read
+    /// (reads are open); clients are configured (health details need a role); which roles some
+    /// client has (a bit per [`Role`]).
+    open: AtomicBool,
+    scoped: AtomicBool,
+    possible: AtomicU8,
+    /// Requests without a client.
+    anonymous: ClientRequests,
 }
 
 impl std::fmt::Debug for Access {
@@ -72,13 +88,6 @@ impl std::fmt::Debug for Access {
 struct Policy {
     clients: Vec<Arc<Client>>,
     by_user: HashMap<String, Arc<Client>>,
-    /// No client may read: reads and `/encrypt` are open.
-    open: bool,
-    /// Clients are configured (`security.clients` or its file): health details need a role.
-    scoped: bool,
-    /// Requests by client, registered as the clients are put in force; `anonymous` last.
-    counters: HashMap<Arc<str>, ClientRequests>,
-    anonymous: ClientRequests,
 }
 
 /// A client of the policy.
@@ -90,6 +99,8 @@ pub(crate) struct Client {
     profiles: Vec<WildMatch>,
     labels: Vec<WildMatch>,
     roles: Vec<Role>,
+    /// Its requests, registered when it is put in force.
+    requests: OnceLock<ClientRequests>,
 }
 
 enum Credential {
@@ -271,6 +282,7 @@ impl Access {
                 profiles: everything(),
                 labels: everything(),
                 roles: vec![Role::Read, Role::Encrypt],
+                requests: OnceLock::new(),
             }));
         }
         if let Some(token) = config.admin_token {
@@ -281,6 +293,7 @@ impl Access {
                 profiles: everything(),
                 labels: everything(),
                 roles: vec![Role::Admin, Role::Decrypt, Role::Health],
+                requests: OnceLock::new(),
             }));
         }
         let mut key = [0_u8; 32];
@@ -290,7 +303,7 @@ impl Access {
         let Clients { listed, file, from_file, file_seen } = config.clients;
         let access = Self {
             policy: RwLock::new(Arc::new(Policy::empty())),
-            verified: Mutex::new(HashMap::new()),
+            verified: RwLock::new(HashMap::new()),
             key,
             verifying: Semaphore::new(VERIFYING),
             fixed,
@@ -300,7 +313,11 @@ impl Access {
             protect_metrics: config.protect_metrics,
             default_label: config.default_label,
             generation: AtomicU64::new(0),
+            anonymous: metrics.client("anonymous"),
             metrics,
+            open: AtomicBool::new(true),
+            scoped: AtomicBool::new(false),
+            possible: AtomicU8::new(0),
         };
         access.install(from_file);
         access
@@ -344,12 +361,21 @@ impl Access {
                 Credential::Bearer(_) | Credential::Certificate(_) => None,
             })
             .collect();
-        let open = !clients.iter().any(|client| client.roles.contains(&Role::Read));
-        let counters = clients.iter().map(|c| (Arc::clone(&c.name), self.metrics.client(&c.name))).collect();
-        let anonymous = self.metrics.client("anonymous");
-        let policy = Policy { clients, by_user, open, scoped, counters, anonymous };
-        *self.policy.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(policy);
-        self.verified.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        let mut possible = 0_u8;
+        for client in &clients {
+            client.requests.get_or_init(|| self.metrics.client(&client.name));
+            for role in ROLES {
+                if client.may(role) {
+                    possible |= bit(role);
+                }
+            }
+        }
+        let open = possible & bit(Role::Read) == 0;
+        *self.policy.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(Policy { clients, by_user });
+        self.open.store(open, Ordering::Release);
+        self.scoped.store(scoped, Ordering::Release);
+        self.possible.store(possible, Ordering::Release);
+        self.verified.write().unwrap_or_else(PoisonError::into_inner).clear();
         self.generation.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -372,17 +398,17 @@ impl Access {
                 None => Caller::Anonymous,
             };
         };
+        let remembered = self.fingerprint(header.as_bytes());
+        if let Some(client) = self.verified.read().unwrap_or_else(PoisonError::into_inner).get(&remembered) {
+            return Caller::Client(Arc::clone(client));
+        }
         let policy = self.current();
         if policy.clients.is_empty() {
             return Caller::Unknown;
         }
-        let remembered = self.fingerprint(header.as_bytes());
-        if let Some(client) = self.verified.lock().unwrap_or_else(PoisonError::into_inner).get(&remembered) {
-            return Caller::Client(Arc::clone(client));
-        }
         let generation = self.generation.load(Ordering::Relaxed);
         let Some(client) = self.verify(&policy, header).await else { return Caller::Unknown };
-        let mut verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut verified = self.verified.write().unwrap_or_else(PoisonError::into_inner);
         // A reload since: the client may be gone; it is checked again next time.
         if self.generation.load(Ordering::Relaxed) == generation {
             if verified.len() >= REMEMBERED {
@@ -451,9 +477,11 @@ impl Access {
 
     /// Counts a decision for `caller`: a request by its client, and the refusal if it was one.
     pub(crate) fn count(&self, caller: &Caller, denied: Option<Denied>) {
-        let policy = self.current();
-        let counter = caller.name().and_then(|name| policy.counters.get(name)).unwrap_or(&policy.anonymous);
-        counter.increment();
+        let counter = match caller {
+            Caller::Client(client) => client.requests.get(),
+            Caller::Anonymous | Caller::Unknown => None,
+        };
+        counter.unwrap_or(&self.anonymous).increment();
         if let Some(denied) = denied {
             self.metrics.denied(match denied {
                 Denied::Credentials { missing: true } | Denied::AdminCredentials { missing: true } => {
@@ -469,8 +497,8 @@ impl Access {
     }
 
     /// Whether `caller` may do what `need` asks.
+    /// Takes no lock: the cached read path asks it on every request.
     pub(crate) fn permit(&self, caller: &Caller, need: Need<'_>) -> Result<(), Denied> {
-        let policy = self.current();
         let role = match need {
             Need::Read(_) => Role::Read,
             Need::Encrypt(_) => Role::Encrypt,
@@ -479,8 +507,8 @@ impl Access {
             Need::Details | Need::Metrics => Role::Health,
         };
         let open = match need {
-            Need::Read(_) | Need::Encrypt(_) => policy.open,
-            Need::Details => !policy.scoped,
+            Need::Read(_) | Need::Encrypt(_) => self.open.load(Ordering::Acquire),
+            Need::Details => !self.scoped.load(Ordering::Acquire),
             Need::Metrics => !self.protect_metrics,
             Need::Decrypt(_) | Need::Admin => false,
         };
@@ -488,7 +516,7 @@ impl Access {
             return Ok(());
         }
         let admin_like = matches!(need, Need::Decrypt(_) | Need::Admin);
-        let possible = policy.clients.iter().any(|client| client.may(role));
+        let possible = self.possible.load(Ordering::Acquire) & bit(role) != 0;
         if admin_like && !possible {
             return Err(Denied::AdminDisabled);
         }
@@ -519,8 +547,7 @@ impl Access {
 
 impl Policy {
     fn empty() -> Self {
-        let (counters, anonymous) = (HashMap::new(), ClientRequests::default());
-        Self { clients: Vec::new(), by_user: HashMap::new(), open: true, scoped: false, counters, anonymous }
+        Self { clients: Vec::new(), by_user: HashMap::new() }
     }
 }
 
@@ -646,6 +673,7 @@ fn compile(clients: Vec<ClientSettings>, prefix: &str) -> Result<Vec<Arc<Client>
             profiles: globs(&settings.profiles),
             labels: globs(&settings.labels),
             roles: settings.roles,
+            requests: OnceLock::new(),
         }));
     }
     if problems.is_empty() { Ok(compiled) } else { Err(ClientsError { problems }) }
