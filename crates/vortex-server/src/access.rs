@@ -725,3 +725,82 @@ pub(crate) fn credentials<'h>(header: &'h HeaderValue, scheme: &str) -> Option<&
     let (given, rest) = value.split_at(space);
     given.eq_ignore_ascii_case(scheme.as_bytes()).then(|| rest.trim_ascii_start())
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn client(applications: &[&str], profiles: &[&str], labels: &[&str]) -> Client {
+        let globs = |list: &[&str]| list.iter().map(|glob| WildMatch::new(glob)).collect();
+        Client {
+            name: Arc::from("c"),
+            credential: Credential::Bearer(Stored::Plain(b"t".to_vec())),
+            applications: globs(applications),
+            profiles: globs(profiles),
+            labels: globs(labels),
+            roles: vec![Role::Read],
+            requests: OnceLock::new(),
+        }
+    }
+
+    fn query(application: &str, profiles: &str, label: Option<&str>) -> ConfigQuery {
+        ConfigQuery::parse(application, profiles, label).unwrap_or_else(|err| panic!("{err}"))
+    }
+
+    #[test]
+    fn every_application_profile_and_label_must_be_in_scope() {
+        let orders = client(&["orders", "orders-*"], &["prod", "default"], &["main", "release/*"]);
+        assert!(orders.reads(&query("orders", "prod", Some("main")), None));
+        assert!(orders.reads(&query("orders-worker", "prod,default", Some("release/1.2")), None));
+        assert!(!orders.reads(&query("orders,payments", "prod", Some("main")), None));
+        assert!(!orders.reads(&query("orders", "prod,dev", Some("main")), None));
+        assert!(!orders.reads(&query("orders", "prod", Some("main,dev")), None));
+        assert!(!orders.reads(&query("ordersx", "prod", Some("main")), None));
+        // Without a label, the backend's default label is checked; without one, only `*` passes.
+        assert!(orders.reads(&query("orders", "prod", None), Some("main")));
+        assert!(!orders.reads(&query("orders", "prod", None), Some("master")));
+        assert!(!orders.reads(&query("orders", "prod", None), None));
+        assert!(client(&["*"], &["*"], &["*"]).reads(&query("orders", "prod", None), None));
+    }
+
+    #[test]
+    fn schemes_match_without_regard_to_case() {
+        for header in ["Bearer t0ken", "bearer t0ken", "BEARER t0ken", "Bearer  t0ken"] {
+            assert_eq!(credentials(&HeaderValue::from_static(header), "bearer"), Some(&b"t0ken"[..]), "{header}");
+        }
+        for header in ["Basic t0ken", "Bearert0ken", "t0ken"] {
+            assert_eq!(credentials(&HeaderValue::from_static(header), "bearer"), None, "{header}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_credential_is_verified_once_and_then_remembered_until_a_reload() {
+        let hash = hash_secret(b"s3cret").unwrap_or_default();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        let settings = ClientSettings {
+            name: "reader".to_owned(),
+            username: Some("reader".to_owned()),
+            password_hash: Some(vortex_settings::Secret::new(hash)),
+            applications: vec!["*".to_owned()],
+            ..ClientSettings::default()
+        };
+        let clients = Clients::new(vec![settings], None).unwrap_or_default();
+        let access = Access::new(AccessConfig { clients, ..AccessConfig::default() }, AccessMetrics::default());
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Basic cmVhZGVyOnMzY3JldA=="));
+        let extensions = Extensions::new();
+        assert_eq!(access.identify(&headers, &extensions).await.name(), Some("reader"));
+        assert_eq!(access.verified.read().map(|map| map.len()).unwrap_or(0), 1);
+        assert_eq!(access.identify(&headers, &extensions).await.name(), Some("reader"));
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Basic cmVhZGVyOnMzY3JldA"));
+        assert!(matches!(access.identify(&headers, &extensions).await, Caller::Unknown));
+        assert!(matches!(access.identify(&HeaderMap::new(), &extensions).await, Caller::Anonymous));
+        access.install(Vec::new());
+        assert_eq!(access.verified.read().map(|map| map.len()).unwrap_or(1), 0, "a reload forgets");
+        let query = query("orders", "prod", None);
+        assert_eq!(access.permit(&Caller::Anonymous, Need::Read(&query)), Err(Denied::Credentials { missing: true }));
+        assert_eq!(access.permit(&Caller::Anonymous, Need::Admin), Err(Denied::AdminDisabled));
+    }
+}
