@@ -146,9 +146,8 @@ fn admin_decision(state: &AppState, caller: &Caller, method: &str, path: &str) -
 /// carrying GitLab's token); without one, the admin API's bearer token.
 async fn monitor_access(state: &AppState, request: &Parts, body: &[u8]) -> Result<(), Denied> {
     let headers = &request.headers;
-    let Some(secret) = &state.inner.webhook else {
-        return admin_access(state, "POST", "/monitor", headers, &request.extensions).await;
-    };
+    // Without a secret the caller was let in as an admin by `monitor`.
+    let Some(secret) = &state.inner.webhook else { return Ok(()) };
     let (header, denied) = match secret.verify(headers, body) {
         Ok(header) => {
             tracing::debug!(header, "monitor: webhook signature verified");
@@ -207,13 +206,29 @@ pub(crate) async fn delete_key(State(state): State<AppState>, Path(key): Path<St
 /// the changed files concern, and answer their names as Spring does. On a bus, the other replicas
 /// fetch too, and then the Spring services of those names are told to refresh; the peers that
 /// confirmed are named in `X-Vortex-Bus-Peers` (and those that did not, in `X-Vortex-Bus-Missing`).
-pub(crate) async fn monitor(State(state): State<AppState>, request: Parts, body: Bytes) -> Result<Response, ApiError> {
+///
+/// Without a webhook secret it is an admin route, and its answer is noted for the audit log.
+pub(crate) async fn monitor(State(state): State<AppState>, request: Parts, body: Bytes) -> Response {
+    if state.inner.webhook.is_some() {
+        return refresh(&state, &request, &body).await.unwrap_or_else(IntoResponse::into_response);
+    }
+    let caller = state.inner.access.identify(&request.headers, &request.extensions).await;
+    let response = match admin_decision(&state, &caller, "POST", "/monitor") {
+        Ok(()) => refresh(&state, &request, &body).await.unwrap_or_else(IntoResponse::into_response),
+        Err(denied) => denied.into_response(),
+    };
+    state.noted(&caller, Need::Admin, response)
+}
+
+/// What `/monitor` does once its caller is let in (or, with a webhook secret, its signature
+/// checked here).
+async fn refresh(state: &AppState, request: &Parts, body: &Bytes) -> Result<Response, ApiError> {
     let seen = Instant::now();
     let headers = &request.headers;
-    if let Err(denied) = monitor_access(&state, &request, &body).await {
+    if let Err(denied) = monitor_access(state, request, body).await {
         return Ok(denied.into_response());
     }
-    let Some(paths) = monitor::changed_paths(headers, &body)? else {
+    let Some(paths) = monitor::changed_paths(headers, body)? else {
         return Ok(Json(json!([])).into_response());
     };
     let names = monitor::service_names(&paths);

@@ -150,6 +150,20 @@ async fn every_route_family_answers_each_client_as_its_scope_says() {
     }
     let (status, body) = call(addr, "GET", "/orders-worker/prod", &orders, "").await;
     assert_eq!(status, 200, "orders-* covers orders-worker: {body}");
+    // Malformed credentials are wrong credentials: 401, nothing else.
+    let long = format!("Authorization: Basic {}\r\n", "A".repeat(8000));
+    for header in [
+        "Authorization: Basic !!!not-base64!!!\r\n",
+        "Authorization: Basic b3JkZXJz\r\n",
+        "Authorization: Basic\r\n",
+        "Authorization: Bearer\r\n",
+        "Authorization: Negotiate abc\r\n",
+        "Authorization: Basic w7xzZXI6cGFzcw==\r\n",
+        long.as_str(),
+    ] {
+        let (status, body) = call(addr, "GET", "/orders/prod", header, "").await;
+        assert_eq!(status, 401, "{header:.60}: {body}");
+    }
     // A stream is a read too.
     let stream = "Accept: text/event-stream\r\n";
     let (status, _) = call(addr, "GET", "/payments/prod?wait=1", &format!("{orders}{stream}"), "").await;
@@ -345,6 +359,7 @@ async fn the_audit_log_has_a_line_per_decision_and_no_log_holds_a_secret() {
         ("POST", "/encrypt", bearer(CI_TOKEN), 200),
         ("POST", "/decrypt", bearer(CI_TOKEN), 403),
         ("GET", "/cache", basic("ops", "ops-pw"), 200),
+        ("POST", "/monitor", basic("ops", "ops-pw"), 400),
     ];
     for (method, path, credentials, expected) in &requests {
         let (status, body) = call(addr, method, path, credentials, "plain").await;
@@ -372,7 +387,7 @@ async fn the_audit_log_has_a_line_per_decision_and_no_log_holds_a_secret() {
         let client = entry["client"].as_str();
         match *status {
             401 => assert_eq!(client, None, "{line}"),
-            _ if path.contains("cache") => assert_eq!(client, Some("ops"), "{line}"),
+            _ if path.contains("cache") || path.contains("monitor") => assert_eq!(client, Some("ops"), "{line}"),
             _ if *method == "POST" => assert_eq!(client, Some("ci"), "{line}"),
             _ => assert_eq!(client, Some("orders"), "{line}"),
         }
