@@ -19,18 +19,16 @@ use anyhow::{Context, Result, bail, ensure};
 use base64::Engine as _;
 
 use crate::cmd::{ensure_tool, workspace_root};
-use crate::harness::{LOAD_TOOLS, Server, Start, build_server, generate_repository, get, latency_table, work_dir, wrk};
+use crate::harness::{
+    LOAD_TOOLS, Server, Start, build_server, generate_repository, get, latency_table, option, work_dir, wrk,
+};
 
 /// The key every request reads.
 const PATH: &str = "/app-0/default";
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let smoke = args.iter().any(|a| a == "--smoke");
-    let seconds = match args.iter().position(|a| a == "--seconds") {
-        Some(i) => args.get(i + 1).context("--seconds needs a value")?.parse::<u64>().context("--seconds")?,
-        None if smoke => 1,
-        None => 5,
-    };
+    let seconds = option(args, "--seconds", if smoke { 1 } else { 5 })?;
     let clients = if smoke { 2 } else { 8 };
     let root = workspace_root()?;
     for tool in LOAD_TOOLS {

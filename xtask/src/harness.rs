@@ -269,6 +269,18 @@ pub(crate) fn build_server(root: &Path, smoke: bool) -> Result<PathBuf> {
     Ok(crate::cmd::target_dir(root).join(directory).join("vortex-server"))
 }
 
+/// The value after `flag` in `args`, parsed; `default` without the flag.
+pub(crate) fn option<T>(args: &[String], flag: &str, default: T) -> Result<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    match args.iter().position(|a| a == flag) {
+        Some(i) => args.get(i + 1).with_context(|| format!("{flag} needs a value"))?.parse().context(flag.to_owned()),
+        None => Ok(default),
+    }
+}
+
 /// `<target>/<name>`, emptied: where a harness task writes its files and its report.
 pub(crate) fn work_dir(root: &Path, name: &str) -> Result<PathBuf> {
     let work = crate::cmd::target_dir(root).join(name);

@@ -22,7 +22,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::cmd::{ensure_tool, workspace_root};
 use crate::harness::{
-    APPLICATIONS, LOAD_TOOLS, Response, Run, Server, build_server, free_port, generate_repository, get, rss_mb,
+    APPLICATIONS, LOAD_TOOLS, Response, Run, Server, build_server, free_port, generate_repository, get, option, rss_mb,
     start_native, work_dir, wrk,
 };
 
@@ -49,11 +49,7 @@ const SCENARIOS: &[Scenario] = &[
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let smoke = args.iter().any(|a| a == "--smoke");
     let memory_only = args.iter().any(|a| a == "--memory");
-    let seconds = match args.iter().position(|a| a == "--seconds") {
-        Some(i) => args.get(i + 1).context("--seconds needs a value")?.parse::<u64>().context("--seconds")?,
-        None if smoke => 1,
-        None => 5,
-    };
+    let seconds = option(args, "--seconds", if smoke { 1 } else { 5 })?;
     let root = workspace_root()?;
     for tool in LOAD_TOOLS {
         ensure_tool(&root, tool)?;

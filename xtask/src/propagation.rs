@@ -22,18 +22,14 @@ use anyhow::{Context, Result, bail, ensure};
 use crate::cmd::{ensure_tool, workspace_root};
 use crate::harness::broker::Broker;
 use crate::harness::{
-    LOAD_TOOLS, RABBITMQ, Run, Server, Start, build_server, get, latency_table, millis, post, work_dir, wrk,
+    LOAD_TOOLS, RABBITMQ, Run, Server, Start, build_server, get, latency_table, millis, option, post, work_dir, wrk,
 };
 
 const TOKEN: &str = "propagation-benchmark-admin-token";
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let smoke = args.iter().any(|a| a == "--smoke");
-    let pushes = match args.iter().position(|a| a == "--pushes") {
-        Some(i) => args.get(i + 1).context("--pushes needs a value")?.parse::<usize>().context("--pushes")?,
-        None if smoke => 5,
-        None => 50,
-    };
+    let pushes = option(args, "--pushes", if smoke { 5 } else { 50 })?;
     let root = workspace_root()?;
     for tool in LOAD_TOOLS.into_iter().chain([RABBITMQ]) {
         ensure_tool(&root, tool)?;

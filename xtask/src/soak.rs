@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::cmd::workspace_root;
-use crate::harness::{Connection, ReadError, Server, Start, build_server, get, rss_mb, work_dir};
+use crate::harness::{Connection, ReadError, Server, Start, build_server, get, option, rss_mb, work_dir};
 
 const APPLICATIONS: usize = 40;
 /// Cache entries at most: the bound the flood must not push memory past.
@@ -56,11 +56,7 @@ struct Shared {
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let smoke = args.iter().any(|a| a == "--smoke");
-    let phase_seconds = match args.iter().position(|a| a == "--seconds") {
-        Some(i) => args.get(i + 1).context("--seconds needs a value")?.parse::<u64>().context("--seconds")?,
-        None if smoke => 2,
-        None => 10,
-    };
+    let phase_seconds: u64 = option(args, "--seconds", if smoke { 2 } else { 10 })?;
     let flood: u64 = if smoke { 5_000 } else { 100_000 };
     let root = workspace_root()?;
     let binary = build_server(&root, smoke)?;

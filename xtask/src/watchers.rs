@@ -20,8 +20,8 @@ use anyhow::{Context, Result, bail, ensure};
 
 use crate::cmd::{ensure_tool, workspace_root};
 use crate::harness::{
-    LOAD_TOOLS, Server, Start, build_server, cpu_seconds, generate_repository, get, latency_table, post, rss_mb,
-    work_dir, wrk,
+    LOAD_TOOLS, Server, Start, build_server, cpu_seconds, generate_repository, get, latency_table, option, post,
+    rss_mb, work_dir, wrk,
 };
 
 const TOKEN: &str = "watchers-benchmark-admin-token";
@@ -30,16 +30,8 @@ const PATH: &str = "/app-0/prod";
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let smoke = args.iter().any(|a| a == "--smoke");
-    let number = |flag: &str, default: usize| -> Result<usize> {
-        match args.iter().position(|a| a == flag) {
-            Some(i) => {
-                args.get(i + 1).with_context(|| format!("{flag} needs a value"))?.parse().context(flag.to_owned())
-            }
-            None => Ok(default),
-        }
-    };
-    let watchers = number("--watchers", if smoke { 300 } else { 10_000 })?;
-    let streams = number("--streams", if smoke { 30 } else { 1_000 })?;
+    let watchers: usize = option(args, "--watchers", if smoke { 300 } else { 10_000 })?;
+    let streams: usize = option(args, "--streams", if smoke { 30 } else { 1_000 })?;
     let root = workspace_root()?;
     for tool in LOAD_TOOLS {
         ensure_tool(&root, tool)?;
