@@ -468,3 +468,26 @@ fn a_client_with_an_unknown_key_is_named_and_its_hash_file_is_read() {
     let lines = err.lines().join("\n");
     assert!(lines.contains("security.clients") && lines.contains("aplications"), "{lines}");
 }
+
+#[test]
+fn a_client_ca_needs_tls_and_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "backends:\n  native:\n    search_locations: [\"{}\"]\nserver:\n  tls:\n    client_ca: /nonexistent/ca.pem\n",
+        dir.path().display()
+    );
+    let file = write(&text);
+    let err = load(Some(file.path()), &HashMap::new()).unwrap_err();
+    let lines = err.lines().join("\n");
+    assert!(lines.contains("server.tls.client_ca: needs TLS on"), "{lines}");
+    let cert = dir.path().join("cert.pem");
+    fs::write(&cert, "x").unwrap();
+    let with_tls = text.replace(
+        "    client_ca:",
+        &format!("    cert_path: \"{}\"\n    key_path: \"{}\"\n    client_ca:", cert.display(), cert.display()),
+    );
+    let file = write(&with_tls);
+    let err = load(Some(file.path()), &HashMap::new()).unwrap_err();
+    let lines = err.lines().join("\n");
+    assert!(lines.contains("server.tls.client_ca: /nonexistent/ca.pem is not a file"), "{lines}");
+}
