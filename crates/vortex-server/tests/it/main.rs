@@ -4,7 +4,6 @@
 // Test helpers panic on failure: that is how a test fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[cfg(feature = "cache")]
 mod access;
 mod binary;
 #[cfg(all(feature = "bus", feature = "git", feature = "cache", feature = "metrics"))]
