@@ -32,12 +32,20 @@ impl std::fmt::Debug for WatchMetrics {
 }
 
 impl WatchMetrics {
-    /// `held` requests of a kind are held now: long-polls, or streams (`stream`).
-    pub fn watchers(&self, stream: bool, held: usize) {
-        let gauge = if stream { &self.streams } else { &self.long_polls };
-        // Gauges hold f64: counts of held requests stay far below 2^53.
-        #[allow(clippy::cast_precision_loss)]
-        gauge.set(held as f64);
+    /// A request of a kind is held from now on: a long-poll, or a stream (`stream`). Moves the
+    /// gauge rather than setting it, so that two held at once from two threads cannot leave the
+    /// older count behind.
+    pub fn entered(&self, stream: bool) {
+        self.gauge(stream).increment(1.0);
+    }
+
+    /// A held request of a kind has ended.
+    pub fn left(&self, stream: bool) {
+        self.gauge(stream).decrement(1.0);
+    }
+
+    fn gauge(&self, stream: bool) -> &Gauge {
+        if stream { &self.streams } else { &self.long_polls }
     }
 
     /// A held request was woken to recompute its answer.

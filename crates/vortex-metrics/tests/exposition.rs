@@ -196,8 +196,11 @@ fn the_bus_handles_are_exposed_by_type_and_outcome() {
 fn the_watch_handles_are_exposed_by_kind() {
     let prometheus = Prometheus::new().unwrap();
     let watch = prometheus.metrics().watch();
-    watch.watchers(false, 3);
-    watch.watchers(true, 1);
+    for _ in 0..4 {
+        watch.entered(false);
+    }
+    watch.left(false);
+    watch.entered(true);
     watch.woken();
     watch.woken();
     watch.delivered(Duration::from_millis(3));
@@ -247,7 +250,8 @@ fn without_a_recorder_nothing_is_recorded_or_timed() {
     bus.acknowledged(1);
     bus.connection(true);
     let watch = metrics.watch();
-    watch.watchers(true, 1);
+    watch.entered(true);
+    watch.left(true);
     watch.delivered(Duration::ZERO);
     let access = metrics.access();
     access.client("orders").increment();

@@ -69,8 +69,6 @@ struct Hub {
     config: WatchConfig,
     /// Held now, of both kinds: what `max_watchers` bounds.
     held: AtomicUsize,
-    /// Held now, by kind: long-polls, streams.
-    kinds: [AtomicUsize; 2],
     /// One entry per application someone waits for now.
     applications: Mutex<HashMap<String, Weak<Entry>>>,
     /// Changes that concern every application.
@@ -123,8 +121,7 @@ pub(crate) struct Held {
 impl Drop for Held {
     fn drop(&mut self) {
         self.hub.held.fetch_sub(1, Ordering::AcqRel);
-        let of_kind = self.hub.kinds[usize::from(self.stream)].fetch_sub(1, Ordering::AcqRel) - 1;
-        self.hub.metrics.watchers(self.stream, of_kind);
+        self.hub.metrics.left(self.stream);
     }
 }
 
@@ -135,7 +132,6 @@ impl Watch {
             Arc::new(Hub {
                 config,
                 held: AtomicUsize::new(0),
-                kinds: [AtomicUsize::new(0), AtomicUsize::new(0)],
                 applications: Mutex::new(HashMap::new()),
                 everything: Arc::default(),
                 stop: Arc::default(),
@@ -203,8 +199,7 @@ impl Watch {
             hub.metrics.refused();
             return Err(TooManyWatches { max: hub.config.max_watchers });
         }
-        let of_kind = hub.kinds[usize::from(stream)].fetch_add(1, Ordering::AcqRel) + 1;
-        hub.metrics.watchers(stream, of_kind);
+        hub.metrics.entered(stream);
         Ok(Some(Held { hub: Arc::clone(hub), stream }))
     }
 
