@@ -12,15 +12,14 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use base64::Engine as _;
 
 use crate::cmd::{ensure_tool, workspace_root};
 use crate::harness::{
-    LOAD_TOOLS, Server, Start, build_server, generate_repository, get, latency_table, option, work_dir, wrk,
+    LOAD_TOOLS, Server, Start, basic, build_server, generate_repository, get, hash_password, latency_table, option,
+    work_dir, wrk,
 };
 
 /// The key every request reads.
@@ -132,24 +131,4 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         bail!("requests failed");
     }
     Ok(())
-}
-
-/// `Authorization: Basic ...` for `user` and `password`.
-fn basic(user: &str, password: &str) -> String {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    format!("Authorization: Basic {encoded}")
-}
-
-/// The hash `vortex-server hash-password` prints for `secret`.
-fn hash_password(binary: &std::path::Path, secret: &str) -> Result<String> {
-    let mut child = Command::new(binary)
-        .arg("hash-password")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("cannot run hash-password")?;
-    child.stdin.take().context("no stdin")?.write_all(secret.as_bytes())?;
-    let output = child.wait_with_output()?;
-    ensure!(output.status.success(), "hash-password failed: {}", output.status);
-    Ok(String::from_utf8(output.stdout)?.trim().to_owned())
 }

@@ -269,6 +269,27 @@ pub(crate) fn build_server(root: &Path, smoke: bool) -> Result<PathBuf> {
     Ok(crate::cmd::target_dir(root).join(directory).join("vortex-server"))
 }
 
+/// `Authorization: Basic ...` for `user` and `password`.
+pub(crate) fn basic(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Authorization: Basic {encoded}")
+}
+
+/// The hash `vortex-server hash-password` (the binary at `binary`) prints for `secret`.
+pub(crate) fn hash_password(binary: &Path, secret: &str) -> Result<String> {
+    let mut child = Command::new(binary)
+        .arg("hash-password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("cannot run hash-password")?;
+    child.stdin.take().context("no stdin")?.write_all(secret.as_bytes())?;
+    let output = child.wait_with_output()?;
+    ensure!(output.status.success(), "hash-password failed: {}", output.status);
+    Ok(String::from_utf8(output.stdout)?.trim().to_owned())
+}
+
 /// The value after `flag` in `args`, parsed; `default` without the flag.
 pub(crate) fn option<T>(args: &[String], flag: &str, default: T) -> Result<T>
 where

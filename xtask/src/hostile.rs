@@ -15,7 +15,12 @@
 //!    timeout, `/health` answers within [`HEALTH_LATENCY`] throughout, and the work stops;
 //! 5. **slow bodies**: `max_concurrent_requests` slow `POST /monitor` bodies, unauthenticated and
 //!    authenticated, while readers keep getting 200;
-//! 6. **memory**: 200 profile variants of a 4 MB application, default settings: peak resident
+//! 6. **watches**: absurd waits, held reads of every hostile file, twice the watch limit at once;
+//! 7. **credentials**: a flood of wrong passwords and tokens (each a password hash to verify) and
+//!    malformed `Authorization` headers, while a client with remembered credentials keeps reading
+//!    and `/health` answers within [`HEALTH_LATENCY`]; an alias bomb as the new clients file
+//!    changes nothing;
+//! 8. **memory**: 200 profile variants of a 4 MB application, default settings: peak resident
 //!    memory under [`MEMORY_CEILING_MB`].
 //!
 //! Every phase ends with SIGTERM and requires exit status 0.
@@ -70,7 +75,7 @@ const EXPECTED: &[(&str, [u16; 4])] = &[
 const RESOURCES: &[(&str, &str, u16)] =
     &[("good", "nested-defaults.txt", 500), ("exponential", "exponential.txt", 500), ("good", "good.txt", 200)];
 
-pub(crate) fn run(_args: &[String]) -> Result<()> {
+pub(crate) fn run(args: &[String]) -> Result<()> {
     let root = workspace_root()?;
     step("build (release)", cargo(&root, &["build", "-p", "vortex-server", "--release"]))?;
     let binary = target_dir(&root).join("release/vortex-server");
@@ -83,13 +88,28 @@ pub(crate) fn run(_args: &[String]) -> Result<()> {
 
     let mut report = String::new();
     let started = Instant::now();
-    corpus_native(&binary, &work, &repo, &mut report)?;
-    corpus_git(&binary, &work, &repo, &mut report)?;
-    hostile_application_yml(&binary, &work, &corpus, &mut report)?;
-    timeout(&binary, &work, &repo, &mut report)?;
-    slow_bodies(&binary, &work, &repo, &mut report)?;
-    watches(&binary, &work, &repo, &mut report)?;
-    memory(&binary, &work, &mut report)?;
+    // `cargo xtask hostile credentials watches` runs those phases only.
+    let wanted = |phase: &str| args.is_empty() || args.iter().any(|a| a == phase);
+    if wanted("corpus") {
+        corpus_native(&binary, &work, &repo, &mut report)?;
+        corpus_git(&binary, &work, &repo, &mut report)?;
+        hostile_application_yml(&binary, &work, &corpus, &mut report)?;
+    }
+    if wanted("timeout") {
+        timeout(&binary, &work, &repo, &mut report)?;
+    }
+    if wanted("slow_bodies") {
+        slow_bodies(&binary, &work, &repo, &mut report)?;
+    }
+    if wanted("watches") {
+        watches(&binary, &work, &repo, &mut report)?;
+    }
+    if wanted("credentials") {
+        credentials(&binary, &work, &repo, &corpus, &mut report)?;
+    }
+    if wanted("memory") {
+        memory(&binary, &work, &mut report)?;
+    }
     eprint!("{report}");
     eprintln!("xtask hostile: every phase passed in {:.0?}", started.elapsed());
     Ok(())
@@ -310,6 +330,104 @@ fn watches(binary: &Path, work: &Path, repo: &Path, report: &mut String) -> Resu
         started.elapsed().as_millis(),
         slowest.as_millis()
     )?;
+    Ok(())
+}
+
+fn credentials(binary: &Path, work: &Path, repo: &Path, corpus: &Path, report: &mut String) -> Result<()> {
+    let clients = work.join("clients.yaml");
+    let valid = format!(
+        "clients:\n  - name: reader\n    username: reader\n    password_hash: \"{}\"\n    applications: [\"good\"]\n\
+         \x20 - name: robot\n    token_hash: \"{}\"\n    applications: [\"good\"]\n",
+        harness::hash_password(binary, "reader-password")?,
+        harness::hash_password(binary, "robot-token-0123456789")?
+    );
+    std::fs::write(&clients, &valid)?;
+    let settings = format!(
+        "security:\n  clients_file: \"{}\"\nbackends:\n  native:\n    search_locations: [\"{}\"]\n",
+        clients.display(),
+        repo.display()
+    );
+    let server = Server::start(binary, work, "credentials", &settings)?;
+    let right = harness::basic("reader", "reader-password");
+    server_expects(&server, &right, 200)?;
+    let health = HealthProbe::start(server.addr);
+    let started = Instant::now();
+    // The reader keeps reading throughout: its credential is remembered, it waits for no hash.
+    let reading = Arc::new(AtomicBool::new(true));
+    let reader = {
+        let (addr, reading, right) = (server.addr, Arc::clone(&reading), right.clone());
+        std::thread::spawn(move || -> Result<Duration> {
+            let mut slowest = Duration::ZERO;
+            while reading.load(Ordering::Relaxed) {
+                let began = Instant::now();
+                let response = get(addr, "/good/default", &[&right], REQUEST_TIMEOUT)?;
+                ensure!(response.status == 200, "credentials: the reader got {}", response.status);
+                slowest = slowest.max(began.elapsed());
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Ok(slowest)
+        })
+    };
+    // 240 wrong passwords and 60 wrong tokens, from 30 threads: each one a verification.
+    let attackers: Vec<_> = (0..30)
+        .map(|thread| {
+            let addr = server.addr;
+            std::thread::spawn(move || -> Result<usize> {
+                let mut refused = 0;
+                for i in 0..10 {
+                    let header = if i < 8 {
+                        harness::basic("reader", &format!("guess-{thread}-{i}"))
+                    } else {
+                        format!("Authorization: Bearer guess-{thread}-{i}")
+                    };
+                    let response = get(addr, "/good/default", &[&header], Duration::from_secs(60))?;
+                    refused += usize::from(response.status == 401);
+                }
+                Ok(refused)
+            })
+        })
+        .collect();
+    let mut refused = 0;
+    for attacker in attackers {
+        refused += attacker.join().map_err(|_| anyhow::anyhow!("an attacker panicked"))??;
+    }
+    let flood = started.elapsed();
+    for header in [
+        format!("Authorization: Basic {}", "A".repeat(12_000)),
+        "Authorization: Basic //8=".to_owned(),
+        "Authorization: Basic".to_owned(),
+        "Authorization: Bearer".to_owned(),
+        "Authorization: Digest username=\"reader\"".to_owned(),
+    ] {
+        let response = get(server.addr, "/good/default", &[&header], REQUEST_TIMEOUT)?;
+        ensure!(response.status == 401, "credentials: {}: {}", excerpt(&header), response.status);
+    }
+    // An alias bomb as the new clients file: refused whole, the reader keeps its access.
+    std::fs::copy(corpus.join("alias-bomb.yml"), &clients)?;
+    std::thread::sleep(Duration::from_millis(2500));
+    reading.store(false, Ordering::Relaxed);
+    let slowest_read = reader.join().map_err(|_| anyhow::anyhow!("the reader panicked"))??;
+    let slowest = health.stop();
+    ensure!(refused == 300, "credentials: {refused} of 300 guesses refused");
+    ensure!(slowest < HEALTH_LATENCY, "credentials: /health took {slowest:?} during the flood");
+    server_expects(&server, &right, 200)?;
+    let rss = server.peak_rss();
+    ensure!(rss < MEMORY_CEILING_MB, "credentials: {rss:.0} MB resident");
+    server.stop()?;
+    writeln!(
+        report,
+        "credentials: 300 wrong passwords and tokens refused in {} ms (two verifications at a time); slowest remembered read {} ms, slowest /health {} ms; malformed headers 401; an alias-bomb clients file changed nothing; peak {rss:.0} MB",
+        flood.as_millis(),
+        slowest_read.as_millis(),
+        slowest.as_millis()
+    )?;
+    Ok(())
+}
+
+/// `server` answers `GET /good/default` with `header` with `status`.
+fn server_expects(server: &Server, header: &str, status: u16) -> Result<()> {
+    let response = get(server.addr, "/good/default", &[header], REQUEST_TIMEOUT)?;
+    ensure!(response.status == status, "{}: /good/default answered {}", server.phase, response.status);
     Ok(())
 }
 

@@ -7,7 +7,7 @@
 //! - `load [--seconds N] [--smoke] [--memory]`: the load benchmark against nginx (see `load.rs`).
 //! - `examples`: runs every crate's examples and checks their output.
 //! - `fuzz [--seconds N] [TARGET...]`: the cargo-fuzz targets of `fuzz/` (nightly), N seconds each.
-//! - `hostile`: the release binary against the hostile corpus, timeouts, slow bodies and memory
+//! - `hostile [PHASE...]`: the release binary against the hostile corpus, timeouts, slow bodies and memory
 //!   (see `hostile.rs`).
 //! - `soak [--seconds N] [--smoke]`: traffic while faults happen (remote gone, broken YAML, clone deleted,
 //!   a flood of names, SIGTERM).
@@ -58,7 +58,7 @@ fn main() -> ExitCode {
         Some("tidy") => tidy::run(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|bench [FILTER]|load [--seconds N] [--smoke] [--memory]|examples|fuzz [--seconds N] [TARGET...]|hostile|sizes [--smoke] [--set a,b ...]|soak [--seconds N] [--smoke]|propagation [--pushes N] [--smoke]|watchers [--watchers N] [--streams N] [--smoke]|access [--seconds N] [--smoke]|coverage [--check]|tidy>"
+                "usage: cargo xtask <ci|bench [FILTER]|load [--seconds N] [--smoke] [--memory]|examples|fuzz [--seconds N] [TARGET...]|hostile [PHASE...]|sizes [--smoke] [--set a,b ...]|soak [--seconds N] [--smoke]|propagation [--pushes N] [--smoke]|watchers [--watchers N] [--streams N] [--smoke]|access [--seconds N] [--smoke]|coverage [--check]|tidy>"
             );
             return ExitCode::from(2);
         }

@@ -7,8 +7,8 @@
 //! `security.admin_token` (a client with the `admin`, `decrypt` and `health` roles). Without any
 //! client that may read, reads (and `/encrypt`) are open to everyone, as before clients existed.
 //!
-//! Secrets are stored as argon2id hashes. A credential is verified once (on the blocking pool, at
-//! most two at a time: a verification takes about 19 MiB and tens of milliseconds) and then
+//! Secrets are stored as argon2id hashes. A credential is verified once (on two threads of its
+//! own: a verification takes about 19 MiB and tens of milliseconds) and then
 //! remembered under an HMAC-SHA256 of what was presented, with a key drawn at start-up, so that a
 //! cached read does not pay a password hash and the memory holds no secret. Comparisons of
 //! secrets kept as written (the older settings) are in constant time.
@@ -27,7 +27,6 @@ use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
-use tokio::sync::Semaphore;
 use vortex_core::ConfigQuery;
 use vortex_metrics::{AccessMetrics, ClientRequests, Denial};
 use vortex_settings::{ClientSettings, Role};
@@ -45,7 +44,7 @@ fn bit(role: Role) -> u8 {
 
 /// Credentials remembered as verified, at most; past it the memory starts again.
 const REMEMBERED: usize = 4096;
-/// Password hashes verified at once, at most.
+/// Password hashes verified at once, at most: the threads of [`Verifier`].
 const VERIFYING: usize = 2;
 
 /// The access policy of a server and what it remembers of verified credentials.
@@ -54,7 +53,7 @@ pub(crate) struct Access {
     /// HMAC of a presented credential → the client it proved, for the policy of that generation.
     verified: RwLock<HashMap<[u8; 32], Arc<Client>>>,
     key: [u8; 32],
-    verifying: Semaphore,
+    verifier: Verifier,
     /// Clients of the older settings, kept across reloads of the clients file.
     fixed: Vec<Arc<Client>>,
     /// Clients of `security.clients`, kept across reloads of the clients file.
@@ -305,7 +304,7 @@ impl Access {
             policy: RwLock::new(Arc::new(Policy::empty())),
             verified: RwLock::new(HashMap::new()),
             key,
-            verifying: Semaphore::new(VERIFYING),
+            verifier: Verifier::default(),
             fixed,
             listed,
             file,
@@ -460,9 +459,7 @@ impl Access {
         match stored {
             Stored::Plain(expected) => !expected.is_empty() && bool::from(given.ct_eq(expected)),
             Stored::Hash(phc) => {
-                let Ok(_permit) = self.verifying.acquire().await else { return false };
-                let (phc, given) = (phc.clone(), given.to_vec());
-                tokio::task::spawn_blocking(move || verify_hash(&phc, &given)).await.unwrap_or(false)
+                self.verifier.verify(phc.clone(), given.to_vec()).await
             }
         }
     }
@@ -677,6 +674,52 @@ fn compile(clients: Vec<ClientSettings>, prefix: &str) -> Result<Vec<Arc<Client>
         }));
     }
     if problems.is_empty() { Ok(compiled) } else { Err(ClientsError { problems }) }
+}
+
+/// Threads of their own that verify password hashes, [`VERIFYING`] of them, started with the
+/// first verification. Not the blocking pool: each verification allocates 19 MiB, and the
+/// allocator keeps what a thread freed in that thread's arena, so verifications spread over the
+/// pool's many threads held hundreds of MB after a flood of wrong passwords (`cargo xtask
+/// hostile credentials`: 372 MB); on two threads they hold at most two blocks.
+#[derive(Default)]
+struct Verifier {
+    jobs: OnceLock<Option<std::sync::mpsc::Sender<Job>>>,
+}
+
+/// A hash to verify, a secret to verify it with, and where the answer goes.
+type Job = (String, Vec<u8>, tokio::sync::oneshot::Sender<bool>);
+
+impl Verifier {
+    /// Whether `given` hashes to `phc`; false when the threads cannot be had.
+    async fn verify(&self, phc: String, given: Vec<u8>) -> bool {
+        let jobs = self.jobs.get_or_init(|| {
+            let (sender, receiver) = std::sync::mpsc::channel::<Job>();
+            let receiver = Arc::new(Mutex::new(receiver));
+            let started = (0..VERIFYING).filter(|i| {
+                let receiver = Arc::clone(&receiver);
+                let spawned = std::thread::Builder::new().name(format!("vortex-verify-{i}")).spawn(move || {
+                    loop {
+                        // The lock is held while waiting for a job only, never while hashing.
+                        let job = receiver.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                        let Ok((phc, given, answer)) = job else { return };
+                        let _ = answer.send(verify_hash(&phc, &given));
+                    }
+                });
+                spawned.is_ok()
+            });
+            if started.count() == 0 {
+                tracing::error!("cannot start the password verification threads: hashed credentials are refused");
+                return None;
+            }
+            Some(sender)
+        });
+        let Some(jobs) = jobs else { return false };
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        if jobs.send((phc, given, answer)).is_err() {
+            return false;
+        }
+        answered.await.unwrap_or(false)
+    }
 }
 
 /// Whether `given` hashes to `phc`; false for a hash that cannot be read.
