@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::SystemTime;
 
+use argon2::password_hash::PasswordHasher;
 use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{Extensions, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -458,9 +458,7 @@ impl Access {
     async fn matches(&self, stored: &Stored, given: &[u8]) -> bool {
         match stored {
             Stored::Plain(expected) => !expected.is_empty() && bool::from(given.ct_eq(expected)),
-            Stored::Hash(phc) => {
-                self.verifier.verify(phc.clone(), given.to_vec()).await
-            }
+            Stored::Hash(phc) => self.verifier.verify(phc.clone(), given.to_vec()).await,
         }
     }
 
@@ -639,11 +637,9 @@ fn compile(clients: Vec<ClientSettings>, prefix: &str) -> Result<Vec<Arc<Client>
     let mut compiled = Vec::with_capacity(clients.len());
     for (i, settings) in clients.into_iter().enumerate() {
         let settings = settings.with_defaults();
-        let stored = |key: &str, value: &vortex_settings::Secret| match PasswordHash::new(value.expose()) {
-            Ok(_) => Ok(Stored::Hash(value.expose().to_owned())),
-            Err(_) => Err(format!(
-                "{prefix}[{i}].{key}: is not a valid argon2id hash; make one with `vortex-server hash-password`"
-            )),
+        let stored = |key: &str, value: &vortex_settings::Secret| match usable(value.expose()) {
+            Ok(()) => Ok(Stored::Hash(value.expose().to_owned())),
+            Err(why) => Err(format!("{prefix}[{i}].{key}: {why}; make one with `vortex-server hash-password`")),
         };
         let credential = match (&settings.username, &settings.password_hash, &settings.token_hash) {
             (Some(username), Some(password), None) => {
@@ -677,10 +673,10 @@ fn compile(clients: Vec<ClientSettings>, prefix: &str) -> Result<Vec<Arc<Client>
 }
 
 /// Threads of their own that verify password hashes, [`VERIFYING`] of them, started with the
-/// first verification. Not the blocking pool: each verification allocates 19 MiB, and the
-/// allocator keeps what a thread freed in that thread's arena, so verifications spread over the
-/// pool's many threads held hundreds of MB after a flood of wrong passwords (`cargo xtask
-/// hostile credentials`: 372 MB); on two threads they hold at most two blocks.
+/// first verification, each with the algorithm's memory (19 MiB with the default parameters)
+/// made once and reused. With the blocking pool and `argon2`'s own allocation per verification,
+/// the allocator kept what each verification freed: a flood of wrong passwords left hundreds of MB
+/// resident (`cargo xtask hostile credentials`: 372 MB, still 221 MB on two threads).
 #[derive(Default)]
 struct Verifier {
     jobs: OnceLock<Option<std::sync::mpsc::Sender<Job>>>,
@@ -698,11 +694,13 @@ impl Verifier {
             let started = (0..VERIFYING).filter(|i| {
                 let receiver = Arc::clone(&receiver);
                 let spawned = std::thread::Builder::new().name(format!("vortex-verify-{i}")).spawn(move || {
+                    // The thread's memory for the algorithm, made once and reused.
+                    let mut memory = Vec::new();
                     loop {
                         // The lock is held while waiting for a job only, never while hashing.
                         let job = receiver.lock().unwrap_or_else(PoisonError::into_inner).recv();
                         let Ok((phc, given, answer)) = job else { return };
-                        let _ = answer.send(verify_hash(&phc, &given));
+                        let _ = answer.send(verify_hash(&phc, &given, &mut memory));
                     }
                 });
                 spawned.is_ok()
@@ -722,9 +720,49 @@ impl Verifier {
     }
 }
 
-/// Whether `given` hashes to `phc`; false for a hash that cannot be read.
-fn verify_hash(phc: &str, given: &[u8]) -> bool {
-    PasswordHash::new(phc).is_ok_and(|hash| argon2::Argon2::default().verify_password(given, &hash).is_ok())
+/// Why the PHC string `phc` cannot be verified here, if it cannot.
+fn usable(phc: &str) -> Result<(), &'static str> {
+    let hash = PasswordHash::new(phc).map_err(|_| "is not a valid argon2id hash")?;
+    if hash.salt.is_none() || hash.hash.is_none() || argon2::Algorithm::try_from(hash.algorithm.as_str()).is_err() {
+        return Err("is not a valid argon2id hash");
+    }
+    let params = argon2::Params::try_from(&hash).map_err(|_| "has parameters argon2 refuses")?;
+    if params.block_count() > MAX_BLOCKS {
+        return Err("asks for more than 256 MiB per verification");
+    }
+    Ok(())
+}
+
+/// The most memory a hash may ask for, in 1 KiB blocks: 256 MiB, far above the default 19 MiB.
+const MAX_BLOCKS: usize = 256 * 1024;
+
+/// Whether `given` hashes to `phc` (with its algorithm, version and parameters), computed in
+/// `memory`, grown once to what the hash asks for; false for a hash that cannot be read or asks
+/// for more than [`MAX_BLOCKS`]. The outputs are compared in constant time.
+fn verify_hash(phc: &str, given: &[u8], memory: &mut Vec<argon2::Block>) -> bool {
+    let Ok(hash) = PasswordHash::new(phc) else { return false };
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else { return false };
+    let (Ok(algorithm), Ok(params)) =
+        (argon2::Algorithm::try_from(hash.algorithm.as_str()), argon2::Params::try_from(&hash))
+    else {
+        return false;
+    };
+    let version = match hash.version.map(argon2::Version::try_from) {
+        None => argon2::Version::default(),
+        Some(Ok(version)) => version,
+        Some(Err(_)) => return false,
+    };
+    let blocks = params.block_count();
+    if blocks > MAX_BLOCKS {
+        return false;
+    }
+    if memory.len() < blocks {
+        memory.resize(blocks, argon2::Block::default());
+    }
+    let mut out = vec![0_u8; expected.len()];
+    let argon = argon2::Argon2::new(algorithm, version, params);
+    let computed = argon.hash_password_into_with_memory(given, salt, &mut out, &mut memory[..blocks]);
+    computed.is_ok() && bool::from(out.as_slice().ct_eq(expected.as_bytes()))
 }
 
 /// The argon2id hash of `secret` (default parameters: 19 MiB, 2 passes), as a PHC string: what
