@@ -847,6 +847,20 @@ mod tests {
     }
 
     #[test]
+    fn only_hashes_that_can_be_verified_here_are_taken() {
+        let hash = hash_secret(b"x").unwrap_or_default();
+        assert_eq!(usable(&hash), Ok(()));
+        let huge = hash.replace("m=19456", "m=4000000");
+        assert_eq!(usable(&huge), Err("asks for more than 256 MiB per verification"));
+        assert!(usable("$argon2id$v=19$m=19456,t=2,p=1").is_err(), "no salt, no hash");
+        assert!(usable("$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW").is_err(), "bcrypt");
+        let mut memory = Vec::new();
+        assert!(verify_hash(&hash, b"x", &mut memory) && !verify_hash(&hash, b"y", &mut memory));
+        assert_eq!(memory.len(), 19456, "the memory is made once, to the hash's size");
+        assert!(!verify_hash(&huge, b"x", &mut memory));
+    }
+
+    #[test]
     fn schemes_match_without_regard_to_case() {
         for header in ["Bearer t0ken", "bearer t0ken", "BEARER t0ken", "Bearer  t0ken"] {
             assert_eq!(credentials(&HeaderValue::from_static(header), "bearer"), Some(&b"t0ken"[..]), "{header}");
