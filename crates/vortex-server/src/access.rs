@@ -177,13 +177,17 @@ pub(crate) enum Denied {
 }
 
 impl Denied {
-    /// The metrics label of the reason.
-    pub(crate) fn reason(self) -> &'static str {
+    /// The reason, as metrics and logs name it.
+    pub(crate) fn reason(self) -> Denial {
         match self {
-            Self::Credentials { missing: true } | Self::AdminCredentials { missing: true } => "missing_credentials",
-            Self::Credentials { missing: false } | Self::AdminCredentials { missing: false } => "wrong_credentials",
-            Self::AdminDisabled => "admin_disabled",
-            Self::Forbidden => "out_of_scope",
+            Self::Credentials { missing: true } | Self::AdminCredentials { missing: true } => {
+                Denial::MissingCredentials
+            }
+            Self::Credentials { missing: false } | Self::AdminCredentials { missing: false } => {
+                Denial::WrongCredentials
+            }
+            Self::AdminDisabled => Denial::AdminDisabled,
+            Self::Forbidden => Denial::OutOfScope,
         }
     }
 }
@@ -397,14 +401,16 @@ impl Access {
                 None => Caller::Anonymous,
             };
         };
+        // No client at all (every client has a role): nothing to hash or look up. Spring clients
+        // often send credentials to a server whose reads are open.
+        if self.possible.load(Ordering::Acquire) == 0 {
+            return Caller::Unknown;
+        }
         let remembered = self.fingerprint(header.as_bytes());
         if let Some(client) = self.verified.read().unwrap_or_else(PoisonError::into_inner).get(&remembered) {
             return Caller::Client(Arc::clone(client));
         }
         let policy = self.current();
-        if policy.clients.is_empty() {
-            return Caller::Unknown;
-        }
         let generation = self.generation.load(Ordering::Relaxed);
         let Some(client) = self.verify(&policy, header).await else { return Caller::Unknown };
         let mut verified = self.verified.write().unwrap_or_else(PoisonError::into_inner);
@@ -478,16 +484,7 @@ impl Access {
         };
         counter.unwrap_or(&self.anonymous).increment();
         if let Some(denied) = denied {
-            self.metrics.denied(match denied {
-                Denied::Credentials { missing: true } | Denied::AdminCredentials { missing: true } => {
-                    Denial::MissingCredentials
-                }
-                Denied::Credentials { missing: false } | Denied::AdminCredentials { missing: false } => {
-                    Denial::WrongCredentials
-                }
-                Denied::Forbidden => Denial::OutOfScope,
-                Denied::AdminDisabled => Denial::AdminDisabled,
-            });
+            self.metrics.denied(denied.reason());
         }
     }
 

@@ -133,7 +133,7 @@ fn admin_decision(state: &AppState, caller: &Caller, method: &str, path: &str) -
                     tracing::warn!(method, path, credentials, "admin API: request refused");
                 }
                 access::Denied::Forbidden => {
-                    tracing::warn!(method, path, reason = denied.reason(), "admin API: request refused")
+                    tracing::warn!(method, path, reason = denied.reason().label(), "admin API: request refused")
                 }
                 access::Denied::AdminDisabled => {}
             }
