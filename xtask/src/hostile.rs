@@ -18,8 +18,8 @@
 //! 6. **watches**: absurd waits, held reads of every hostile file, twice the watch limit at once;
 //! 7. **credentials**: a flood of wrong passwords and tokens (each a password hash to verify) and
 //!    malformed `Authorization` headers, while a client with remembered credentials keeps reading
-//!    and `/health` answers within [`HEALTH_LATENCY`]; an alias bomb as the new clients file
-//!    changes nothing;
+//!    and `/health` answers within [`HEALTH_LATENCY`]; new clients files with an alias bomb,
+//!    100,000 nested lists or a hash asking for 4 GiB change nothing;
 //! 8. **memory**: 200 profile variants of a 4 MB application, default settings: peak resident
 //!    memory under [`MEMORY_CEILING_MB`].
 //!
@@ -402,9 +402,20 @@ fn credentials(binary: &Path, work: &Path, repo: &Path, corpus: &Path, report: &
         let response = get(server.addr, "/good/default", &[&header], REQUEST_TIMEOUT)?;
         ensure!(response.status == 401, "credentials: {}: {}", excerpt(&header), response.status);
     }
-    // An alias bomb as the new clients file: refused whole, the reader keeps its access.
-    std::fs::copy(corpus.join("alias-bomb.yml"), &clients)?;
-    std::thread::sleep(Duration::from_millis(2500));
+    // New clients files an attacker with write access to the secret mount might hand over, each
+    // refused whole while the reader keeps its access: an alias bomb, nesting deeper than any
+    // parser stack, and a valid-looking hash that asks for 4 GiB per verification (which would
+    // take the process down at the first guess were it verified).
+    let greedy = valid.replacen("m=19456", "m=4194304", 1);
+    let deep = format!("clients:\n  - name: deep\n    applications: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    let bomb = std::fs::read_to_string(corpus.join("alias-bomb.yml"))?;
+    for (what, text) in [("an alias bomb", bomb), ("100,000 nested lists", deep), ("a 4 GiB hash", greedy)] {
+        std::fs::write(&clients, text)?;
+        std::thread::sleep(Duration::from_millis(1500));
+        server_expects(&server, &right, 200).with_context(|| format!("credentials: after {what}"))?;
+        let guess = harness::basic("reader", "guess-after-rotation");
+        server_expects(&server, &guess, 401).with_context(|| format!("credentials: after {what}"))?;
+    }
     reading.store(false, Ordering::Relaxed);
     let slowest_read = reader.join().map_err(|_| anyhow::anyhow!("the reader panicked"))??;
     let slowest = health.stop();
@@ -418,7 +429,7 @@ fn credentials(binary: &Path, work: &Path, repo: &Path, corpus: &Path, report: &
     server.stop()?;
     writeln!(
         report,
-        "credentials: 300 wrong passwords and tokens refused in {} ms (two verifications at a time); slowest remembered read {} ms, slowest /health {} ms; malformed headers 401; an alias-bomb clients file changed nothing; peak {rss:.0} MB",
+        "credentials: 300 wrong passwords and tokens refused in {} ms (two verifications at a time); slowest remembered read {} ms, slowest /health {} ms; malformed headers 401; clients files with an alias bomb, 100,000 nested lists or a 4 GiB hash changed nothing; peak {rss:.0} MB",
         flood.as_millis(),
         slowest_read.as_millis(),
         slowest.as_millis()
